@@ -1,0 +1,57 @@
+/**
+ * Entry point of `digilog-db`: a registry of commands and the one place that
+ * turns errors into exit codes. Each command module is small; the operations
+ * it runs (pg, the SQL parser, the WASM engine) are imported only when used.
+ */
+import { Command, CommanderError } from 'commander';
+import { asDigilogError } from './db/connect.js';
+import { DigilogError, EXIT_CODES } from './errors.js';
+import { createTerminal, printError } from './output/terminal.js';
+import { currentTerminal, outcome } from './commands/common.js';
+import { register as registerMigrate } from './commands/migrate.js';
+import { register as registerReset } from './commands/reset.js';
+import { register as registerResolve } from './commands/resolve.js';
+import { register as registerStatus } from './commands/status.js';
+
+const VERSION = '0.1.0';
+
+/** Builds the program (exported for option-parsing tests). */
+export function buildProgram(): Command {
+  const program = new Command('digilog-db')
+    .description('The migration authority for the DigiLog Settings API (Prisma-compatible, PostgreSQL).')
+    .version(VERSION)
+    .showHelpAfterError('(run with --help for usage)')
+    .exitOverride()
+    .configureOutput({ writeErr: (text) => process.stderr.write(text) });
+  for (const register of [registerMigrate, registerStatus, registerResolve, registerReset]) register(program);
+  program.addHelpText(
+    'after',
+    `
+Environment: DATABASE_URL (required), NODE_ENV, AUTO_MIGRATE, DIGILOG_LOCK_WAIT_MS, ... (see README)
+Exit codes: 0 ok, 1 error, 2 usage/config, 3 pending, 4 dangerous change blocked, 5 lock timeout,
+            6 failed migration (resolve needed), 7 history mismatch, 8 database unreachable,
+            9 refused in production, 10 schema not managed (baseline needed)`,
+  );
+  for (const command of program.commands) command.exitOverride();
+  return program;
+}
+
+/** Runs the CLI; sets process.exitCode and never calls process.exit, so output is flushed. */
+export async function main(argv: string[]): Promise<void> {
+  const program = buildProgram();
+  try {
+    await program.parseAsync(argv);
+    process.exitCode = outcome.exitCode;
+  } catch (thrown) {
+    if (thrown instanceof CommanderError) {
+      // Help and version are successes; every other commander error is a usage error.
+      const ok = ['commander.helpDisplayed', 'commander.version', 'commander.help'].includes(thrown.code);
+      process.exitCode = ok ? EXIT_CODES.ok : EXIT_CODES.usage;
+      return;
+    }
+    const error = thrown instanceof DigilogError ? thrown : asDigilogError(thrown);
+    const json = argv.includes('--json');
+    printError(currentTerminal ?? createTerminal({ json }), error);
+    process.exitCode = error.exitCode;
+  }
+}

@@ -1,0 +1,49 @@
+/** `digilog-db reset`: drop the schema and re-apply every migration (development only). */
+import type { Command } from 'commander';
+import { DigilogError, EXIT_CODES } from '../errors.js';
+import { formatMs, type Terminal } from '../output/terminal.js';
+import { commandContext, setExitCode, withCommonOptions, type CommonFlags } from './common.js';
+
+interface ResetFlags extends CommonFlags {
+  force?: boolean;
+  yes?: boolean;
+}
+
+export function register(program: Command): void {
+  withCommonOptions(program.command('reset'))
+    .description('drop everything in the schema and re-apply all migrations (refused in production unless --force)')
+    .option('--force', 'allow reset when NODE_ENV=production')
+    .option('-y, --yes', 'do not ask for confirmation')
+    .addHelpText(
+      'after',
+      `
+Examples:
+  $ digilog-db reset            # asks before deleting data
+  $ digilog-db reset --yes      # in scripts (never in production without --force)`,
+    )
+    .action(async (flags: ResetFlags) => {
+      const { config, paths, terminal } = commandContext(flags);
+      const { reset, assertResetAllowed } = await import('../operations/reset.js');
+      const { runnerOptions } = await import('../operations/runner-options.js');
+      const { parseTarget } = await import('../db/target.js');
+      const options = { ...runnerOptions(config, paths), force: flags.force === true };
+      // The guard runs before any prompt or connection: nothing is touched when refused.
+      assertResetAllowed(options);
+      const target = parseTarget(options.databaseUrl);
+      if (!flags.yes) await confirm(terminal, `Reset deletes ALL data in schema "${target.schema}" of ${target.label}. Continue? [y/N] `);
+      const result = await reset(options);
+      if (terminal.json) terminal.printJson({ ok: true, ...result });
+      else terminal.out(`Database reset: schema "${result.droppedSchema}" recreated, ${result.applied.length} migration(s) applied in ${formatMs(result.durationMs)}.`);
+      setExitCode(EXIT_CODES.ok);
+    });
+}
+
+async function confirm(terminal: Terminal, question: string): Promise<void> {
+  if (!process.stdin.isTTY || terminal.json) {
+    throw new DigilogError('usage', 'reset needs confirmation, and this session is not interactive', { hint: 'Pass --yes to confirm.' });
+  }
+  const { createInterface } = await import('node:readline/promises');
+  const rl = createInterface({ input: process.stdin, output: process.stderr });
+  const answer = await rl.question(question).finally(() => rl.close());
+  if (!/^y(es)?$/i.test(answer.trim())) throw new DigilogError('usage', 'Reset cancelled; nothing was changed.');
+}

@@ -1,0 +1,58 @@
+/** `digilog-db status`: what is applied, pending, failed or edited; the exit code says which. */
+import type { Command } from 'commander';
+import { EXIT_CODES, STATUS_EXIT_KIND } from '../errors.js';
+import type { StatusResult } from '../operations/check-status.js';
+import type { Terminal } from '../output/terminal.js';
+import { commandContext, setExitCode, withCommonOptions, type CommonFlags } from './common.js';
+
+export function register(program: Command): void {
+  withCommonOptions(program.command('status'))
+    .description('compare the migrations folder with the database; exit code 0 only when up to date')
+    .addHelpText(
+      'after',
+      `
+Exit codes: 0 up to date, 3 pending, 6 failed migration, 7 edited or missing from disk,
+            8 database unreachable, 10 schema not managed by migrations (baseline needed).
+
+Examples:
+  $ digilog-db status
+  $ digilog-db status --json | jq .pending`,
+    )
+    .action(async (flags: CommonFlags) => {
+      const { config, paths, terminal } = commandContext(flags);
+      const { checkStatus } = await import('../operations/check-status.js');
+      const { runnerOptions } = await import('../operations/runner-options.js');
+      const result = await checkStatus(runnerOptions(config, paths));
+      if (terminal.json) terminal.printJson({ ok: result.state === 'upToDate', ...result });
+      else printStatus(terminal, result);
+      setExitCode(EXIT_CODES[STATUS_EXIT_KIND[result.state]]);
+    });
+}
+
+function printStatus(terminal: Terminal, status: StatusResult): void {
+  const { color } = terminal;
+  terminal.out(`${status.localCount} migration${status.localCount === 1 ? '' : 's'} found in ${status.migrationsDir}`);
+  terminal.out(`Database: ${status.database} (schema "${status.schema}")`);
+  terminal.out();
+  for (const f of status.failed) {
+    terminal.out(`${color.red('✖ failed')}   ${f.name} (started ${f.startedAt.toISOString()})`);
+    if (f.logs) terminal.out(color.dim(f.logs.trimEnd().replace(/^/gm, '             ')));
+    terminal.out(`             Next: fix and run \`digilog-db resolve --rolled-back "${f.name}"\`, or \`digilog-db resolve --applied "${f.name}"\` if completed by hand`);
+  }
+  for (const e of status.edited) {
+    terminal.out(`${color.red('✎ edited')}   ${e.name}: recorded ${e.recordedChecksum.slice(0, 12)}…, file ${e.fileChecksum.slice(0, 12)}… (${e.path})`);
+  }
+  for (const name of status.missingFromDisk) terminal.out(`${color.red('? missing')}  ${name} is applied but not in the migrations folder`);
+  for (const name of status.pending) {
+    const late = status.outOfOrder.includes(name) ? color.yellow(' (older than the newest applied migration)') : '';
+    terminal.out(`${color.yellow('• pending')}  ${name}${late}`);
+  }
+  if (status.lockHolder) {
+    terminal.out(`${color.yellow('⏳ locked')}   migration lock held by process ${status.lockHolder.pid} (${status.lockHolder.applicationName ?? 'unknown'}, ${status.lockHolder.state ?? 'unknown'})`);
+  }
+  if (status.failed.length + status.edited.length + status.missingFromDisk.length + status.pending.length > 0) terminal.out();
+  const summaryColor = status.state === 'upToDate' ? color.green : status.state === 'pending' ? color.yellow : color.red;
+  terminal.out(summaryColor(status.summary));
+  if (status.state === 'pending') terminal.out('Next: run `digilog-db migrate`.');
+  if (status.state === 'notManaged') terminal.out('Next: baseline with `digilog-db resolve --applied "<name>"` for each migration already in the database.');
+}

@@ -1,0 +1,129 @@
+/**
+ * The environment is read once, here, and validated with zod. Everything below
+ * takes the resulting Config object; library code never reads process.env.
+ */
+import { z } from 'zod';
+import { DigilogError } from './errors.js';
+import { redact, registerSecret } from './redact.js';
+
+const TRUE_WORDS = ['true', '1', 'yes', 'on'];
+const FALSE_WORDS = ['false', '0', 'no', 'off', ''];
+
+const booleanFlag = z
+  .string()
+  .trim()
+  .toLowerCase()
+  .refine((v) => TRUE_WORDS.includes(v) || FALSE_WORDS.includes(v), {
+    message: `must be one of ${[...TRUE_WORDS, ...FALSE_WORDS.filter(Boolean)].join(', ')}`,
+  })
+  .transform((v) => TRUE_WORDS.includes(v));
+
+const postgresUrl = z
+  .string()
+  .trim()
+  .refine(isPostgresUrl, {
+    message: 'is not a valid PostgreSQL connection string (expected postgresql://USER:PASSWORD@HOST:PORT/DATABASE)',
+  });
+
+const positiveInt = (fallback: number) =>
+  z
+    .string()
+    .trim()
+    .regex(/^\d+$/, { message: 'must be a whole number' })
+    .transform(Number)
+    .optional()
+    .transform((v) => v ?? fallback);
+
+const EnvSchema = z.object({
+  DATABASE_URL: postgresUrl.optional(),
+  DATABASE_URL_REPLICA: postgresUrl.optional(),
+  SHADOW_DATABASE_URL: postgresUrl.optional(),
+  AUTO_MIGRATE: booleanFlag.optional().transform((v) => v ?? false),
+  NODE_ENV: z
+    .string()
+    .trim()
+    .regex(/^[a-z][a-z0-9_-]*$/i, { message: 'must be a plain word such as development, test or production' })
+    .optional()
+    .transform((v) => v ?? 'development'),
+  DIGILOG_LOCK_WAIT_MS: positiveInt(60_000),
+  DIGILOG_CONNECT_RETRIES: positiveInt(3),
+  DIGILOG_CONNECT_TIMEOUT_MS: positiveInt(5_000),
+});
+
+/** Validated configuration. Secrets inside URLs are registered for redaction as soon as they are parsed. */
+export interface Config {
+  databaseUrl: string | undefined;
+  replicaUrl: string | undefined;
+  shadowDatabaseUrl: string | undefined;
+  autoMigrate: boolean;
+  nodeEnv: string;
+  isProduction: boolean;
+  lockWaitMs: number;
+  connectRetries: number;
+  connectTimeoutMs: number;
+}
+
+function isPostgresUrl(value: string): boolean {
+  try {
+    const url = new URL(value);
+    const isPostgres = url.protocol === 'postgresql:' || url.protocol === 'postgres:';
+    // A Unix-socket URL has no hostname but a ?host=/path parameter.
+    return isPostgres && (url.hostname !== '' || url.searchParams.has('host'));
+  } catch {
+    return false;
+  }
+}
+
+function registerUrlSecrets(value: string | undefined): void {
+  if (!value) return;
+  try {
+    const url = new URL(value);
+    if (url.password) registerSecret(decodeURIComponent(url.password));
+    if (url.password) registerSecret(url.password);
+    const queryPassword = url.searchParams.get('password');
+    if (queryPassword) registerSecret(queryPassword);
+  } catch {
+    // Not a URL: the zod check reports it, without echoing the value.
+  }
+}
+
+/** Parses and validates the environment. Throws a `config` DigilogError naming the variable at fault. */
+export function loadConfig(env: NodeJS.ProcessEnv | Record<string, string | undefined>): Config {
+  // Register secrets before validation so even an error message can never echo them.
+  for (const name of ['DATABASE_URL', 'DATABASE_URL_REPLICA', 'SHADOW_DATABASE_URL'] as const) registerUrlSecrets(env[name]);
+  if (env.PGPASSWORD) registerSecret(env.PGPASSWORD);
+
+  const blankToUndefined = Object.fromEntries(
+    Object.keys(EnvSchema.shape).map((key) => [key, env[key] === '' && key !== 'AUTO_MIGRATE' ? undefined : env[key]]),
+  );
+  const parsed = EnvSchema.safeParse(blankToUndefined);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0]!;
+    const variable = String(issue.path[0] ?? 'environment');
+    throw new DigilogError('config', `${variable} ${redact(issue.message)}`, {
+      hint: `Fix ${variable} in the environment (see README, "Configuration").`,
+      details: { variable },
+    });
+  }
+  const e = parsed.data;
+  return {
+    databaseUrl: e.DATABASE_URL,
+    replicaUrl: e.DATABASE_URL_REPLICA,
+    shadowDatabaseUrl: e.SHADOW_DATABASE_URL,
+    autoMigrate: e.AUTO_MIGRATE,
+    nodeEnv: e.NODE_ENV,
+    isProduction: e.NODE_ENV === 'production',
+    lockWaitMs: e.DIGILOG_LOCK_WAIT_MS,
+    connectRetries: e.DIGILOG_CONNECT_RETRIES,
+    connectTimeoutMs: e.DIGILOG_CONNECT_TIMEOUT_MS,
+  };
+}
+
+/** The primary URL, or a config error explaining how to provide one. */
+export function requireDatabaseUrl(config: Config): string {
+  if (config.databaseUrl) return config.databaseUrl;
+  throw new DigilogError('config', 'DATABASE_URL is not set', {
+    hint: 'Set DATABASE_URL=postgresql://USER:PASSWORD@HOST:5432/DATABASE (see README, "Configuration").',
+    details: { variable: 'DATABASE_URL' },
+  });
+}

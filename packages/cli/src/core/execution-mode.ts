@@ -1,0 +1,97 @@
+/**
+ * How a migration script must be sent to PostgreSQL. The stock Prisma adapter
+ * splits scripts on `;` and runs the pieces outside any transaction; the
+ * native engine sends the file as one simple query. digilog-db sends it as
+ * one simple query too, and in the common case also commits the history row
+ * in that same implicit transaction.
+ */
+import { createRequire } from 'node:module';
+
+/**
+ * - `transactional`: the script plus the "finished" record in one implicit transaction (atomic).
+ * - `as-written`: the script manages its own transactions or has a statement that cannot
+ *   run in a transaction block (e.g. CREATE INDEX CONCURRENTLY): sent alone, exactly as the native engine does.
+ * - `statement-by-statement`: opted in with `-- digilog:no-transaction`; each statement on its own.
+ */
+export type ExecutionMode = 'transactional' | 'as-written' | 'statement-by-statement';
+
+export interface ParsedStatement {
+  /** The statement's node type in PostgreSQL's parse tree, e.g. `CreateStmt`. */
+  nodeType: string;
+  node: Record<string, unknown>;
+  /** Statement text as written (without the trailing semicolon). */
+  text: string;
+}
+
+export const NO_TRANSACTION_DIRECTIVE = /^\s*--\s*digilog:no-transaction\b/im;
+
+/**
+ * Words without which no transaction-control or non-transactional statement can
+ * exist. Only used to skip loading the parser for scripts that cannot need it;
+ * the parser decides whenever one of them appears.
+ */
+const MAY_NEED_PARSE =
+  /\b(begin|start|commit|end|rollback|abort|savepoint|release|prepare|concurrently|vacuum|database|tablespace|system|cluster|subscription|reindex)\b/i;
+
+type PgQueryModule = { parseSync(sql: string): { stmts?: Array<{ stmt: Record<string, unknown>; stmt_location?: number; stmt_len?: number }> } };
+let parser: PgQueryModule | undefined;
+
+function loadParser(): PgQueryModule {
+  // libpg-query is PostgreSQL's own parser compiled to WebAssembly; loaded only when needed (~0.2 s).
+  parser ??= createRequire(import.meta.url)('libpg-query') as PgQueryModule;
+  return parser;
+}
+
+/** Splits a script into statements with PostgreSQL's real parser. Throws the parser's error on invalid SQL. */
+export function parseStatements(sql: string): ParsedStatement[] {
+  const result = loadParser().parseSync(sql);
+  const bytes = Buffer.from(sql, 'utf8');
+  return (result.stmts ?? []).map((raw) => {
+    const [nodeType, node] = Object.entries(raw.stmt)[0] as [string, Record<string, unknown>];
+    // The parser's locations are byte offsets into the UTF-8 text.
+    const start = raw.stmt_location ?? 0;
+    const end = raw.stmt_len ? start + raw.stmt_len : bytes.length;
+    return { nodeType, node, text: bytes.subarray(start, end).toString('utf8').trim() };
+  });
+}
+
+/** Whether a statement cannot run inside a transaction block (PostgreSQL's PreventInTransactionBlock). */
+export function cannotRunInTransaction({ nodeType, node }: ParsedStatement): boolean {
+  switch (nodeType) {
+    case 'TransactionStmt':
+    case 'VacuumStmt':
+    case 'CreatedbStmt':
+    case 'DropdbStmt':
+    case 'CreateTableSpaceStmt':
+    case 'DropTableSpaceStmt':
+    case 'AlterSystemStmt':
+    case 'CreateSubscriptionStmt':
+    case 'DropSubscriptionStmt':
+      return true;
+    case 'IndexStmt':
+    case 'DropStmt':
+      return node.concurrent === true;
+    case 'ReindexStmt':
+      return JSON.stringify(node.params ?? []).includes('"concurrently"') || ['REINDEX_OBJECT_SYSTEM', 'REINDEX_OBJECT_DATABASE'].includes(String(node.kind));
+    case 'ClusterStmt':
+      return node.relation === undefined;
+    case 'AlterTableStmt':
+      return JSON.stringify(node.cmds ?? []).includes('"concurrent":true');
+    default:
+      return false;
+  }
+}
+
+/** Decides how a script is executed. Pure apart from lazily loading the parser. */
+export function executionModeOf(sql: string): ExecutionMode {
+  if (NO_TRANSACTION_DIRECTIVE.test(sql)) return 'statement-by-statement';
+  if (!MAY_NEED_PARSE.test(sql)) return 'transactional';
+  let statements: ParsedStatement[];
+  try {
+    statements = parseStatements(sql);
+  } catch {
+    // Invalid SQL: send it exactly as written and let the server report the error with its position.
+    return 'as-written';
+  }
+  return statements.some(cannotRunInTransaction) ? 'as-written' : 'transactional';
+}

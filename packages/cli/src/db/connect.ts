@@ -1,0 +1,131 @@
+/**
+ * Opening a connection, with bounded retries for a server that is starting or
+ * briefly unreachable, and clear errors (Prisma's P1000/P1001/P1003 codes)
+ * that never include the connection string.
+ */
+import pg from 'pg';
+import { DigilogError } from '../errors.js';
+import { redact } from '../redact.js';
+import { clientConfig, quoteIdent, withDatabase, type DatabaseTarget } from './target.js';
+
+export interface ConnectOptions {
+  /** Extra attempts after the first one for transient failures (refused, timeout, server starting). */
+  retries: number;
+  connectTimeoutMs: number;
+  applicationName?: string;
+  /** Create the database when it does not exist (as `prisma migrate deploy` does). */
+  createDatabase?: boolean;
+  onRetry?: (attempt: number, delayMs: number, reason: string) => void;
+}
+
+const TRANSIENT_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EHOSTUNREACH', 'EAI_AGAIN', '57P03', '53300']);
+
+function errorCode(error: unknown): string | undefined {
+  return (error as { code?: string } | undefined)?.code;
+}
+
+function isTransient(error: unknown): boolean {
+  const code = errorCode(error);
+  if (code && TRANSIENT_CODES.has(code)) return true;
+  return /timeout|terminated unexpectedly|Connection terminated/i.test(String((error as Error)?.message ?? ''));
+}
+
+/** Maps a connection failure to a typed error that names host and database but no credential. */
+export function connectionError(error: unknown, target: DatabaseTarget): DigilogError {
+  const code = errorCode(error);
+  const raw = redact(String((error as Error)?.message ?? error));
+  if (code === '28P01' || code === '28000') {
+    return new DigilogError('unreachable', `Authentication failed against the database server at ${target.label}`, {
+      prismaCode: 'P1000',
+      hint: 'Check the user name and password in DATABASE_URL.',
+      details: { sqlState: code, database: target.label },
+    });
+  }
+  if (code === '3D000') {
+    return new DigilogError('unreachable', `Database "${target.database}" does not exist on ${target.label.replace(/\/.*$/, '')}`, {
+      prismaCode: 'P1003',
+      hint: 'Create it, or run `digilog-db migrate`, which creates a missing database.',
+      details: { sqlState: code, database: target.label },
+    });
+  }
+  if (/ssl|tls|certificate/i.test(raw)) {
+    return new DigilogError('unreachable', `TLS connection to ${target.label} failed: ${raw}`, {
+      prismaCode: 'P1011',
+      hint: 'Check sslmode and the server certificate settings in DATABASE_URL.',
+      details: { database: target.label },
+    });
+  }
+  return new DigilogError('unreachable', `Can't reach database server at ${target.label.replace(/\/.*$/, '')} (${code ?? raw})`, {
+    prismaCode: 'P1001',
+    hint: 'Make sure the server is running and DATABASE_URL points at it.',
+    details: { database: target.label, reason: code ?? raw },
+  });
+}
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** Connects one client, retrying transient failures with exponential backoff; throws `unreachable` after the last try. */
+export async function connect(target: DatabaseTarget, options: ConnectOptions): Promise<pg.Client> {
+  let attempt = 0;
+  let createdDatabase = false;
+  for (;;) {
+    const client = new pg.Client(clientConfig(target, options));
+    // A dropped connection must surface as a query error, not an unhandled 'error' event.
+    client.on('error', () => {});
+    try {
+      await client.connect();
+      return client;
+    } catch (error) {
+      await client.end().catch(() => {});
+      if (errorCode(error) === '3D000' && options.createDatabase && !createdDatabase) {
+        await createDatabase(target, options);
+        createdDatabase = true;
+        continue;
+      }
+      if (attempt < options.retries && isTransient(error)) {
+        const delayMs = Math.min(250 * 2 ** attempt, 4_000);
+        attempt += 1;
+        options.onRetry?.(attempt, delayMs, errorCode(error) ?? 'connection failed');
+        await sleep(delayMs);
+        continue;
+      }
+      throw connectionError(error, target);
+    }
+  }
+}
+
+async function createDatabase(target: DatabaseTarget, options: ConnectOptions): Promise<void> {
+  const maintenance = await connect(withDatabase(target, 'postgres'), { ...options, createDatabase: false });
+  try {
+    await maintenance.query(`CREATE DATABASE ${quoteIdent(target.database)}`);
+  } catch (error) {
+    // Another replica may have created it a moment ago.
+    if (errorCode(error) !== '42P04') throw connectionError(error, target);
+  } finally {
+    await maintenance.end().catch(() => {});
+  }
+}
+
+/**
+ * Any error from the database layer as a typed error: permission problems and
+ * dropped connections are expected in production and deserve a clear line.
+ */
+export function asDigilogError(error: unknown, target?: DatabaseTarget): DigilogError {
+  if (error instanceof DigilogError) return error;
+  const code = errorCode(error);
+  const message = redact(String((error as Error)?.message ?? error));
+  if (code === '42501') {
+    return new DigilogError('internal', `Permission denied: ${message}`, {
+      hint: 'This role may read status but not change the schema. Run migrations with a role that owns the schema.',
+      details: { sqlState: code },
+    });
+  }
+  if (code === '57014') {
+    return new DigilogError('internal', `Statement cancelled: ${message}`, { details: { sqlState: code } });
+  }
+  if (target && (isTransient(error) || code === '57P01' || code === '57P02')) return connectionError(error, target);
+  if (isTransient(error) || code === '57P01' || code === '57P02' || /Connection terminated|ECONNRESET/i.test(message)) {
+    return new DigilogError('unreachable', `Lost the connection to the database: ${message}`, { prismaCode: 'P1017' });
+  }
+  return new DigilogError('internal', message, { details: code ? { sqlState: code } : {} });
+}

@@ -1,0 +1,73 @@
+/**
+ * Turns a Prisma-style connection string into what node-postgres needs.
+ * Prisma puts the schema in `?schema=` and has its own pool parameters; pg
+ * would pass unknown parameters to the server as options, so they are removed.
+ */
+import type { ClientConfig } from 'pg';
+
+/** Query parameters that belong to Prisma's own connection handling, not to PostgreSQL. */
+const PRISMA_ONLY_PARAMS = [
+  'schema',
+  'connection_limit',
+  'pool_timeout',
+  'pgbouncer',
+  'socket_timeout',
+  'connect_timeout',
+  'statement_cache_size',
+  'sslaccept',
+];
+
+/** A database to connect to: the pg config, the schema Prisma would use, and a password-free label. */
+export interface DatabaseTarget {
+  connectionString: string;
+  schema: string;
+  database: string;
+  /** `host:port/database`, safe to print. */
+  label: string;
+  connectTimeoutMs: number | undefined;
+}
+
+/** Parses a validated postgres URL. Pure. */
+export function parseTarget(url: string): DatabaseTarget {
+  const parsed = new URL(url);
+  const schema = parsed.searchParams.get('schema') || 'public';
+  const connectTimeout = parsed.searchParams.get('connect_timeout');
+  for (const param of PRISMA_ONLY_PARAMS) parsed.searchParams.delete(param);
+  const database = decodeURIComponent(parsed.pathname.replace(/^\//, '')) || decodeURIComponent(parsed.username) || 'postgres';
+  const host = parsed.hostname || parsed.searchParams.get('host') || 'localhost';
+  const port = parsed.port || '5432';
+  return {
+    connectionString: parsed.toString(),
+    schema,
+    database,
+    label: `${host}:${port}/${database}`,
+    connectTimeoutMs: connectTimeout && /^\d+$/.test(connectTimeout) ? Number(connectTimeout) * 1000 : undefined,
+  };
+}
+
+/** The same server, another database (for creating the target or a shadow database). */
+export function withDatabase(target: DatabaseTarget, database: string): DatabaseTarget {
+  const parsed = new URL(target.connectionString);
+  parsed.pathname = `/${encodeURIComponent(database)}`;
+  return { ...target, connectionString: parsed.toString(), database, label: target.label.replace(/\/[^/]*$/, `/${database}`) };
+}
+
+/** node-postgres client options for a target. `search_path` pins unqualified names to the Prisma schema. */
+export function clientConfig(target: DatabaseTarget, options: { applicationName?: string; connectTimeoutMs?: number } = {}): ClientConfig {
+  return {
+    connectionString: target.connectionString,
+    application_name: options.applicationName ?? 'digilog-db',
+    connectionTimeoutMillis: target.connectTimeoutMs ?? options.connectTimeoutMs ?? 5_000,
+    options: `-c search_path=${quoteIdent(target.schema).replace(/ /g, '\\ ')}`,
+  };
+}
+
+/** Quotes an SQL identifier. */
+export function quoteIdent(name: string): string {
+  return `"${name.replace(/"/g, '""')}"`;
+}
+
+/** Quotes an SQL string literal (standard_conforming_strings is on in every supported PostgreSQL). */
+export function quoteLiteral(value: string): string {
+  return `'${value.replace(/'/g, "''")}'`;
+}

@@ -1,0 +1,16 @@
+/**
+ * Library entry of @digilog/db: the operations behind the CLI, for services
+ * (ensureMigrated at boot) and health checks (checkStatus).
+ */
+export { ensureMigrated, type EnsureMigratedOptions, type EnsureMigratedResult } from './operations/ensure-migrated.js';
+export { checkStatus, type StatusResult } from './operations/check-status.js';
+export { migrate, type MigrateOptions, type MigrateResult, type MigrateEvent } from './operations/migrate.js';
+export { resolveMigration, type ResolveAction, type ResolveResult } from './operations/resolve.js';
+export { reset, type ResetOptions, type ResetResult } from './operations/reset.js';
+export { runnerOptions, type RunnerOptions } from './operations/runner-options.js';
+export { diagnose, summarize, type StatusReport, type StatusState } from './core/diagnose.js';
+export { loadConfig, type Config } from './config.js';
+export { resolveProjectPaths, readMigrations } from './project.js';
+export { DigilogError, EXIT_CODES, exitCodeOf, type ErrorKind } from './errors.js';
+export { redact, redactDeep } from './redact.js';
+export { PRISMA_ADVISORY_LOCK_KEY } from './db/lock.js';

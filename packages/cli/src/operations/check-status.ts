@@ -1,0 +1,48 @@
+/**
+ * The status checker: one function used by `status`, `health`, `migrate` and
+ * the API's health endpoints. Reads the folder and the table, then diagnoses.
+ */
+import { diagnose, summarize, type StatusReport } from '../core/diagnose.js';
+import { findLockHolder, type LockHolder } from '../db/lock.js';
+import type { LocalMigration } from '../core/types.js';
+import { readMigrations } from '../project.js';
+import type { RunnerOptions } from './runner-options.js';
+import { withSession, type Session } from './session.js';
+
+export interface StatusResult extends StatusReport {
+  /** Prisma-style one-line summary ("Database is up to date!"). */
+  summary: string;
+  /** `host:port/database`, never with credentials. */
+  database: string;
+  schema: string;
+  migrationsDir: string;
+  /** Who holds the migration lock right now, if anyone. */
+  lockHolder: LockHolder | null;
+  durationMs: number;
+}
+
+/** Reads state on an open session (used inside migrate too). */
+export async function readStatus(session: Session, local: LocalMigration[]): Promise<StatusReport> {
+  const rows = await session.history.readRows();
+  const schemaEmpty = rows === null ? await session.history.schemaIsEmpty() : true;
+  return diagnose({ local, rows, schemaEmpty });
+}
+
+/** Checks the database against the migrations folder. Throws `unreachable` or `usage` errors; never changes anything. */
+export async function checkStatus(options: RunnerOptions): Promise<StatusResult> {
+  const started = performance.now();
+  // Read the folder first: a missing folder is reported without touching the network.
+  const local = readMigrations(options.migrationsDir);
+  return withSession(options, async (session) => {
+    const [report, lockHolder] = await Promise.all([readStatus(session, local), findLockHolder(session.client)]);
+    return {
+      ...report,
+      summary: summarize(report),
+      database: session.target.label,
+      schema: session.target.schema,
+      migrationsDir: options.migrationsDir,
+      lockHolder,
+      durationMs: performance.now() - started,
+    };
+  });
+}

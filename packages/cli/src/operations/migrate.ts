@@ -1,0 +1,151 @@
+/**
+ * `migrate`: deploy semantics of `prisma migrate deploy` (apply pending
+ * migrations, never generate, never reset), under Prisma's advisory lock,
+ * with digilog-db's extra guards (edited history, out-of-order in production).
+ */
+import type { StatusReport } from '../core/diagnose.js';
+import { applyMigration, type ApplyHooks, type AppliedResult } from '../db/apply.js';
+import { acquireMigrationLock, releaseMigrationLock, type LockHolder } from '../db/lock.js';
+import { DigilogError } from '../errors.js';
+import { readMigrations } from '../project.js';
+import { readStatus } from './check-status.js';
+import type { RunnerOptions } from './runner-options.js';
+import { withSession, type Session } from './session.js';
+
+export type MigrateEvent =
+  | { type: 'lock-wait'; holder: LockHolder | null }
+  | { type: 'lock-acquired'; waitedMs: number }
+  | { type: 'migration-start'; name: string; index: number; total: number }
+  | { type: 'migration-done'; result: AppliedResult; index: number; total: number }
+  | { type: 'warning'; message: string };
+
+export interface MigrateOptions extends RunnerOptions {
+  /** Apply even if an applied migration's file was edited since. */
+  allowModifiedHistory?: boolean;
+  /** Apply a migration older than the newest applied one even in production. */
+  allowOutOfOrder?: boolean;
+  onEvent?: (event: MigrateEvent) => void;
+  /** Test-only fault injection. */
+  hooks?: ApplyHooks;
+}
+
+export interface MigrateResult {
+  action: 'applied' | 'up-to-date';
+  applied: AppliedResult[];
+  /** Migrations that were already applied when the lock was taken. */
+  alreadyApplied: number;
+  warnings: string[];
+  lockWaitMs: number;
+  durationMs: number;
+  database: string;
+}
+
+/** Applies every pending migration. Throws typed errors (P3005, P3009, P3018, P1002, …). */
+export async function migrate(options: MigrateOptions): Promise<MigrateResult> {
+  const started = performance.now();
+  // Read the folder first: a missing folder or provider mismatch is reported without touching the network.
+  readMigrations(options.migrationsDir);
+  return withSession(options, (session) => withMigrationLock(session, options, (lockWaitMs) => deployLocked(session, options, started, lockWaitMs)), {
+    createDatabase: true,
+  });
+}
+
+/** Runs fn while this session holds Prisma's migration lock; releases it explicitly afterwards. */
+export async function withMigrationLock<T>(
+  session: Session,
+  options: Pick<MigrateOptions, 'lockWaitMs' | 'onEvent'>,
+  fn: (lockWaitMs: number) => Promise<T>,
+): Promise<T> {
+  const emit = options.onEvent ?? (() => {});
+  const lockWaitMs = await acquireMigrationLock(session.client, {
+    waitMs: options.lockWaitMs,
+    onWait: (holder) => emit({ type: 'lock-wait', holder }),
+  });
+  emit({ type: 'lock-acquired', waitedMs: lockWaitMs });
+  try {
+    return await fn(lockWaitMs);
+  } finally {
+    await releaseMigrationLock(session.client).catch(() => {});
+  }
+}
+
+/** The deploy itself, on a session that already holds the lock. */
+export async function deployLocked(session: Session, options: MigrateOptions, started = performance.now(), lockWaitMs = 0): Promise<MigrateResult> {
+  const emit = options.onEvent ?? (() => {});
+  // State is read only once the lock is held: another replica may have just applied everything.
+  const local = readMigrations(options.migrationsDir);
+  const report = await readStatus(session, local);
+  const warnings = checkDeployable(report, options);
+  for (const message of warnings) emit({ type: 'warning', message });
+  if (!report.tableExists) await session.history.create();
+  const byName = new Map(local.map((m) => [m.name, m]));
+  const applied: AppliedResult[] = [];
+  for (const [index, name] of report.pending.entries()) {
+    emit({ type: 'migration-start', name, index, total: report.pending.length });
+    const result = await applyMigration(session.client, session.history, byName.get(name)!, options.hooks);
+    applied.push(result);
+    emit({ type: 'migration-done', result, index, total: report.pending.length });
+  }
+  return {
+    action: applied.length > 0 ? 'applied' : 'up-to-date',
+    applied,
+    alreadyApplied: report.applied.length,
+    warnings,
+    lockWaitMs,
+    durationMs: performance.now() - started,
+    database: session.target.label,
+  };
+}
+
+/** Throws when deploying would be unsafe; returns warnings for what is only worth saying. Pure. */
+export function checkDeployable(report: StatusReport, options: Pick<MigrateOptions, 'production' | 'allowModifiedHistory' | 'allowOutOfOrder'>): string[] {
+  if (report.failed.length > 0) {
+    const list = report.failed
+      .map((f) => `  ${f.name} (started ${f.startedAt.toISOString()})${f.logs ? `\n${indent(f.logs)}` : ''}`)
+      .join('\n');
+    throw new DigilogError('failed-migration', `Migrations failed in the database; no new migration is applied until they are resolved:\n${list}`, {
+      prismaCode: 'P3009',
+      hint: report.failed
+        .map((f) => `digilog-db resolve --rolled-back "${f.name}" (after undoing it)  or  digilog-db resolve --applied "${f.name}" (if you completed it by hand)`)
+        .join('\n'),
+      details: { failed: report.failed.map((f) => ({ name: f.name, startedAt: f.startedAt.toISOString(), logs: f.logs })) },
+    });
+  }
+  if (!report.tableExists && !report.schemaEmpty) {
+    throw new DigilogError('not-managed', 'The database schema is not empty and has no migration history', {
+      prismaCode: 'P3005',
+      hint: 'Baseline it: for each migration already reflected in the database run `digilog-db resolve --applied "<name>"`, then `digilog-db migrate`.',
+    });
+  }
+  if (report.edited.length > 0 && !options.allowModifiedHistory) {
+    const list = report.edited.map((e) => `  ${e.name}: recorded ${e.recordedChecksum}, file ${e.fileChecksum} (${e.path})`).join('\n');
+    throw new DigilogError('history-mismatch', `Applied migrations were modified after they were applied:\n${list}`, {
+      hint: 'Restore the original files (git checkout) and put changes in a new migration; pass --allow-modified-history to deploy anyway.',
+      details: { edited: report.edited },
+    });
+  }
+  const warnings: string[] = [];
+  if (report.edited.length > 0) warnings.push(`Modified after being applied: ${report.edited.map((e) => e.name).join(', ')}`);
+  if (report.missingFromDisk.length > 0) {
+    warnings.push(`Applied to the database but missing from the migrations folder: ${report.missingFromDisk.join(', ')}`);
+  }
+  if (report.outOfOrder.length > 0) {
+    const message = `Migrations older than the newest applied one: ${report.outOfOrder.join(', ')}`;
+    if (options.production && !options.allowOutOfOrder) {
+      throw new DigilogError('history-mismatch', `${message} (refused in production)`, {
+        hint: 'Rename the folder so it sorts after the applied ones, or pass --allow-out-of-order.',
+        details: { outOfOrder: report.outOfOrder },
+      });
+    }
+    warnings.push(message);
+  }
+  return warnings;
+}
+
+function indent(text: string): string {
+  return text
+    .trimEnd()
+    .split('\n')
+    .map((line) => `      ${line}`)
+    .join('\n');
+}

@@ -1,0 +1,32 @@
+/** The one options struct every database operation takes, built from Config and command-line flags. */
+import type { Config } from '../config.js';
+import { requireDatabaseUrl } from '../config.js';
+import type { ProjectPaths } from '../project.js';
+
+export interface RunnerOptions {
+  databaseUrl: string;
+  migrationsDir: string;
+  schemaPath: string | undefined;
+  /** NODE_ENV=production: turns on the production guards. */
+  production: boolean;
+  lockWaitMs: number;
+  connectRetries: number;
+  connectTimeoutMs: number;
+  /** Shown in pg_stat_activity, so a lock holder can be identified. */
+  applicationName: string;
+}
+
+/** Defaults for everything but the database and the folder. */
+export function runnerOptions(config: Config, paths: ProjectPaths, overrides: Partial<RunnerOptions> = {}): RunnerOptions {
+  return {
+    databaseUrl: requireDatabaseUrl(config),
+    migrationsDir: paths.migrationsDir,
+    schemaPath: paths.schemaPath,
+    production: config.isProduction,
+    lockWaitMs: config.lockWaitMs,
+    connectRetries: config.connectRetries,
+    connectTimeoutMs: config.connectTimeoutMs,
+    applicationName: `digilog-db pid=${process.pid}`,
+    ...overrides,
+  };
+}

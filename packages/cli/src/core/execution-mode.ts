@@ -33,18 +33,29 @@ export const NO_TRANSACTION_DIRECTIVE = /^\s*--\s*digilog:no-transaction\b/im;
 const MAY_NEED_PARSE =
   /\b(begin|start|commit|end|rollback|abort|savepoint|release|prepare|concurrently|vacuum|database|tablespace|system|cluster|subscription|reindex)\b/i;
 
-type PgQueryModule = { parseSync(sql: string): { stmts?: Array<{ stmt: Record<string, unknown>; stmt_location?: number; stmt_len?: number }> } };
-let parser: PgQueryModule | undefined;
+type PgQueryModule = {
+  loadModule(): Promise<void>;
+  parseSync(sql: string): { stmts?: Array<{ stmt: Record<string, unknown>; stmt_location?: number; stmt_len?: number }> };
+};
+let parser: Promise<PgQueryModule> | undefined;
 
-function loadParser(): PgQueryModule {
-  // libpg-query is PostgreSQL's own parser compiled to WebAssembly; loaded only when needed (~0.2 s).
-  parser ??= createRequire(import.meta.url)('libpg-query') as PgQueryModule;
+/** PostgreSQL's own parser compiled to WebAssembly (libpg-query); loaded once, only when needed (~0.2 s). */
+export function loadParser(): Promise<PgQueryModule> {
+  parser ??= (async () => {
+    const module = createRequire(import.meta.url)('libpg-query') as PgQueryModule;
+    await module.loadModule();
+    return module;
+  })();
   return parser;
 }
 
-/** Splits a script into statements with PostgreSQL's real parser. Throws the parser's error on invalid SQL. */
-export function parseStatements(sql: string): ParsedStatement[] {
-  const result = loadParser().parseSync(sql);
+/** Splits a script into statements with PostgreSQL's real parser. Rejects with the parser's error on invalid SQL. */
+export async function parseStatements(sql: string): Promise<ParsedStatement[]> {
+  const result = (await loadParser()).parseSync(sql);
+  return toStatements(sql, result);
+}
+
+function toStatements(sql: string, result: ReturnType<PgQueryModule['parseSync']>): ParsedStatement[] {
   const bytes = Buffer.from(sql, 'utf8');
   return (result.stmts ?? []).map((raw) => {
     const [nodeType, node] = Object.entries(raw.stmt)[0] as [string, Record<string, unknown>];
@@ -83,12 +94,13 @@ export function cannotRunInTransaction({ nodeType, node }: ParsedStatement): boo
 }
 
 /** Decides how a script is executed. Pure apart from lazily loading the parser. */
-export function executionModeOf(sql: string): ExecutionMode {
+export async function executionModeOf(sql: string): Promise<ExecutionMode> {
   if (NO_TRANSACTION_DIRECTIVE.test(sql)) return 'statement-by-statement';
   if (!MAY_NEED_PARSE.test(sql)) return 'transactional';
+  const { parseSync } = await loadParser();
   let statements: ParsedStatement[];
   try {
-    statements = parseStatements(sql);
+    statements = toStatements(sql, parseSync(sql));
   } catch {
     // Invalid SQL: send it exactly as written and let the server report the error with its position.
     return 'as-written';

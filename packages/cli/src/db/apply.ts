@@ -32,7 +32,7 @@ export async function applyMigration(
   migration: LocalMigration,
   hooks: ApplyHooks = {},
 ): Promise<AppliedResult> {
-  const mode = executionModeOf(migration.sql);
+  const mode = await executionModeOf(migration.sql);
   const id = randomUUID();
   const started = performance.now();
   await client.query(history.startSql(id, migration.name, migration.checksum, new Date()));
@@ -48,7 +48,7 @@ export async function applyMigration(
       await client.query(migration.sql);
       await client.query(history.finishSql(id, new Date()));
     } else {
-      const statements = parseStatements(migration.sql);
+      const statements = await parseStatements(migration.sql);
       for (const [index, statement] of statements.entries()) {
         failedStatement = index + 1;
         failingText = statement.text;

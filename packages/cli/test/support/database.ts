@@ -1,0 +1,53 @@
+/**
+ * Test databases: each test file creates databases with unique names on the
+ * real PostgreSQL server (TEST_DATABASE_URL, default postgres@127.0.0.1:5432)
+ * and drops them afterwards. Nothing else on the server is touched.
+ */
+import { randomBytes } from 'node:crypto';
+import pg from 'pg';
+
+export const ADMIN_URL = process.env.TEST_DATABASE_URL ?? 'postgresql://postgres@127.0.0.1:5432/postgres';
+
+export interface TestDatabase {
+  name: string;
+  /** Connection string for the new database (same credentials as the admin URL). */
+  url: string;
+  query<T extends pg.QueryResultRow = Record<string, unknown>>(sql: string): Promise<T[]>;
+  drop(): Promise<void>;
+}
+
+export function urlFor(database: string, base = ADMIN_URL): string {
+  const url = new URL(base);
+  url.pathname = `/${database}`;
+  return url.toString();
+}
+
+export async function adminQuery<T extends pg.QueryResultRow = Record<string, unknown>>(sql: string, url = ADMIN_URL): Promise<T[]> {
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  try {
+    return (await client.query<T>(sql)).rows;
+  } finally {
+    await client.end();
+  }
+}
+
+/** A unique database name with a readable prefix (lower case, fits in 63 bytes). */
+export function uniqueName(prefix = 'digilog_test'): string {
+  return `${prefix}_${Date.now().toString(36)}_${randomBytes(4).toString('hex')}`;
+}
+
+/** Creates an empty database; `create: false` only reserves a name (for "migrate creates it" tests). */
+export async function createTestDatabase(prefix?: string, { create = true } = {}): Promise<TestDatabase> {
+  const name = uniqueName(prefix);
+  if (create) await adminQuery(`CREATE DATABASE "${name}"`);
+  const url = urlFor(name);
+  return {
+    name,
+    url,
+    query: (sql) => adminQuery(sql, url),
+    drop: async () => {
+      await adminQuery(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`);
+    },
+  };
+}

@@ -1,0 +1,17 @@
+/** RunnerOptions for a test database and migrations folder, with test-friendly timeouts. */
+import { dirname } from 'node:path';
+import type { RunnerOptions } from '../../src/operations/runner-options.js';
+
+export function testRunner(databaseUrl: string, migrationsDir: string, overrides: Partial<RunnerOptions> = {}): RunnerOptions {
+  return {
+    databaseUrl,
+    migrationsDir,
+    schemaPath: `${dirname(migrationsDir)}/schema.prisma`,
+    production: false,
+    lockWaitMs: 10_000,
+    connectRetries: 0,
+    connectTimeoutMs: 3_000,
+    applicationName: 'digilog-db test',
+    ...overrides,
+  };
+}

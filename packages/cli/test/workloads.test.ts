@@ -1,0 +1,47 @@
+/**
+ * Real migration histories of public projects (../shared/workloads): each
+ * applies through digilog-db, yields exactly the schema psql produces from
+ * the same files, and leaves status clean. Also the project's own migrations.
+ */
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { checkStatus } from '../src/operations/check-status.js';
+import { migrate } from '../src/operations/migrate.js';
+import { readMigrations } from '../src/project.js';
+import { createTestDatabase, type TestDatabase } from './support/database.js';
+import { PROJECT_MIGRATIONS, WORKLOADS, workloadsDir } from './support/migrations.js';
+import { applyWithPsql, schemaDump } from './support/psql.js';
+import { testRunner } from './support/runner.js';
+
+const databases: TestDatabase[] = [];
+afterAll(async () => {
+  await Promise.all(databases.map((db) => db.drop()));
+});
+
+async function compareWithPsql(migrationsDir: string): Promise<void> {
+  const ours = await createTestDatabase('digilog_wl');
+  const theirs = await createTestDatabase('digilog_wl_psql');
+  databases.push(ours, theirs);
+  const result = await migrate(testRunner(ours.url, migrationsDir));
+  expect(result.applied.length).toBe(readMigrations(migrationsDir).length);
+  applyWithPsql(theirs.url, migrationsDir);
+  expect(schemaDump(ours.url)).toBe(schemaDump(theirs.url));
+  const status = await checkStatus(testRunner(ours.url, migrationsDir));
+  expect(status.state).toBe('upToDate');
+  expect(status.applied.length).toBe(result.applied.length);
+  const [{ count }] = (await ours.query<{ count: string }>(
+    `SELECT count(*)::text AS count FROM _prisma_migrations WHERE finished_at IS NOT NULL AND applied_steps_count = 1 AND rolled_back_at IS NULL`,
+  )) as [{ count: string }];
+  expect(Number(count)).toBe(result.applied.length);
+}
+
+describe('real migration histories', () => {
+  it.each(WORKLOADS)('%s applies and matches psql', async (workload) => {
+    await compareWithPsql(join(workloadsDir(), workload, 'migrations'));
+  });
+
+  it("the project's own migrations apply and match psql", async () => {
+    expect(readMigrations(PROJECT_MIGRATIONS).length).toBeGreaterThan(0);
+    await compareWithPsql(PROJECT_MIGRATIONS);
+  });
+});

@@ -22,31 +22,52 @@ export interface AppliedResult {
 
 /** Test-only fault injection: lets reliability tests stop the runner at an exact point. */
 export interface ApplyHooks {
+  /** Called when a migration's "started" row is committed, just before its script runs. */
   afterStartRecorded?: (name: string) => Promise<void> | void;
 }
 
-/** Applies one migration; throws `migration-sql` (P3018) after recording the failure. */
+/** A migration whose "started" row is already committed, ready to run. */
+export interface StartedMigration {
+  migration: LocalMigration;
+  id: string;
+}
+
+/** Commits the "started" row of the first migration of a run. */
+export async function recordStart(client: pg.Client, history: MigrationHistory, migration: LocalMigration): Promise<StartedMigration> {
+  const id = randomUUID();
+  await client.query(history.startSql(id, migration.name, migration.checksum));
+  return { migration, id };
+}
+
+/**
+ * Runs a started migration. The "started" row of the next migration (if any)
+ * is committed together with this one's "finished" record, so each migration
+ * costs one transaction and one round trip in the common case, and the next
+ * script never runs without its row already committed.
+ * Returns the next started migration; throws `migration-sql` (P3018) after recording the failure.
+ */
 export async function applyMigration(
   client: pg.Client,
   history: MigrationHistory,
-  migration: LocalMigration,
+  { migration, id }: StartedMigration,
+  next: LocalMigration | undefined,
   hooks: ApplyHooks = {},
-): Promise<AppliedResult> {
-  const mode = await executionModeOf(migration.sql);
-  const id = randomUUID();
-  const started = performance.now();
-  await client.query(history.startSql(id, migration.name, migration.checksum, new Date()));
+): Promise<{ result: AppliedResult; next: StartedMigration | undefined }> {
   await hooks.afterStartRecorded?.(migration.name);
+  const mode = await executionModeOf(migration.sql);
+  const nextId = randomUUID();
+  const bookkeeping = [history.finishSql(id), ...(next ? [history.startSql(nextId, next.name, next.checksum)] : [])].join(';\n');
+  const started = performance.now();
   let failedStatement = 0;
   let failingText = migration.sql;
   try {
     if (mode === 'transactional') {
-      // One simple query = one implicit transaction: script and record commit together.
+      // One simple query = one implicit transaction: script and bookkeeping commit together.
       // The script comes first so the server's error positions point into it unchanged.
-      await client.query(`${migration.sql}\n;\n${history.finishSql(id, new Date())}`);
+      await client.query(`${migration.sql}\n;\n${bookkeeping}`);
     } else if (mode === 'as-written') {
       await client.query(migration.sql);
-      await client.query(history.finishSql(id, new Date()));
+      await client.query(bookkeeping);
     } else {
       const statements = await parseStatements(migration.sql);
       for (const [index, statement] of statements.entries()) {
@@ -54,13 +75,12 @@ export async function applyMigration(
         failingText = statement.text;
         await client.query(statement.text);
       }
-      await client.query(history.finishSql(id, new Date()));
+      await client.query(bookkeeping);
     }
   } catch (error) {
     // A script that opened its own transaction leaves it aborted; end it before recording.
     await client.query('ROLLBACK').catch(() => {});
-    const fields = error as ServerErrorFields;
-    const described = describeScriptError(failingText, fields);
+    const described = describeScriptError(failingText, error as ServerErrorFields);
     const partial =
       mode === 'statement-by-statement' && failedStatement > 1
         ? `\nStatements 1 to ${failedStatement - 1} of this migration were applied (it runs without a transaction).\n`
@@ -82,7 +102,10 @@ export async function applyMigration(
       },
     });
   }
-  return { name: migration.name, mode, durationMs: performance.now() - started };
+  return {
+    result: { name: migration.name, mode, durationMs: performance.now() - started },
+    next: next ? { migration: next, id: nextId } : undefined,
+  };
 }
 
 function failureHint(name: string, mode: ExecutionMode): string {

@@ -88,22 +88,20 @@ CREATE TABLE IF NOT EXISTS ${this.table} (
   }
 
   /**
-   * SQL that records a migration as started (finished_at NULL). Run on its own,
-   * before the script, so a crash mid-script leaves a visible, failed row as
-   * Prisma's engine would. Asynchronous commit is enough: the script's own
-   * commit later flushes this record too, and a server crash before that
-   * loses nothing that was applied.
+   * SQL that records a migration as started (finished_at NULL), so a crash
+   * mid-script leaves a visible failed row, as Prisma's engine would.
+   * Timestamps use the server's clock_timestamp(): the statement may travel
+   * in one query with the script before it, and one clock for every replica
+   * keeps started/finished ordered.
    */
-  startSql(id: string, name: string, checksum: string, startedAt: Date): string {
-    return `BEGIN; SET LOCAL synchronous_commit TO OFF;
-INSERT INTO ${this.table} (id, checksum, started_at, migration_name, applied_steps_count)
-VALUES (${quoteLiteral(id)}, ${quoteLiteral(checksum)}, ${quoteLiteral(startedAt.toISOString())}, ${quoteLiteral(name)}, 0);
-COMMIT;`;
+  startSql(id: string, name: string, checksum: string): string {
+    return `INSERT INTO ${this.table} (id, checksum, started_at, migration_name, applied_steps_count)
+VALUES (${quoteLiteral(id)}, ${quoteLiteral(checksum)}, clock_timestamp(), ${quoteLiteral(name)}, 0)`;
   }
 
   /** SQL that marks a started migration finished; sent inside the script's transaction when there is one. */
-  finishSql(id: string, finishedAt: Date): string {
-    return `UPDATE ${this.table} SET finished_at = ${quoteLiteral(finishedAt.toISOString())}, applied_steps_count = 1 WHERE id = ${quoteLiteral(id)}`;
+  finishSql(id: string): string {
+    return `UPDATE ${this.table} SET finished_at = clock_timestamp(), applied_steps_count = 1 WHERE id = ${quoteLiteral(id)}`;
   }
 
   /** Records the error of a failed migration in `logs`, leaving finished_at NULL (Prisma's failed state). */

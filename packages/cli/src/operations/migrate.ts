@@ -4,7 +4,7 @@
  * with digilog-db's extra guards (edited history, out-of-order in production).
  */
 import type { StatusReport } from '../core/diagnose.js';
-import { applyMigration, type ApplyHooks, type AppliedResult } from '../db/apply.js';
+import { applyMigration, recordStart, type ApplyHooks, type AppliedResult } from '../db/apply.js';
 import { acquireMigrationLock, releaseMigrationLock, type LockHolder } from '../db/lock.js';
 import { DigilogError } from '../errors.js';
 import { readMigrations } from '../project.js';
@@ -79,12 +79,15 @@ export async function deployLocked(session: Session, options: MigrateOptions, st
   for (const message of warnings) emit({ type: 'warning', message });
   if (!report.tableExists) await session.history.create();
   const byName = new Map(local.map((m) => [m.name, m]));
+  const pending = report.pending.map((name) => byName.get(name)!);
   const applied: AppliedResult[] = [];
-  for (const [index, name] of report.pending.entries()) {
-    emit({ type: 'migration-start', name, index, total: report.pending.length });
-    const result = await applyMigration(session.client, session.history, byName.get(name)!, options.hooks);
-    applied.push(result);
-    emit({ type: 'migration-done', result, index, total: report.pending.length });
+  let current = pending[0] && (await recordStart(session.client, session.history, pending[0]));
+  for (let index = 0; current; index++) {
+    emit({ type: 'migration-start', name: current.migration.name, index, total: pending.length });
+    const step = await applyMigration(session.client, session.history, current, pending[index + 1], options.hooks);
+    applied.push(step.result);
+    emit({ type: 'migration-done', result: step.result, index, total: pending.length });
+    current = step.next;
   }
   return {
     action: applied.length > 0 ? 'applied' : 'up-to-date',

@@ -1,0 +1,36 @@
+// P1 and P2: applying migration histories with `digilog-db migrate` (a whole CLI process)
+// vs the floor, psql in one session with one transaction per file (also a whole process).
+// Runs alternate between the two so drift in the machine's speed hits both alike.
+import { join } from 'node:path';
+import { BIN, WORKLOADS_DIR, fmt, median, psqlApplyScript, syntheticHistory, timeCommand, withDatabase } from './lib.mjs';
+
+const RUNS = Number(process.env.BENCH_RUNS ?? 5);
+
+async function compare(label, migrationsDir) {
+  const ours = [];
+  const floor = [];
+  const script = psqlApplyScript(migrationsDir);
+  for (let i = 0; i < RUNS; i++) {
+    await withDatabase((url) => floor.push(timeCommand('psql', ['-X', '-q', '-d', url, '-f', script])));
+    await withDatabase((url) => ours.push(timeCommand(process.execPath, [BIN, 'migrate', '--migrations-dir', migrationsDir], { DATABASE_URL: url })));
+  }
+  const ratio = median(ours) / median(floor);
+  return { label, ours: median(ours), floor: median(floor), ratio };
+}
+
+export async function runApplyBenchmarks() {
+  const rows = [];
+  rows.push({ id: 'P1', goal: 1.3, ...(await compare('300 synthetic migrations (CREATE TABLE + INDEX)', syntheticHistory(300))) });
+  for (const workload of ['hoppscotch-hoppscotch', 'mfts-papermark', 'documenso-documenso']) {
+    rows.push({ id: 'P2', goal: 1.3, ...(await compare(`real history: ${workload}`, join(WORKLOADS_DIR, workload, 'migrations'))) });
+  }
+  return rows;
+}
+
+export function printRows(rows) {
+  console.log('| id | benchmark | digilog-db | floor | ratio | goal |');
+  console.log('|---|---|---|---|---|---|');
+  for (const r of rows) console.log(`| ${r.id} | ${r.label} | ${fmt(r.ours)} | ${fmt(r.floor)} | ${r.ratio.toFixed(2)}× | ≤ ${r.goal}× |`);
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) printRows(await runApplyBenchmarks());

@@ -14,3 +14,4 @@ export { resolveProjectPaths, readMigrations } from './project.js';
 export { DigilogError, EXIT_CODES, exitCodeOf, type ErrorKind } from './errors.js';
 export { redact, redactDeep } from './redact.js';
 export { PRISMA_ADVISORY_LOCK_KEY } from './db/lock.js';
+export { parseTarget, clientConfig, type DatabaseTarget } from './db/target.js';

@@ -1,0 +1,38 @@
+/**
+ * createApp(deps): the DigiLog Settings API as an Express 5 app that never
+ * listens by itself, so tests run it in-process on port 0.
+ */
+import express, { type Express } from 'express';
+import type { DatabaseRouter } from './database.js';
+import { healthBody, httpStatusOf } from './health/body.js';
+import type { HealthMonitor } from './health/monitor.js';
+import { HttpError, errorHandler } from './http-errors.js';
+import type { Logger } from './log.js';
+import { settingsRouter } from './routes/settings.js';
+
+export interface AppDeps {
+  health: Pick<HealthMonitor, 'current'>;
+  db: DatabaseRouter;
+  log: Logger;
+}
+
+export function createApp({ health, db, log }: AppDeps): Express {
+  const app = express();
+  app.disable('x-powered-by');
+  app.set('query parser', 'simple');
+
+  app.get('/api/v1/health', (_req, res) => {
+    const body = healthBody(health.current(), 'overall');
+    res.status(httpStatusOf(body)).set('cache-control', 'no-store').json(body);
+  });
+  app.get('/api/v1/health/db', (_req, res) => {
+    const body = healthBody(health.current(), 'db');
+    res.status(httpStatusOf(body)).set('cache-control', 'no-store').json(body);
+  });
+  app.use('/api/v1/settings', settingsRouter(db));
+  app.use((_req, _res) => {
+    throw new HttpError(404, 'not_found', 'No such route');
+  });
+  app.use(errorHandler(log));
+  return app;
+}

@@ -1,0 +1,97 @@
+/**
+ * The health response: the seed guide's shape (status, timestamp, database
+ * {status, message, details}, uptime, memory) built from a status snapshot.
+ * Pure. Public: it carries states and migration names only, never a
+ * connection string, host, user, SQL or raw error text.
+ */
+import type { StatusResult } from '@digilog/db';
+import type { ReplicaState } from './replica.js';
+
+export type ComponentStatus = 'healthy' | 'degraded' | 'unhealthy';
+
+export interface HealthSnapshot {
+  /** null when the database could not be checked. */
+  status: StatusResult | null;
+  /** Why the check failed (an error kind such as "unreachable"), when status is null. */
+  checkError: string | null;
+  replica: ReplicaState | null;
+  checkedAt: Date;
+  /** What ensureMigrated() did at boot. */
+  boot: { action: string; reason: string };
+  shuttingDown: boolean;
+}
+
+export interface HealthBody {
+  status: ComponentStatus;
+  timestamp: string;
+  database: { status: ComponentStatus; message: string; details: Record<string, unknown> };
+  uptime: number;
+  memory: { rss: number; heapTotal: number; heapUsed: number; external: number };
+}
+
+/** Status of the primary database and its migrations. See README, "Health". */
+export function databaseStatus(snapshot: HealthSnapshot): { status: ComponentStatus; message: string } {
+  const s = snapshot.status;
+  if (!s) return { status: 'unhealthy', message: 'Database connection failed' };
+  switch (s.state) {
+    case 'upToDate':
+    case 'missingFromDisk':
+      return { status: 'healthy', message: 'Database connection and migrations are healthy' };
+    case 'edited':
+      return { status: 'degraded', message: 'Applied migrations were modified after being applied' };
+    case 'pending':
+      return { status: 'unhealthy', message: 'Database schema is behind: migrations are pending' };
+    case 'failed':
+      return { status: 'unhealthy', message: 'A migration failed and must be resolved' };
+    case 'notManaged':
+      return { status: 'unhealthy', message: 'Database schema is not managed by migrations' };
+  }
+}
+
+function replicaDetails(replica: ReplicaState | null): Record<string, unknown> | undefined {
+  if (!replica) return undefined;
+  return {
+    reachable: replica.reachable,
+    lagSeconds: replica.lagSeconds,
+    latestMigration: replica.latestMigration,
+    hasLatestMigration: replica.hasLatestMigration,
+  };
+}
+
+/** Builds the body; `scope` 'db' reports the database only, 'overall' also boot and shutdown. */
+export function healthBody(snapshot: HealthSnapshot, scope: 'db' | 'overall', now = new Date()): HealthBody {
+  const db = databaseStatus(snapshot);
+  let status: ComponentStatus = db.status;
+  if (status === 'healthy' && snapshot.replica && (!snapshot.replica.reachable || snapshot.replica.hasLatestMigration === false)) {
+    // Reads fall back to the primary, so the service still works: degraded, not down.
+    status = 'degraded';
+  }
+  if (scope === 'overall' && snapshot.shuttingDown) status = 'unhealthy';
+  const s = snapshot.status;
+  const details: Record<string, unknown> = {
+    migrationStatus: s ? s.summary : 'Could not check migrations: the database is unreachable',
+    pending: s?.pending ?? [],
+    failed: s?.failed.map((f) => f.name) ?? [],
+    edited: s?.edited.map((e) => e.name) ?? [],
+    appliedCount: s?.applied.length ?? null,
+    latestMigration: s?.applied.at(-1)?.name ?? null,
+    checkedAt: snapshot.checkedAt.toISOString(),
+    boot: snapshot.boot.action,
+  };
+  const replica = replicaDetails(snapshot.replica);
+  if (replica) details.replica = replica;
+  if (scope === 'overall' && snapshot.shuttingDown) details.shuttingDown = true;
+  const memory = process.memoryUsage();
+  return {
+    status,
+    timestamp: now.toISOString(),
+    database: { status, message: snapshot.replica && status === 'degraded' && db.status === 'healthy' ? 'Primary healthy; read replica degraded' : db.message, details },
+    uptime: Math.round(process.uptime()),
+    memory: { rss: memory.rss, heapTotal: memory.heapTotal, heapUsed: memory.heapUsed, external: memory.external },
+  };
+}
+
+/** 200 unless the service cannot serve correctly (documented in README, "Health"). */
+export function httpStatusOf(body: HealthBody): 200 | 503 {
+  return body.status === 'unhealthy' ? 503 : 200;
+}

@@ -1,0 +1,138 @@
+/**
+ * /api/v1/settings: list (paginated by key), get, upsert (PUT), delete,
+ * through Prisma Client. Keys and bodies validated with zod; every change is
+ * recorded in setting_changes in the same transaction.
+ */
+import { Router, json, type Request } from 'express';
+import { z } from 'zod';
+import type { DatabaseRouter } from '../database.js';
+import { HttpError } from '../http-errors.js';
+
+export const MAX_VALUE_BYTES = 16 * 1024;
+const MAX_DEPTH = 32;
+
+const keySchema = z
+  .string()
+  .min(1)
+  .max(128)
+  .regex(/^[a-z0-9]+(?:[._-][a-z0-9]+)*$/, 'lower-case letters and digits, separated by ".", "_" or "-"');
+
+const bodySchema = z
+  .object({
+    value: z.json(),
+    description: z.string().max(500).nullable().optional(),
+    scope: z.enum(['GLOBAL', 'TENANT']).optional(),
+  })
+  .strict();
+
+const listQuery = z.object({
+  limit: z.coerce.number().int().min(1).max(100).default(50),
+  cursor: keySchema.optional(),
+});
+
+function depthOf(value: unknown, depth = 0): number {
+  if (depth > MAX_DEPTH || value === null || typeof value !== 'object') return depth;
+  let max = depth + 1;
+  for (const item of Object.values(value)) max = Math.max(max, depthOf(item, depth + 1));
+  return max;
+}
+
+function parseKey(raw: unknown): string {
+  const parsed = keySchema.safeParse(raw);
+  if (!parsed.success) throw new HttpError(400, 'invalid_key', `Invalid setting key: ${parsed.error.issues[0]?.message ?? 'bad format'}`);
+  return parsed.data;
+}
+
+/** Who is asking, for read-your-writes: an explicit client id, else the peer address. */
+function clientKey(req: Request): string {
+  const id = req.get('x-client-id');
+  return id && id.length <= 128 ? `id:${id}` : `ip:${req.ip ?? 'unknown'}`;
+}
+
+const toDto = (s: { key: string; value: unknown; description: string | null; scope: string; version: number; createdAt: Date; updatedAt: Date }) => ({
+  key: s.key,
+  value: s.value,
+  description: s.description,
+  scope: s.scope,
+  version: s.version,
+  createdAt: s.createdAt.toISOString(),
+  updatedAt: s.updatedAt.toISOString(),
+});
+
+export function settingsRouter(db: DatabaseRouter): Router {
+  const router = Router();
+  const parseJson = json({ limit: '64kb', strict: true, type: () => true });
+
+  router.get('/', async (req, res) => {
+    const query = listQuery.safeParse(req.query);
+    if (!query.success) throw new HttpError(400, 'invalid_query', query.error.issues[0]?.message ?? 'invalid query');
+    const { limit, cursor } = query.data;
+    const { db: reader, target } = db.forRead(clientKey(req));
+    const rows = await reader.setting.findMany({
+      orderBy: { key: 'asc' },
+      take: limit + 1,
+      ...(cursor ? { where: { key: { gt: cursor } } } : {}),
+    });
+    const page = rows.slice(0, limit);
+    res.set('x-served-by', target).json({ items: page.map(toDto), nextCursor: rows.length > limit ? page.at(-1)!.key : null });
+  });
+
+  router.get('/:key', async (req, res) => {
+    const key = parseKey(req.params.key);
+    const { db: reader, target } = db.forRead(clientKey(req));
+    const setting = await reader.setting.findUnique({ where: { key } });
+    if (!setting) throw new HttpError(404, 'not_found', `Setting "${key}" does not exist`);
+    res.set('x-served-by', target).json(toDto(setting));
+  });
+
+  router.put(
+    '/:key',
+    (req, _res, next) => {
+      if (!req.is('application/json')) throw new HttpError(415, 'unsupported_media_type', 'Content-Type must be application/json');
+      next();
+    },
+    parseJson,
+    async (req, res) => {
+      const key = parseKey(req.params.key);
+      const body = bodySchema.safeParse(req.body);
+      if (!body.success) {
+        const issue = body.error.issues[0];
+        throw new HttpError(400, 'invalid_body', `Invalid body${issue?.path.length ? ` at ${issue.path.join('.')}` : ''}: ${issue?.message ?? 'bad input'}`);
+      }
+      const { value, description, scope } = body.data;
+      if (Buffer.byteLength(JSON.stringify(value)) > MAX_VALUE_BYTES) {
+        throw new HttpError(413, 'value_too_large', `Setting values are limited to ${MAX_VALUE_BYTES} bytes of JSON`);
+      }
+      if (depthOf(value) > MAX_DEPTH) throw new HttpError(400, 'value_too_deep', `Setting values may nest at most ${MAX_DEPTH} levels`);
+      const jsonValue = value as NonNullable<typeof value>;
+      const { setting, created } = await db.primary.$transaction(async (tx) => {
+        const existing = await tx.setting.findUnique({ where: { key } });
+        const saved = await tx.setting.upsert({
+          where: { key },
+          create: { key, value: jsonValue, description: description ?? null, scope: scope ?? 'GLOBAL' },
+          update: { value: jsonValue, ...(description !== undefined ? { description } : {}), ...(scope ? { scope } : {}), version: { increment: 1 } },
+        });
+        await tx.settingChange.create({ data: { settingKey: key, oldValue: existing?.value ?? undefined, newValue: jsonValue } });
+        return { setting: saved, created: existing === null };
+      });
+      await db.recordWrite(clientKey(req));
+      res.status(created ? 201 : 200).json(toDto(setting));
+    },
+  );
+
+  router.delete('/:key', async (req, res) => {
+    const key = parseKey(req.params.key);
+    const deleted = await db.primary.$transaction(async (tx) => {
+      const existing = await tx.setting.findUnique({ where: { key } });
+      if (!existing) return false;
+      await tx.setting.delete({ where: { key } });
+      await tx.settingChange.create({ data: { settingKey: key, oldValue: existing.value ?? undefined } });
+      return true;
+    });
+    if (!deleted) throw new HttpError(404, 'not_found', `Setting "${key}" does not exist`);
+    await db.recordWrite(clientKey(req));
+    res.status(204).end();
+  });
+
+  return router;
+}

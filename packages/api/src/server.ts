@@ -1,0 +1,93 @@
+/**
+ * Server entry: validate config → ensureMigrated() → listen → graceful
+ * shutdown on SIGTERM/SIGINT. In production a failed migration stops the
+ * process (the orchestrator restarts it); elsewhere the API starts degraded
+ * and health says why.
+ */
+import type { Server } from 'node:http';
+import { DigilogError, ensureMigrated, loadConfig, redact, resolveProjectPaths, runnerOptions } from '@digilog/db';
+import { z } from 'zod';
+import { createApp } from './app.js';
+import { DatabaseRouter, createPrisma } from './database.js';
+import { HealthMonitor } from './health/monitor.js';
+import { jsonLogger as log } from './log.js';
+
+const ApiEnv = z.object({
+  PORT: z.coerce.number().int().min(0).max(65535).default(3000),
+  HOST: z.string().default('0.0.0.0'),
+  HEALTH_REFRESH_MS: z.coerce.number().int().min(100).max(60_000).default(1_000),
+  SHUTDOWN_TIMEOUT_MS: z.coerce.number().int().min(0).default(10_000),
+});
+
+function fail(message: string, exitCode: number): never {
+  process.stderr.write(`${redact(message)}\n`);
+  process.exit(exitCode);
+}
+
+async function main(): Promise<void> {
+  let config;
+  let api;
+  try {
+    config = loadConfig(process.env);
+    const parsed = ApiEnv.safeParse(process.env);
+    if (!parsed.success) {
+      const issue = parsed.error.issues[0]!;
+      throw new DigilogError('config', `${String(issue.path[0])} ${issue.message}`);
+    }
+    api = parsed.data;
+    if (!config.databaseUrl) throw new DigilogError('config', 'DATABASE_URL is not set', { hint: 'Set DATABASE_URL (see README, "Configuration").' });
+  } catch (error) {
+    if (error instanceof DigilogError) fail(`Configuration error: ${error.message}${error.hint ? `\n${error.hint}` : ''}`, error.exitCode);
+    throw error;
+  }
+
+  const boot = await ensureMigrated({ config });
+  const bootFields = { action: boot.action, applied: boot.applied, pending: boot.pending, durationMs: Math.round(boot.durationMs) };
+  if (boot.action === 'failed') {
+    log('error', `migration failed at boot: ${boot.reason}`, { ...bootFields, kind: boot.error?.kind, prismaCode: boot.error?.prismaCode, hint: boot.error?.hint });
+    if (config.isProduction) process.exit(boot.error?.exitCode ?? 1);
+    log('warn', 'starting degraded (NODE_ENV is not production); see /api/v1/health/db');
+  } else {
+    log(boot.action === 'skipped' ? 'warn' : 'info', `migrations: ${boot.reason}`, bootFields);
+  }
+
+  const runner = runnerOptions(config, resolveProjectPaths());
+  const health = new HealthMonitor({ runner, replicaUrl: config.replicaUrl, refreshMs: api.HEALTH_REFRESH_MS, boot: { action: boot.action, reason: boot.reason }, log });
+  await health.start();
+  const db = new DatabaseRouter(createPrisma(config.databaseUrl), config.replicaUrl ? createPrisma(config.replicaUrl) : undefined, () => health.replicaReplayLsn());
+  const app = createApp({ health, db, log });
+  const server: Server = await new Promise((resolve) => {
+    const s = app.listen(api.PORT, api.HOST, () => resolve(s));
+  });
+  const address = server.address();
+  const port = typeof address === 'object' && address ? address.port : api.PORT;
+  log('info', 'listening', { port, replica: config.replicaUrl !== undefined });
+
+  let stopping = false;
+  const shutdown = (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    log('info', 'shutting down', { signal });
+    health.markShuttingDown();
+    // Stop accepting; close() waits for in-flight requests, idle keep-alive sockets are closed now.
+    server.close(async () => {
+      await health.stop();
+      await db.disconnect().catch(() => {});
+      log('info', 'stopped');
+      process.exit(0);
+    });
+    // Keep-alive sockets become idle once their in-flight response is sent: close them as they do.
+    server.closeIdleConnections();
+    setInterval(() => server.closeIdleConnections(), 100).unref();
+    setTimeout(() => {
+      log('warn', 'shutdown timed out; closing remaining connections');
+      server.closeAllConnections();
+    }, api.SHUTDOWN_TIMEOUT_MS).unref();
+  };
+  process.on('SIGTERM', () => shutdown('SIGTERM'));
+  process.on('SIGINT', () => shutdown('SIGINT'));
+}
+
+main().catch((error: unknown) => {
+  fail(`digilog-api failed to start: ${(error as Error)?.message ?? String(error)}`, 1);
+});

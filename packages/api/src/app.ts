@@ -4,7 +4,7 @@
  */
 import express, { type Express } from 'express';
 import type { DatabaseRouter } from './database.js';
-import { healthBody, httpStatusOf } from './health/body.js';
+import { healthBody, httpStatusOf } from '@digilog/db';
 import type { HealthMonitor } from './health/monitor.js';
 import { HttpError, errorHandler } from './http-errors.js';
 import type { Logger } from './log.js';

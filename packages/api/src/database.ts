@@ -6,7 +6,7 @@
 import { PrismaPg } from '@prisma/adapter-pg';
 import { parseTarget } from '@digilog/db';
 import { PrismaClient } from './generated/prisma/client.js';
-import { parseLsn } from './health/lsn.js';
+import { parseLsn } from '@digilog/db';
 
 export type Prisma = InstanceType<typeof PrismaClient>;
 

@@ -9,6 +9,8 @@ import { DigilogError, EXIT_CODES } from './errors.js';
 import { createTerminal, printError } from './output/terminal.js';
 import { currentTerminal, outcome } from './commands/common.js';
 import { register as registerGenerate } from './commands/generate.js';
+import { register as registerHealth } from './commands/health.js';
+import { register as registerSeed } from './commands/seed.js';
 import { register as registerMigrate } from './commands/migrate.js';
 import { register as registerReset } from './commands/reset.js';
 import { register as registerResolve } from './commands/resolve.js';
@@ -24,7 +26,7 @@ export function buildProgram(): Command {
     .showHelpAfterError('(run with --help for usage)')
     .exitOverride()
     .configureOutput({ writeErr: (text) => process.stderr.write(text) });
-  for (const register of [registerMigrate, registerStatus, registerResolve, registerReset, registerGenerate]) register(program);
+  for (const register of [registerMigrate, registerStatus, registerResolve, registerReset, registerSeed, registerHealth, registerGenerate]) register(program);
   program.addHelpText(
     'after',
     `

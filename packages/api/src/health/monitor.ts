@@ -1,15 +1,11 @@
 /**
- * Keeps a fresh health snapshot: the shared status checker (checkStatus, the
- * same one `digilog-db status` runs) plus the replica probe, refreshed in the
- * background so that polling the endpoints costs the database nothing, while
- * a failure shows within one refresh interval.
+ * Keeps a fresh health snapshot for the endpoints: the library's checkHealth()
+ * (the same status checker `digilog-db status` and `health` run), refreshed
+ * in the background so that polling costs the database nothing, while a new
+ * failure shows within one refresh interval.
  */
-import { checkStatus, parseTarget, type RunnerOptions } from '@digilog/db';
-import pg from 'pg';
+import { ReplicaProbe, checkHealth, parseTarget, type HealthSnapshot, type RunnerOptions } from '@digilog/db';
 import type { Logger } from '../log.js';
-import type { HealthSnapshot } from './body.js';
-import { parseLsn } from './lsn.js';
-import { ReplicaProbe } from './replica.js';
 
 export interface HealthMonitorOptions {
   runner: RunnerOptions;
@@ -61,37 +57,11 @@ export class HealthMonitor {
 
   private async doRefresh(): Promise<void> {
     const previous = this.snapshot;
-    let status: HealthSnapshot['status'] = null;
-    let checkError: string | null = null;
-    try {
-      status = await checkStatus({ ...this.options.runner, connectRetries: 0, connectTimeoutMs: 2_000 });
-    } catch (error) {
-      checkError = (error as { kind?: string }).kind ?? 'error';
-    }
-    let replica: HealthSnapshot['replica'] = null;
-    if (this.replica) {
-      const primaryLsn = status ? await this.primaryLsn() : null;
-      replica = await this.replica.probe(primaryLsn, status?.applied.at(-1)?.name ?? null);
-    }
-    this.snapshot = { status, checkError, replica, checkedAt: new Date(), boot: this.options.boot, shuttingDown: this.shuttingDown };
+    this.snapshot = await checkHealth({ runner: this.options.runner, replica: this.replica, boot: this.options.boot });
     const before = previous.status?.state ?? previous.checkError;
-    const after = status?.state ?? checkError;
+    const after = this.snapshot.status?.state ?? this.snapshot.checkError;
     if (previous.checkedAt.getTime() > 0 && before !== after) {
       this.options.log(after === 'upToDate' ? 'info' : 'warn', 'health changed', { from: before, to: after });
-    }
-  }
-
-  private async primaryLsn(): Promise<bigint | null> {
-    const client = new pg.Client({ connectionString: parseTarget(this.options.runner.databaseUrl).connectionString, connectionTimeoutMillis: 2_000 });
-    client.on('error', () => {});
-    try {
-      await client.connect();
-      const { rows } = await client.query<{ lsn: string }>('SELECT pg_current_wal_lsn()::text AS lsn');
-      return parseLsn(rows[0]?.lsn);
-    } catch {
-      return null;
-    } finally {
-      await client.end().catch(() => {});
     }
   }
 

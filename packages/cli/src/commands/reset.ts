@@ -7,6 +7,7 @@ import { commandContext, setExitCode, withCommonOptions, type CommonFlags } from
 interface ResetFlags extends CommonFlags {
   force?: boolean;
   yes?: boolean;
+  seed?: boolean;
 }
 
 export function register(program: Command): void {
@@ -14,6 +15,7 @@ export function register(program: Command): void {
     .description('drop everything in the schema and re-apply all migrations (refused in production unless --force)')
     .option('--force', 'allow reset when NODE_ENV=production')
     .option('-y, --yes', 'do not ask for confirmation')
+    .option('--no-seed', 'do not run prisma/seed.ts afterwards')
     .addHelpText(
       'after',
       `
@@ -32,8 +34,14 @@ Examples:
       const target = parseTarget(options.databaseUrl);
       if (!flags.yes) await confirm(terminal, `Reset deletes ALL data in schema "${target.schema}" of ${target.label}. Continue? [y/N] `);
       const result = await reset(options);
-      if (terminal.json) terminal.printJson({ ok: true, ...result });
-      else terminal.out(`Database reset: schema "${result.droppedSchema}" recreated, ${result.applied.length} migration(s) applied in ${formatMs(result.durationMs)}.`);
+      // Like `prisma migrate reset`, seed afterwards when the project has a seed script.
+      const { findSeedFile, runSeed } = await import('../operations/seed.js');
+      const seed = flags.seed !== false && findSeedFile(paths) ? await runSeed(paths, options.databaseUrl) : null;
+      if (terminal.json) terminal.printJson({ ok: true, ...result, seeded: seed !== null });
+      else {
+        terminal.out(`Database reset: schema "${result.droppedSchema}" recreated, ${result.applied.length} migration(s) applied in ${formatMs(result.durationMs)}.`);
+        if (seed) terminal.out(seed.output.trim());
+      }
       setExitCode(EXIT_CODES.ok);
     });
 }

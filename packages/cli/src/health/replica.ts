@@ -3,6 +3,7 @@
  * whether it already has the newest migration the primary applied.
  */
 import pg from 'pg';
+import { clientConfig, parseTarget } from '../db/target.js';
 import { parseLsn } from './lsn.js';
 
 export interface ReplicaState {
@@ -57,7 +58,7 @@ export class ReplicaProbe {
 
   private async connection(): Promise<pg.Client> {
     if (this.client) return this.client;
-    const client = new pg.Client({ connectionString: this.url, connectionTimeoutMillis: 2_000, application_name: 'digilog-api health' });
+    const client = new pg.Client({ ...clientConfig(parseTarget(this.url), { applicationName: 'digilog-db health' }), connectionTimeoutMillis: 2_000 });
     client.on('error', () => {});
     await client.connect();
     this.client = client;

@@ -1,0 +1,43 @@
+/** `digilog-db health`: the report of GET /api/v1/health/db, for scripts and container HEALTHCHECKs. */
+import type { Command } from 'commander';
+import { EXIT_CODES } from '../errors.js';
+import { commandContext, setExitCode, withCommonOptions, type CommonFlags } from './common.js';
+
+export function register(program: Command): void {
+  withCommonOptions(program.command('health'))
+    .description('check the database like GET /api/v1/health/db; exit 0 only when healthy')
+    .addHelpText(
+      'after',
+      `
+Exit codes: 0 healthy or degraded-but-serving (e.g. replica down), 8 unhealthy.
+
+Examples:
+  $ digilog-db health --json
+  HEALTHCHECK CMD ["digilog-db", "health"]`,
+    )
+    .action(async (flags: CommonFlags) => {
+      const { config, paths, terminal } = commandContext(flags);
+      const { checkHealth } = await import('../health/check-health.js');
+      const { healthBody, httpStatusOf } = await import('../health/body.js');
+      const { ReplicaProbe } = await import('../health/replica.js');
+      const { runnerOptions } = await import('../operations/runner-options.js');
+      const { parseTarget } = await import('../db/target.js');
+      const runner = runnerOptions(config, paths);
+      const replica = config.replicaUrl ? new ReplicaProbe(config.replicaUrl, parseTarget(runner.databaseUrl).schema) : undefined;
+      try {
+        const snapshot = await checkHealth({ runner, replica, boot: { action: 'cli', reason: 'digilog-db health' } });
+        const body = healthBody(snapshot, 'db');
+        if (terminal.json) terminal.printJson(body);
+        else {
+          const color = body.status === 'healthy' ? terminal.color.green : body.status === 'degraded' ? terminal.color.yellow : terminal.color.red;
+          terminal.out(`${color(body.status)}: ${body.database.message}`);
+          terminal.out(`migrations: ${String(body.database.details.migrationStatus)}`);
+          const replicaDetails = body.database.details.replica as Record<string, unknown> | undefined;
+          if (replicaDetails) terminal.out(`replica: ${JSON.stringify(replicaDetails)}`);
+        }
+        setExitCode(httpStatusOf(body) === 200 ? EXIT_CODES.ok : EXIT_CODES.unreachable);
+      } finally {
+        await replica?.close();
+      }
+    });
+}

@@ -1,0 +1,48 @@
+/** Runs the project's seed script (prisma/seed.ts) in a child process with tsx. */
+import { spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
+import { DigilogError } from '../errors.js';
+import type { ProjectPaths } from '../project.js';
+import { redact } from '../redact.js';
+
+export interface SeedResult {
+  seedFile: string;
+  durationMs: number;
+  output: string;
+}
+
+/** The seed file next to the schema, or null when the project has none. */
+export function findSeedFile(paths: ProjectPaths): string | null {
+  const file = join(paths.schemaPath ? dirname(paths.schemaPath) : dirname(paths.migrationsDir), 'seed.ts');
+  return existsSync(file) ? file : null;
+}
+
+/** Runs the seed; throws `internal` with the script's (redacted) output when it fails. */
+export async function runSeed(paths: ProjectPaths, databaseUrl: string): Promise<SeedResult> {
+  const seedFile = findSeedFile(paths);
+  if (!seedFile) {
+    throw new DigilogError('usage', `No seed script found next to the schema (${paths.schemaPath ?? paths.migrationsDir})`, {
+      hint: 'Create prisma/seed.ts.',
+    });
+  }
+  const tsx = createRequire(import.meta.url).resolve('tsx/cli');
+  const started = performance.now();
+  const { code, output } = await new Promise<{ code: number | null; output: string }>((resolve, reject) => {
+    const child = spawn(process.execPath, [tsx, seedFile], {
+      cwd: dirname(dirname(seedFile)),
+      env: { ...process.env, DATABASE_URL: databaseUrl },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let text = '';
+    child.stdout.on('data', (chunk) => (text += chunk));
+    child.stderr.on('data', (chunk) => (text += chunk));
+    child.on('error', reject);
+    child.on('close', (exitCode) => resolve({ code: exitCode, output: text }));
+  });
+  if (code !== 0) {
+    throw new DigilogError('internal', `Seed script ${seedFile} failed (exit ${code}):\n${redact(output.trim())}`);
+  }
+  return { seedFile, durationMs: performance.now() - started, output: redact(output) };
+}

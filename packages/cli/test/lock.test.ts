@@ -1,0 +1,60 @@
+/** Prisma's advisory lock: shared session with the migration, timeout naming the holder, interop with Prisma's key. */
+import pg from 'pg';
+import { afterAll, describe, expect, it } from 'vitest';
+import { PRISMA_ADVISORY_LOCK_KEY } from '../src/db/lock.js';
+import { EXIT_CODES } from '../src/errors.js';
+import { migrate } from '../src/operations/migrate.js';
+import { runCli } from './support/cli.js';
+import { createTestDatabase, type TestDatabase } from './support/database.js';
+import { writeMigrations } from './support/migrations.js';
+import { testRunner } from './support/runner.js';
+
+const databases: TestDatabase[] = [];
+afterAll(async () => {
+  await Promise.all(databases.map((db) => db.drop()));
+});
+
+describe('migration lock', () => {
+  it('is held by the very session that runs the migration (adapter pool defect regression)', async () => {
+    const db = await createTestDatabase('digilog_lock');
+    databases.push(db);
+    const dir = writeMigrations({ '20240101000000_slow': 'CREATE TABLE a (id int);\nSELECT pg_sleep(1.5);\n' });
+    const running = migrate(testRunner(db.url, dir));
+    let observed: Array<{ lock_pid: number; work_pid: number }> = [];
+    for (let i = 0; i < 30 && observed.length === 0; i++) {
+      await new Promise((r) => setTimeout(r, 100));
+      observed = await db.query(`SELECT l.pid AS lock_pid, a.pid AS work_pid
+        FROM pg_locks l, pg_stat_activity a
+        WHERE l.locktype = 'advisory' AND l.objid = ${PRISMA_ADVISORY_LOCK_KEY} AND l.granted AND a.query LIKE '%pg_sleep(1.5)%' AND a.pid <> pg_backend_pid()`);
+    }
+    await running;
+    expect(observed.length).toBe(1);
+    expect(observed[0]!.lock_pid).toBe(observed[0]!.work_pid);
+    expect(await db.query(`SELECT 1 FROM pg_locks WHERE locktype = 'advisory'`)).toEqual([]);
+  });
+
+  it('a runner that cannot get the lock in time exits 5 naming the holder, and writes nothing', async () => {
+    const db = await createTestDatabase('digilog_lock_wait');
+    databases.push(db);
+    const dir = writeMigrations({ '20240101000000_init': 'CREATE TABLE a (id int);\n' });
+    // A session holding Prisma's key, as `prisma migrate deploy` or a stuck runner would.
+    const holder = new pg.Client({ connectionString: db.url, application_name: 'prisma-migrate-deploy' });
+    await holder.connect();
+    await holder.query(`SELECT pg_advisory_lock(${PRISMA_ADVISORY_LOCK_KEY})`);
+    const pid = (await holder.query<{ pid: number }>('SELECT pg_backend_pid() AS pid')).rows[0]!.pid;
+    try {
+      const status = await runCli(['status', '--json', '--migrations-dir', dir], { DATABASE_URL: db.url });
+      expect(JSON.parse(status.stdout).lockHolder).toMatchObject({ pid, applicationName: 'prisma-migrate-deploy' });
+      const run = await runCli(['migrate', '--lock-wait', '800', '--migrations-dir', dir], { DATABASE_URL: db.url });
+      expect(run.code).toBe(EXIT_CODES['lock-timeout']);
+      expect(run.stderr).toContain(`process ${pid} (prisma-migrate-deploy)`);
+      expect(run.stderr).toContain('P1002');
+      expect(await db.query(`SELECT to_regclass('_prisma_migrations') AS t`)).toEqual([{ t: null }]);
+    } finally {
+      await holder.end();
+    }
+    // Once the holder is gone, the next run proceeds.
+    const after = await runCli(['migrate', '--migrations-dir', dir], { DATABASE_URL: db.url });
+    expect(after.code).toBe(0);
+  });
+});

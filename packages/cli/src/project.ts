@@ -29,6 +29,12 @@ export interface PathOptions {
  */
 export function resolveProjectPaths(options: PathOptions = {}): ProjectPaths {
   const cwd = options.cwd ?? process.cwd();
+  if (options.migrationsDir && !options.schema) {
+    // A migrations folder given on its own belongs to the schema beside it, if any (Prisma's layout).
+    const migrationsDir = resolve(cwd, options.migrationsDir);
+    const sibling = join(dirname(migrationsDir), 'schema.prisma');
+    return { schemaPath: existsSync(sibling) ? sibling : undefined, migrationsDir };
+  }
   const schemaPath = options.schema ? resolve(cwd, options.schema) : findUpwards(cwd, join('prisma', 'schema.prisma'));
   if (options.schema && !existsSync(schemaPath!)) {
     throw new DigilogError('usage', `Schema file not found: ${schemaPath}`, { hint: 'Pass --schema <path/to/schema.prisma>.' });

@@ -1,0 +1,20 @@
+// Bundles the CLI entry into one file. Node resolves and reads each module file
+// separately; for a command that CI and health checks run cold (status, health),
+// loading ~200 small files of pg, zod and commander cost more than the work itself.
+// The library (dist/index.js) stays unbundled for importers.
+import { build } from 'esbuild';
+
+await build({
+  entryPoints: ['dist/cli.js'],
+  outfile: 'dist/cli.bundle.mjs',
+  bundle: true,
+  platform: 'node',
+  format: 'esm',
+  target: 'node20',
+  // WebAssembly packages, the Prisma CLI and tsx load files relative to their own
+  // folders; ora is only loaded on an interactive terminal.
+  external: ['libpg-query', '@prisma/*', 'prisma', 'tsx', 'ora'],
+  banner: { js: "import { createRequire as __digilogCreateRequire } from 'node:module'; const require = __digilogCreateRequire(import.meta.url);" },
+  sourcemap: true,
+  logLevel: 'warning',
+});

@@ -16,5 +16,8 @@ await build({
   external: ['libpg-query', '@prisma/*', 'prisma', 'tsx', 'ora'],
   banner: { js: "import { createRequire as __digilogCreateRequire } from 'node:module'; const require = __digilogCreateRequire(import.meta.url);" },
   sourcemap: true,
+  // Smaller text parses faster at every cold start; names are kept for readable stack traces.
+  minifyWhitespace: true,
+  minifySyntax: true,
   logLevel: 'warning',
 });

@@ -5,7 +5,7 @@
  */
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
-import { equivalentChecksums, sha256Hex } from './core/checksum.js';
+import { sha256Hex } from './core/checksum.js';
 import { compareNames } from './core/diagnose.js';
 import type { LocalMigration } from './core/types.js';
 import { DigilogError } from './errors.js';
@@ -83,7 +83,7 @@ export function readMigrations(migrationsDir: string): LocalMigration[] {
     }
     const bytes = readFileSync(path);
     const sql = bytes.toString('utf8');
-    return { name, path, sql, checksum: sha256Hex(bytes), equivalentChecksums: equivalentChecksums(sql) };
+    return { name, path, sql, checksum: sha256Hex(bytes) };
   });
 }
 

@@ -1,6 +1,6 @@
 /** Pure core: diagnosis, checksums, execution modes, error positions, redaction and config validation. */
 import { describe, expect, it } from 'vitest';
-import { equivalentChecksums, sha256Hex } from '../src/core/checksum.js';
+import { sha256Hex } from '../src/core/checksum.js';
 import { compareNames, diagnose } from '../src/core/diagnose.js';
 import { executionModeOf, parseStatements } from '../src/core/execution-mode.js';
 import { describeScriptError } from '../src/core/sql-error.js';
@@ -10,7 +10,7 @@ import { DigilogError, EXIT_CODES } from '../src/errors.js';
 import { redact, registerSecret } from '../src/redact.js';
 
 function local(name: string, sql = `-- ${name}\n`): LocalMigration {
-  return { name, path: `/m/${name}/migration.sql`, sql, checksum: sha256Hex(sql), equivalentChecksums: equivalentChecksums(sql) };
+  return { name, path: `/m/${name}/migration.sql`, sql, checksum: sha256Hex(sql) };
 }
 function row(name: string, patch: Partial<MigrationRow> = {}): MigrationRow {
   return {

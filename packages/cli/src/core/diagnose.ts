@@ -3,6 +3,7 @@
  * database) to a typed report. `status`, `health`, `migrate` and the API all
  * read the database through this one function.
  */
+import { equivalentChecksums } from './checksum.js';
 import type { LocalMigration, MigrationRow } from './types.js';
 
 export interface AppliedMigration {
@@ -72,7 +73,8 @@ export function diagnose({ local, rows, schemaEmpty }: DiagnoseInput): StatusRep
       continue;
     }
     applied.push({ name: migration.name, finishedAt: row.finishedAt!, checksum: row.checksum });
-    const matches = row.checksum === migration.checksum || migration.equivalentChecksums.includes(row.checksum);
+    // Prisma also accepts the file with CRLF/LF swapped; computed only on a mismatch.
+    const matches = row.checksum === migration.checksum || equivalentChecksums(migration.sql).includes(row.checksum);
     if (!matches) {
       edited.push({ name: migration.name, path: migration.path, recordedChecksum: row.checksum, fileChecksum: migration.checksum });
     }

@@ -9,8 +9,6 @@ export interface LocalMigration {
   sql: string;
   /** sha256 hex of the file, as Prisma records it. */
   checksum: string;
-  /** Checksums Prisma also accepts for the same file (CRLF and LF line endings swapped). */
-  equivalentChecksums: string[];
 }
 
 /** A row of `_prisma_migrations`, exactly as Prisma Migrate defines it. */

@@ -4,6 +4,7 @@
  * with digilog-db's extra guards (edited history, out-of-order in production).
  */
 import type { StatusReport } from '../core/diagnose.js';
+import type { LocalMigration } from '../core/types.js';
 import { applyMigration, recordStart, type ApplyHooks, type AppliedResult } from '../db/apply.js';
 import { acquireMigrationLock, releaseMigrationLock, type LockHolder } from '../db/lock.js';
 import { DigilogError } from '../errors.js';
@@ -44,8 +45,8 @@ export interface MigrateResult {
 export async function migrate(options: MigrateOptions): Promise<MigrateResult> {
   const started = performance.now();
   // Read the folder first: a missing folder or provider mismatch is reported without touching the network.
-  readMigrations(options.migrationsDir);
-  return withSession(options, (session) => withMigrationLock(session, options, (lockWaitMs) => deployLocked(session, options, started, lockWaitMs)), {
+  const local = readMigrations(options.migrationsDir);
+  return withSession(options, (session) => withMigrationLock(session, options, (lockWaitMs) => deployLocked(session, options, { local, started, lockWaitMs })), {
     createDatabase: true,
   });
 }
@@ -70,10 +71,13 @@ export async function withMigrationLock<T>(
 }
 
 /** The deploy itself, on a session that already holds the lock. */
-export async function deployLocked(session: Session, options: MigrateOptions, started = performance.now(), lockWaitMs = 0): Promise<MigrateResult> {
+export async function deployLocked(
+  session: Session,
+  options: MigrateOptions,
+  { local, started = performance.now(), lockWaitMs = 0 }: { local: LocalMigration[]; started?: number; lockWaitMs?: number },
+): Promise<MigrateResult> {
   const emit = options.onEvent ?? (() => {});
   // State is read only once the lock is held: another replica may have just applied everything.
-  const local = readMigrations(options.migrationsDir);
   const report = await readStatus(session, local);
   const warnings = checkDeployable(report, options);
   for (const message of warnings) emit({ type: 'warning', message });

@@ -21,14 +21,14 @@ export interface ResetResult extends MigrateResult {
 export async function reset(options: ResetOptions): Promise<ResetResult> {
   assertResetAllowed(options);
   const started = performance.now();
-  readMigrations(options.migrationsDir);
+  const local = readMigrations(options.migrationsDir);
   return withSession(
     options,
     (session) =>
       withMigrationLock(session, options, async (lockWaitMs) => {
         const schema = quoteIdent(session.target.schema);
         await session.client.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE; CREATE SCHEMA ${schema};`);
-        const result = await deployLocked(session, options, started, lockWaitMs);
+        const result = await deployLocked(session, options, { local, started, lockWaitMs });
         return { ...result, droppedSchema: session.target.schema };
       }),
     { createDatabase: true },

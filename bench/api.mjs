@@ -1,0 +1,108 @@
+// P4–P6, the API: boot overhead of ensureMigrated(), /api/v1/health/db throughput
+// against a bare Express route with a body of the same size, and 16 processes
+// booting at once on an empty database against one booting alone.
+import { spawn } from 'node:child_process';
+import { join } from 'node:path';
+import autocannon from 'autocannon';
+import express from 'express';
+import { ROOT, fmt, median, withDatabase } from './lib.mjs';
+
+const SERVER = join(ROOT, 'packages/api/dist/server.js');
+const RUNS = Number(process.env.BENCH_RUNS ?? 5);
+const LOAD_SECONDS = Number(process.env.BENCH_LOAD_SECONDS ?? 30);
+
+/** Starts the server; resolves when it listens, with its port and what it logged. */
+function boot(env) {
+  const started = performance.now();
+  const child = spawn(process.execPath, [SERVER], {
+    cwd: ROOT,
+    env: { PATH: process.env.PATH, PORT: '0', HOST: '127.0.0.1', ...env },
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
+  let output = '';
+  return new Promise((resolve, reject) => {
+    child.stderr.on('data', (chunk) => {
+      output += chunk;
+      const match = /"msg":"listening","port":(\d+)/.exec(output);
+      if (match) resolve({ child, port: Number(match[1]), ms: performance.now() - started, output });
+    });
+    child.on('exit', (code) => reject(new Error(`server exited ${code}: ${output}`)));
+  });
+}
+
+const stop = (server) => new Promise((resolve) => { server.child.once('exit', resolve); server.child.kill('SIGTERM'); });
+
+/** P4: time spent inside ensureMigrated() at boot on an up-to-date database (the boot log's durationMs). */
+async function bootOverhead() {
+  return withDatabase(async (url) => {
+    await stop(await boot({ DATABASE_URL: url, AUTO_MIGRATE: 'true' }));
+    const inside = [];
+    const total = [];
+    for (let i = 0; i < RUNS; i++) {
+      const server = await boot({ DATABASE_URL: url, AUTO_MIGRATE: 'true' });
+      inside.push(Number(/"msg":"migrations: [^"]*".*?"durationMs":(\d+)/.exec(server.output)[1]));
+      total.push(server.ms);
+      await stop(server);
+    }
+    return { id: 'P4', label: 'API boot: ensureMigrated() on an up-to-date database (part of the whole boot)', ours: median(inside), floor: median(total), ratio: null, goal: '≤ 100 ms', unit: 'ms' };
+  });
+}
+
+async function requestsPerSecond(url) {
+  const result = await autocannon({ url, connections: 32, duration: LOAD_SECONDS });
+  return result.requests.average;
+}
+
+/** P5: /api/v1/health/db vs a bare Express route returning a body of the same size, same run. */
+async function healthThroughput() {
+  return withDatabase(async (url) => {
+    const server = await boot({ DATABASE_URL: url, AUTO_MIGRATE: 'true' });
+    try {
+      const body = await (await fetch(`http://127.0.0.1:${server.port}/api/v1/health/db`)).text();
+      const bare = express();
+      bare.get('/bare', (_req, res) => res.type('application/json').send(body));
+      const bareServer = await new Promise((resolve) => { const s = bare.listen(0, '127.0.0.1', () => resolve(s)); });
+      try {
+        const ours = await requestsPerSecond(`http://127.0.0.1:${server.port}/api/v1/health/db`);
+        const floor = await requestsPerSecond(`http://127.0.0.1:${bareServer.address().port}/bare`);
+        return { id: 'P5', label: `GET /api/v1/health/db req/s vs bare Express route (${body.length} B body, ${LOAD_SECONDS} s each)`, ours, floor, ratio: ours / floor, goal: '≥ 0.8×', unit: 'req/s' };
+      } finally {
+        bareServer.close();
+      }
+    } finally {
+      await stop(server);
+    }
+  });
+}
+
+/** P6: 16 API processes at once on an empty database vs one alone: time until all listen. */
+async function concurrentBoots() {
+  const alone = [];
+  const sixteen = [];
+  for (let i = 0; i < Math.max(3, Math.floor(RUNS / 2)); i++) {
+    await withDatabase(async (url) => {
+      const server = await boot({ DATABASE_URL: url, AUTO_MIGRATE: 'true' });
+      alone.push(server.ms);
+      await stop(server);
+    });
+    await withDatabase(async (url) => {
+      const started = performance.now();
+      const servers = await Promise.all(Array.from({ length: 16 }, () => boot({ DATABASE_URL: url, AUTO_MIGRATE: 'true' })));
+      sixteen.push(performance.now() - started);
+      await Promise.all(servers.map(stop));
+    });
+  }
+  return { id: 'P6', label: '16 API processes booting at once on an empty database vs one alone', ours: median(sixteen), floor: median(alone), ratio: median(sixteen) / median(alone), goal: '≤ 1.5×', unit: 'ms' };
+}
+
+export async function runApiBenchmarks() {
+  return [await bootOverhead(), await healthThroughput(), await concurrentBoots()];
+}
+
+export function printApiRows(rows) {
+  for (const r of rows) {
+    const show = (v) => (r.unit === 'req/s' ? `${Math.round(v)} req/s` : fmt(v));
+    const ratio = r.ratio === null ? '—' : `${r.ratio.toFixed(2)}×`;
+    console.log(`| ${r.id} | ${r.label} | ${show(r.ours)} | ${show(r.floor)} | ${ratio} | ${r.goal} |`);
+  }
+}

@@ -48,12 +48,12 @@ describe('streaming replica', () => {
       const put = await fetch(`${server.url}/api/v1/settings/rw.counter`, { method: 'PUT', headers, body: JSON.stringify({ value: i }) });
       expect(put.status).toBeLessThan(300);
       const got = await fetch(`${server.url}/api/v1/settings/rw.counter`, { headers: { 'x-client-id': 'writer' } });
-      expect((await got.json()).value).toBe(i);
+      expect(((await got.json()) as { value: unknown }).value).toBe(i);
     }
     // Another client, once the replica has caught up, is served by the replica.
     const servedBy = await waitFor(async () => {
       const res = await fetch(`${server.url}/api/v1/settings/rw.counter`, { headers: { 'x-client-id': 'reader' } });
-      return res.headers.get('x-served-by') === 'replica' && (await res.json()).value === 20;
+      return res.headers.get("x-served-by") === "replica" && ((await res.json()) as { value: unknown }).value === 20;
     }, 10_000);
     expect(servedBy).toBeLessThan(10_000);
 

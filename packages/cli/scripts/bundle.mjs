@@ -12,8 +12,9 @@ await build({
   format: 'esm',
   target: 'node20',
   // WebAssembly packages, the Prisma CLI and tsx load files relative to their own
-  // folders; ora is only loaded on an interactive terminal.
-  external: ['libpg-query', '@prisma/*', 'prisma', 'tsx', 'ora'],
+  // folders; ora is only loaded on an interactive terminal. pg stays one shared
+  // module: @prisma/adapter-pg checks `instanceof pg.Pool`, which a bundled copy fails.
+  external: ['libpg-query', '@prisma/*', 'prisma', 'tsx', 'ora', 'pg'],
   banner: { js: "import { createRequire as __digilogCreateRequire } from 'node:module'; const require = __digilogCreateRequire(import.meta.url);" },
   sourcemap: true,
   // Smaller text parses faster at every cold start; names are kept for readable stack traces.

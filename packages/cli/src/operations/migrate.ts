@@ -77,6 +77,11 @@ export async function deployLocked(
   { local, started = performance.now(), lockWaitMs = 0 }: { local: LocalMigration[]; started?: number; lockWaitMs?: number },
 ): Promise<MigrateResult> {
   const emit = options.onEvent ?? (() => {});
+  // If this runner dies mid-script, PostgreSQL would otherwise finish the script on its own;
+  // with this check (PostgreSQL 14+) it notices the lost client within a second and rolls back.
+  await session.client.query(
+    `SELECT set_config('client_connection_check_interval', '1000', false) WHERE current_setting('server_version_num')::int >= 140000`,
+  );
   // State is read only once the lock is held: another replica may have just applied everything.
   const report = await readStatus(session, local);
   const warnings = checkDeployable(report, options);

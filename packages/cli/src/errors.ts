@@ -16,7 +16,8 @@ export type ErrorKind =
   | 'unreachable'
   | 'production-guard'
   | 'not-managed'
-  | 'migration-sql';
+  | 'migration-sql'
+  | 'interrupted';
 
 /** One table maps every error kind to its exit code; nothing else decides exit codes. */
 export const EXIT_CODES: Readonly<Record<ErrorKind | 'ok', number>> = {
@@ -33,6 +34,7 @@ export const EXIT_CODES: Readonly<Record<ErrorKind | 'ok', number>> = {
   unreachable: 8,
   'production-guard': 9,
   'not-managed': 10,
+  interrupted: 11,
 };
 
 export interface DigilogErrorOptions {

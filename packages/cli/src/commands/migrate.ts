@@ -31,11 +31,20 @@ Examples:
       const { color } = terminal;
       const spinner = await terminal.spinner('Taking the migration lock');
       const lockWaitMs = flags.lockWait === undefined ? config.lockWaitMs : Number(flags.lockWait);
+      // SIGTERM/SIGINT (a rolling deploy, Ctrl-C): finish the current migration, start no other, release the lock.
+      const stop = new AbortController();
+      const onSignal = (signal: NodeJS.Signals) => {
+        terminal.err(`${signal} received: finishing the current migration, then stopping.`);
+        stop.abort();
+      };
+      process.once('SIGTERM', onSignal);
+      process.once('SIGINT', onSignal);
       try {
         const result = await migrate({
           ...runnerOptions(config, paths, { lockWaitMs }),
           allowModifiedHistory: flags.allowModifiedHistory === true,
           allowOutOfOrder: flags.allowOutOfOrder === true,
+          signal: stop.signal,
           onEvent(event) {
             if (event.type === 'lock-wait') {
               const who = event.holder ? `process ${event.holder.pid} (${event.holder.applicationName ?? 'unknown'})` : 'another session';
@@ -64,6 +73,9 @@ Examples:
       } catch (error) {
         spinner.stop();
         throw error;
+      } finally {
+        process.removeListener('SIGTERM', onSignal);
+        process.removeListener('SIGINT', onSignal);
       }
     });
 }

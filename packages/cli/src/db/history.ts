@@ -109,6 +109,11 @@ VALUES (${quoteLiteral(id)}, ${quoteLiteral(checksum)}, clock_timestamp(), ${quo
     await this.client.query(`UPDATE ${this.table} SET logs = ${quoteLiteral(logs)} WHERE id = ${quoteLiteral(id)}`);
   }
 
+  /** Removes a "started" row whose script was never sent (a run stopped between two migrations). */
+  async forgetUnstarted(id: string): Promise<void> {
+    await this.client.query(`DELETE FROM ${this.table} WHERE id = ${quoteLiteral(id)} AND finished_at IS NULL`);
+  }
+
   /** `resolve --rolled-back`: marks the unfinished, not yet rolled back rows of a migration. Returns how many. */
   async markRolledBack(name: string, at: Date): Promise<number> {
     const result = await this.client.query(

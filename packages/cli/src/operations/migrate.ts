@@ -26,6 +26,8 @@ export interface MigrateOptions extends RunnerOptions {
   /** Apply a migration older than the newest applied one even in production. */
   allowOutOfOrder?: boolean;
   onEvent?: (event: MigrateEvent) => void;
+  /** When aborted (SIGTERM in a rolling deploy), the current migration finishes and no further one starts. */
+  signal?: AbortSignal;
   /** Test-only fault injection. */
   hooks?: ApplyHooks;
 }
@@ -92,6 +94,14 @@ export async function deployLocked(
   const applied: AppliedResult[] = [];
   let current = pending[0] && (await recordStart(session.client, session.history, pending[0]));
   for (let index = 0; current; index++) {
+    if (options.signal?.aborted) {
+      // The next migration's "started" row was committed with the previous one; it never ran.
+      await session.history.forgetUnstarted(current.id);
+      throw new DigilogError('interrupted', `Stopped by a signal after ${applied.length} of ${pending.length} pending migrations; ${current.migration.name} and later were not started`, {
+        hint: 'Nothing is half-applied. Run `digilog-db migrate` again to continue.',
+        details: { applied: applied.map((a) => a.name), notStarted: pending.slice(index).map((m) => m.name) },
+      });
+    }
     emit({ type: 'migration-start', name: current.migration.name, index, total: pending.length });
     const step = await applyMigration(session.client, session.history, current, pending[index + 1], options.hooks);
     applied.push(step.result);

@@ -1,0 +1,48 @@
+/** SIGTERM during migrate (TEST-MATRIX row 12): the current migration finishes, no other starts, the lock is released, exit 11. */
+import { spawn } from 'node:child_process';
+import { afterAll, describe, expect, it } from 'vitest';
+import { EXIT_CODES } from '../src/errors.js';
+import { BIN, runCli } from './support/cli.js';
+import { createTestDatabase, type TestDatabase } from './support/database.js';
+import { REPO_ROOT, writeMigrations } from './support/migrations.js';
+
+const databases: TestDatabase[] = [];
+afterAll(async () => {
+  await Promise.all(databases.map((db) => db.drop()));
+});
+
+describe('SIGTERM during migrate', () => {
+  it('stops cleanly between migrations and the next run continues', async () => {
+    const db = await createTestDatabase('digilog_sigterm');
+    databases.push(db);
+    const dir = writeMigrations(
+      Object.fromEntries(Array.from({ length: 4 }, (_, i) => [`2024010100000${i}_step_${i}`, `CREATE TABLE t${i} (id int);\nSELECT pg_sleep(0.4);\n`])),
+    );
+    const child = spawn(process.execPath, [BIN, 'migrate', '--migrations-dir', dir], {
+      cwd: REPO_ROOT,
+      env: { PATH: process.env.PATH, DATABASE_URL: db.url, NO_COLOR: '1' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stderr = '';
+    child.stderr.on('data', (chunk) => (stderr += chunk));
+    // Signal once the first migration is running.
+    for (let i = 0; i < 100; i++) {
+      const running = await db.query(`SELECT 1 FROM pg_stat_activity WHERE query LIKE '%pg_sleep(0.4)%' AND pid <> pg_backend_pid()`);
+      if (running.length > 0) break;
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    child.kill('SIGTERM');
+    const code = await new Promise<number | null>((resolve) => child.on('exit', resolve));
+    expect(code).toBe(EXIT_CODES.interrupted);
+    expect(stderr).toContain('Run `digilog-db migrate` again to continue');
+    const rows = await db.query<{ migration_name: string; finished: boolean }>(
+      `SELECT migration_name, finished_at IS NOT NULL AS finished FROM _prisma_migrations ORDER BY 1`,
+    );
+    expect(rows.length).toBeGreaterThanOrEqual(1);
+    expect(rows.every((r) => r.finished)).toBe(true);
+    expect(await db.query(`SELECT 1 FROM pg_locks WHERE locktype = 'advisory'`)).toEqual([]);
+    const next = await runCli(['migrate', '--json', '--migrations-dir', dir], { DATABASE_URL: db.url });
+    expect(next.code).toBe(0);
+    expect(JSON.parse(next.stdout).applied.length).toBe(4 - rows.length);
+  });
+});

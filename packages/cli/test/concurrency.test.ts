@@ -34,7 +34,7 @@ describe('concurrent migrate', () => {
     expect(rows).toEqual(Object.keys(migrations).map((name) => ({ migration_name: name, n: 1 })));
     const counts = await db.query<{ n: number }>(`SELECT count(*)::int AS n FROM t9`);
     expect(counts).toEqual([{ n: 2000 }]);
-    const locks = await db.query(`SELECT * FROM pg_locks WHERE locktype = 'advisory'`);
+    const locks = await db.query(`SELECT * FROM pg_locks WHERE locktype = 'advisory' AND database = (SELECT oid FROM pg_database WHERE datname = current_database())`);
     expect(locks).toEqual([]);
   });
 });

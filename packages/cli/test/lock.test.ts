@@ -25,12 +25,13 @@ describe('migration lock', () => {
       await new Promise((r) => setTimeout(r, 100));
       observed = await db.query(`SELECT l.pid AS lock_pid, a.pid AS work_pid
         FROM pg_locks l, pg_stat_activity a
-        WHERE l.locktype = 'advisory' AND l.objid = ${PRISMA_ADVISORY_LOCK_KEY} AND l.granted AND a.query LIKE '%pg_sleep(1.5)%' AND a.pid <> pg_backend_pid()`);
+        WHERE l.locktype = 'advisory' AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database()) AND a.datname = current_database()
+          AND l.objid = ${PRISMA_ADVISORY_LOCK_KEY} AND l.granted AND a.query LIKE '%pg_sleep(1.5)%' AND a.pid <> pg_backend_pid()`);
     }
     await running;
     expect(observed.length).toBe(1);
     expect(observed[0]!.lock_pid).toBe(observed[0]!.work_pid);
-    expect(await db.query(`SELECT 1 FROM pg_locks WHERE locktype = 'advisory'`)).toEqual([]);
+    expect(await db.query(`SELECT 1 FROM pg_locks WHERE locktype = 'advisory' AND database = (SELECT oid FROM pg_database WHERE datname = current_database())`)).toEqual([]);
   });
 
   it('a runner that cannot get the lock in time exits 5 naming the holder, and writes nothing', async () => {

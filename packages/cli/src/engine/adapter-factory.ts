@@ -1,52 +1,75 @@
 /**
- * A migration-aware driver adapter factory for Prisma's WASM schema engine,
- * over @prisma/adapter-pg, without the four verified defects of the stock
- * path (NOTES-prisma.md):
- *  1. `"char"` columns (OID 18) are reported as Character, not rejected;
- *  2. connectToShadowDb() creates a uniquely named database and drops it on
- *     dispose after closing its pool (or resets an explicit shadow URL);
- *  3. executeScript() sends the whole script as one simple query;
- *  4. everything of one adapter runs on one pinned connection, so the
- *     engine's advisory lock and its work share a session.
+ * The migration-aware driver adapter factory that Prisma's WASM schema engine
+ * runs on: @prisma/adapter-pg over node-postgres, minus the four defects
+ * verified in NOTES-prisma.md:
+ *  1. `"char"` columns (OID 18) reach the engine as Character instead of
+ *     failing with UnsupportedNativeDataType (the schema describer reads them);
+ *  2. connectToShadowDb() really connects to a separate, empty database and
+ *     never leaks it (closes its pool first, then drops it WITH (FORCE));
+ *  3. executeScript() sends the whole script as ONE simple-protocol query, so
+ *     PostgreSQL runs it as one implicit transaction and `;` inside dollar
+ *     quotes, literals and comments survives;
+ *  4. all work of one adapter runs on one pinned session, so the engine's
+ *     session-level advisory lock and the migration it guards share it.
  */
 import { randomBytes } from 'node:crypto';
 import { PrismaPg } from '@prisma/adapter-pg';
-import { ColumnTypeEnum, bindMigrationAwareSqlAdapterFactory } from '@prisma/driver-adapter-utils';
+import {
+  ColumnTypeEnum,
+  DriverAdapterError,
+  bindMigrationAwareSqlAdapterFactory,
+  type ErrorCapturingSqlMigrationAwareDriverAdapterFactory,
+  type SqlDriverAdapter,
+  type SqlMigrationAwareDriverAdapterFactory,
+  type SqlQuery,
+  type SqlQueryable,
+  type SqlResultSet,
+} from '@prisma/driver-adapter-utils';
 import pg from 'pg';
 import { parseTarget, quoteIdent, withDatabase, type DatabaseTarget } from '../db/target.js';
 
 const CHAR_OID = 18;
 const TEXT_OID = 25;
+/** Prefix of the temporary shadow databases, so a leftover is easy to recognise (and to test for). */
+export const SHADOW_DATABASE_PREFIX = 'digilog_shadow_';
 
-export interface MigrationAdapterOptions {
-  databaseUrl: string;
-  /** An existing, dedicated database to use as shadow (its schema is emptied first). */
+/** Input of createEngineAdapterFactory. */
+export interface EngineAdapterOptions {
+  /** Prisma-style URL of the database the engine works on; `?schema=` selects the schema (default `public`). */
+  connectionString: string;
+  /** A dedicated database to use as shadow; its schema is emptied before each use. Without it, a temporary database is created per use. */
   shadowDatabaseUrl?: string | undefined;
+  /** `application_name` of the sessions, visible in pg_stat_activity next to the advisory lock. */
+  applicationName?: string | undefined;
 }
 
-/** The factory plus a way to drop any shadow database it still owns (call in `finally` and on Ctrl-C). */
-export interface MigrationAdapterFactory {
-  factory: ReturnType<typeof bindMigrationAwareSqlAdapterFactory>;
-  /** Names of shadow databases created and not yet dropped. */
+/** What the engine is given, plus the clean-up the engine itself does not guarantee. */
+export interface EngineAdapterFactory {
+  /** Pass this to `SchemaEngine.new` as its adapter. */
+  readonly bound: ErrorCapturingSqlMigrationAwareDriverAdapterFactory;
+  /** Temporary shadow databases created and not dropped yet (empty after close()). */
   liveShadowDatabases(): string[];
-  dispose(): Promise<void>;
+  /** Closes every session this factory opened (releasing the advisory lock with them) and drops leftover shadow databases. Idempotent. */
+  close(): Promise<void>;
 }
 
-type Query = { sql: string; args: unknown[]; argTypes: unknown[] };
-type Queryable = {
-  queryRaw(query: Query): Promise<{ columnTypes: number[] }>;
-  performIO(query: Query): Promise<{ fields: Array<{ dataTypeID: number }> }>;
-  startTransaction?: (...args: unknown[]) => Promise<Queryable>;
-  executeScript?: (script: string) => Promise<void>;
-  onError(error: unknown): never;
-  dispose?: () => Promise<void>;
-};
+/** The adapter's result-producing step; private in its typings, present at run time (checked below). */
+type WithPerformIO = { performIO(query: SqlQuery): Promise<pg.QueryArrayResult> };
 
-/** Defect 1: let the adapter see OID 18 as text, then report those columns as Character. */
-function fixCharColumns<T extends Queryable>(queryable: T): T {
-  const charColumns = new WeakMap<Query, number[]>();
-  const performIO = queryable.performIO.bind(queryable);
-  queryable.performIO = async (query) => {
+/**
+ * Defect 1. adapter-pg throws on OID 18 before the engine sees a row, and
+ * mapping it to Text is not enough (the describer wants Character). So the
+ * fields are relabelled text for the adapter, and the column types fixed in
+ * the result. Transactions are wrapped the same way.
+ */
+function reportCharAsCharacter<T extends SqlQueryable>(queryable: T): T {
+  const internals = queryable as unknown as WithPerformIO;
+  if (typeof internals.performIO !== 'function') {
+    throw new Error('@prisma/adapter-pg changed: performIO() not found; the "char" column work-around needs updating');
+  }
+  const charColumns = new WeakMap<SqlQuery, number[]>();
+  const performIO = internals.performIO.bind(queryable);
+  internals.performIO = async (query) => {
     const result = await performIO(query);
     const indexes: number[] = [];
     result.fields.forEach((field, index) => {
@@ -59,39 +82,66 @@ function fixCharColumns<T extends Queryable>(queryable: T): T {
     return result;
   };
   const queryRaw = queryable.queryRaw.bind(queryable);
-  queryable.queryRaw = async (query) => {
+  queryable.queryRaw = async (query: SqlQuery): Promise<SqlResultSet> => {
     const result = await queryRaw(query);
     for (const index of charColumns.get(query) ?? []) result.columnTypes[index] = ColumnTypeEnum.Character;
     return result;
   };
-  if (queryable.startTransaction) {
-    const startTransaction = queryable.startTransaction.bind(queryable);
-    queryable.startTransaction = async (...args) => fixCharColumns(await startTransaction(...args));
+  const adapter = queryable as unknown as Partial<SqlDriverAdapter>;
+  if (adapter.startTransaction) {
+    const startTransaction = adapter.startTransaction.bind(queryable);
+    adapter.startTransaction = async (isolationLevel) => reportCharAsCharacter(await startTransaction(isolationLevel));
   }
   return queryable;
 }
 
-/** Defects 3 and 4: one pinned connection, scripts as one simple query. */
-async function pinnedAdapter(target: DatabaseTarget): Promise<{ adapter: Queryable; pool: pg.Pool }> {
-  // max 1: the lock, the transactions and the scripts all use the same session; never idle it out.
-  const pool = new pg.Pool({ connectionString: target.connectionString, max: 1, idleTimeoutMillis: 0, application_name: 'digilog-db engine' });
-  pool.on('error', () => {});
-  const adapter = fixCharColumns((await new PrismaPg(pool, { schema: target.schema }).connect()) as unknown as Queryable);
-  adapter.executeScript = async (script: string) => {
-    try {
-      await pool.query(script);
-    } catch (error) {
-      adapter.onError(error);
-    }
-  };
-  adapter.dispose = async () => {
-    await pool.end();
-  };
-  return { adapter, pool };
+/** One pinned session (defect 4) and the target it belongs to. */
+interface PinnedSession {
+  pool: pg.Pool;
+  target: DatabaseTarget;
+  /** The client while a query or transaction is running on it. */
+  busy: pg.PoolClient | undefined;
 }
 
-async function adminQuery(target: DatabaseTarget, sql: string): Promise<void> {
-  const client = new pg.Client({ connectionString: target.connectionString, application_name: 'digilog-db shadow' });
+/** A pool of exactly one connection that never idles out and survives failing queries. */
+function pinnedSession(target: DatabaseTarget, applicationName: string): PinnedSession {
+  // Unqualified names in migration scripts resolve in the Prisma schema, as with the native engine.
+  // pg lets an `options` URL parameter override the config field, so the two are merged here.
+  const url = new URL(target.connectionString);
+  const userOptions = url.searchParams.get('options');
+  url.searchParams.delete('options');
+  const searchPath = `-c search_path=${quoteIdent(target.schema).replace(/ /g, '\\ ')}`;
+  const pool = new pg.Pool({
+    connectionString: url.toString(),
+    max: 1,
+    idleTimeoutMillis: 0,
+    application_name: applicationName,
+    options: userOptions ? `${userOptions} ${searchPath}` : searchPath,
+  });
+  const session: PinnedSession = { pool, target, busy: undefined };
+  // A dropped connection surfaces on the next query; an idle-client error must not crash the process.
+  pool.on('error', () => {});
+  pool.on('acquire', (client) => (session.busy = client));
+  pool.on('release', () => (session.busy = undefined));
+  // pg's Pool#query releases the client WITH the error when a query fails, which destroys the
+  // session and silently drops the engine's advisory lock (measured: after a failing migration
+  // script the bookkeeping ran on a new session, unlocked). Release it without the error:
+  // pg-pool still discards a client whose connection is really broken.
+  const query = async (config: pg.QueryConfig, values?: unknown[]) => {
+    const client = await pool.connect();
+    try {
+      return await client.query(config, values);
+    } finally {
+      client.release();
+    }
+  };
+  pool.query = query as unknown as typeof pool.query;
+  return session;
+}
+
+/** Runs one statement on a short-lived maintenance session (CREATE/DROP DATABASE cannot run in a transaction). */
+async function maintenance(target: DatabaseTarget, sql: string, applicationName: string): Promise<void> {
+  const client = new pg.Client({ connectionString: target.connectionString, application_name: applicationName });
   client.on('error', () => {});
   await client.connect();
   try {
@@ -101,47 +151,107 @@ async function adminQuery(target: DatabaseTarget, sql: string): Promise<void> {
   }
 }
 
-/** Builds the factory. Library code: the caller owns the returned dispose(). */
-export function createMigrationAdapterFactory(options: MigrationAdapterOptions): MigrationAdapterFactory {
-  const main = parseTarget(options.databaseUrl);
+/** Builds the engine's adapter factory. The caller owns close(): call it in `finally`, also when the engine call threw. */
+export function createEngineAdapterFactory(options: EngineAdapterOptions): EngineAdapterFactory {
+  const main = parseTarget(options.connectionString);
+  const applicationName = options.applicationName ?? 'digilog-db schema engine';
+  const sessions = new Set<PinnedSession>();
   const shadows = new Set<string>();
 
-  async function connectToShadowDb(): Promise<Queryable> {
-    if (options.shadowDatabaseUrl) {
-      const shadow = parseTarget(options.shadowDatabaseUrl);
-      // The engine asks for a shadow more than once per command: it must be empty every time.
-      await adminQuery(shadow, `DROP SCHEMA IF EXISTS ${quoteIdent(shadow.schema)} CASCADE; CREATE SCHEMA ${quoteIdent(shadow.schema)};`);
-      return (await pinnedAdapter(shadow)).adapter;
+  async function endSession(session: PinnedSession): Promise<void> {
+    if (!sessions.delete(session)) return;
+    const pid = (session.busy as { processID?: number } | undefined)?.processID;
+    if (pid) {
+      // Still busy after the engine gave up, e.g. its 10 s lock timeout left `pg_advisory_lock` waiting:
+      // pool.end() would wait for that query forever, and the backend would take the lock later.
+      // The two-argument form (PostgreSQL 14+) waits until the backend is gone; older servers get the plain one.
+      const cleanup = `${applicationName} (cleanup)`;
+      await maintenance(session.target, `SELECT pg_terminate_backend(${Number(pid)}, 5000)`, cleanup)
+        .catch(() => maintenance(session.target, `SELECT pg_terminate_backend(${Number(pid)})`, cleanup))
+        .catch(() => {});
     }
-    const name = `digilog_shadow_${process.pid}_${randomBytes(4).toString('hex')}`;
-    await adminQuery(main, `CREATE DATABASE ${quoteIdent(name)}`);
-    shadows.add(name);
-    const { adapter, pool } = await pinnedAdapter({ ...withDatabase(main, name), schema: main.schema });
+    await session.pool.end().catch(() => {});
+  }
+
+  async function dropShadow(name: string): Promise<void> {
+    if (!shadows.has(name)) return;
+    await maintenance(main, `DROP DATABASE IF EXISTS ${quoteIdent(name)} WITH (FORCE)`, `${applicationName} (shadow)`);
+    shadows.delete(name);
+  }
+
+  /** An adapter on its own pinned session; `onDispose` runs after the session is closed. */
+  async function connectTo(target: DatabaseTarget, onDispose?: () => Promise<void>): Promise<SqlDriverAdapter> {
+    const session = pinnedSession(target, applicationName);
+    sessions.add(session);
+    const { pool } = session;
+    const adapter = reportCharAsCharacter(await new PrismaPg(pool, { schema: target.schema }).connect());
+    const onError = (adapter as unknown as { onError(error: unknown): never }).onError.bind(adapter);
+    // Defect 3: no parameters means node-postgres uses the simple protocol, one round trip, one implicit transaction.
+    adapter.executeScript = async (script: string) => {
+      try {
+        await pool.query(script);
+      } catch (error) {
+        onError(error);
+      }
+    };
     adapter.dispose = async () => {
-      // Close our own connection first, then drop: the stock adapter dropped while connected and leaked.
-      await pool.end().catch(() => {});
-      await dropShadow(name);
+      await endSession(session);
+      await onDispose?.();
     };
     return adapter;
   }
 
-  async function dropShadow(name: string): Promise<void> {
-    await adminQuery(main, `DROP DATABASE IF EXISTS ${quoteIdent(name)} WITH (FORCE)`);
-    shadows.delete(name);
+  async function connectToShadowDb(): Promise<SqlDriverAdapter> {
+    if (options.shadowDatabaseUrl) {
+      const shadow = parseTarget(options.shadowDatabaseUrl);
+      const adapter = await connectTo(shadow);
+      // The engine asks for a shadow more than once per command; each must start empty.
+      const schema = quoteIdent(shadow.schema);
+      await adapter.executeScript(`DROP SCHEMA IF EXISTS ${schema} CASCADE; CREATE SCHEMA ${schema};`);
+      return adapter;
+    }
+    const name = `${SHADOW_DATABASE_PREFIX}${process.pid}_${randomBytes(6).toString('hex')}`;
+    try {
+      await maintenance(main, `CREATE DATABASE ${quoteIdent(name)}`, `${applicationName} (shadow)`);
+    } catch (error) {
+      // Anything but a DriverAdapterError reaches the user as "External error id#0".
+      const pgError = error as { code?: string; message?: string };
+      throw new DriverAdapterError({
+        kind: 'postgres',
+        code: pgError.code ?? 'N/A',
+        severity: 'ERROR',
+        message: `Could not create a shadow database on ${main.label}: ${pgError.message ?? String(error)}`,
+        detail: undefined,
+        column: undefined,
+        hint: 'Grant CREATEDB to this user, or pass a dedicated shadow database URL.',
+      });
+    }
+    shadows.add(name);
+    try {
+      // Defect 2: close our own session first, then drop; the stock adapter dropped while still connected.
+      return await connectTo(withDatabase(main, name), () => dropShadow(name));
+    } catch (error) {
+      await dropShadow(name).catch(() => {});
+      throw error;
+    }
   }
 
-  const factory = bindMigrationAwareSqlAdapterFactory({
+  const factory: SqlMigrationAwareDriverAdapterFactory = {
     provider: 'postgres',
     adapterName: '@prisma/adapter-pg',
-    connect: async () => (await pinnedAdapter(main)).adapter,
+    connect: () => connectTo(main),
     connectToShadowDb,
-  } as unknown as Parameters<typeof bindMigrationAwareSqlAdapterFactory>[0]);
+  };
 
   return {
-    factory,
+    bound: bindMigrationAwareSqlAdapterFactory(factory),
     liveShadowDatabases: () => [...shadows],
-    dispose: async () => {
-      await Promise.all([...shadows].map((name) => dropShadow(name).catch(() => {})));
+    close: async () => {
+      // Sessions first (a shadow cannot be dropped cleanly while we are connected to it), then the databases.
+      await Promise.all([...sessions].map(endSession));
+      const failures: unknown[] = [];
+      for (const name of [...shadows]) await dropShadow(name).catch((error: unknown) => failures.push(error));
+      if (failures.length > 0) throw new Error(`Could not drop shadow database(s) ${[...shadows].join(', ')}: ${String(failures[0])}`);
     },
   };
 }

@@ -8,7 +8,10 @@ import { asDigilogError } from './db/connect.js';
 import { DigilogError, EXIT_CODES } from './errors.js';
 import { createTerminal, printError } from './output/terminal.js';
 import { currentTerminal, outcome } from './commands/common.js';
+import { register as registerDev } from './commands/dev.js';
+import { register as registerDiff } from './commands/diff.js';
 import { register as registerGenerate } from './commands/generate.js';
+import { register as registerPush } from './commands/push.js';
 import { register as registerHealth } from './commands/health.js';
 import { register as registerSeed } from './commands/seed.js';
 import { register as registerMigrate } from './commands/migrate.js';
@@ -26,7 +29,7 @@ export function buildProgram(): Command {
     .showHelpAfterError('(run with --help for usage)')
     .exitOverride()
     .configureOutput({ writeErr: (text) => process.stderr.write(text) });
-  for (const register of [registerMigrate, registerStatus, registerResolve, registerReset, registerSeed, registerHealth, registerGenerate]) register(program);
+  for (const register of [registerMigrate, registerStatus, registerResolve, registerReset, registerSeed, registerHealth, registerGenerate, registerDev, registerPush, registerDiff]) register(program);
   program.addHelpText(
     'after',
     `
@@ -39,22 +42,25 @@ Exit codes: 0 ok, 1 error, 2 usage/config, 3 pending, 4 dangerous change blocked
   return program;
 }
 
-/** Runs the CLI; sets process.exitCode and never calls process.exit, so output is flushed. */
+/** Runs the CLI and exits with the code of the table in errors.ts (the only place digilog-db exits). */
 export async function main(argv: string[]): Promise<void> {
   const program = buildProgram();
   try {
     await program.parseAsync(argv);
     process.exitCode = outcome.exitCode;
+    // A finished command exits even if a library left a timer armed (the WASM schema engine
+    // arms 60 s timers it never clears; the loader clears those it knows). stdout/stderr
+    // writes are synchronous on Linux pipes, files and TTYs, so nothing printed is lost.
+    process.exit(outcome.exitCode);
   } catch (thrown) {
     if (thrown instanceof CommanderError) {
       // Help and version are successes; every other commander error is a usage error.
       const ok = ['commander.helpDisplayed', 'commander.version', 'commander.help'].includes(thrown.code);
-      process.exitCode = ok ? EXIT_CODES.ok : EXIT_CODES.usage;
-      return;
+      process.exit(ok ? EXIT_CODES.ok : EXIT_CODES.usage);
     }
     const error = thrown instanceof DigilogError ? thrown : asDigilogError(thrown);
     const json = argv.includes('--json');
     printError(currentTerminal ?? createTerminal({ json }), error);
-    process.exitCode = error.exitCode;
+    process.exit(error.exitCode);
   }
 }

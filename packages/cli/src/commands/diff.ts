@@ -1,0 +1,33 @@
+/** `digilog-db diff`: the SQL from the migration history (or an empty database) to the schema. */
+import type { Command } from 'commander';
+import { DigilogError, EXIT_CODES } from '../errors.js';
+import { commandContext, setExitCode, withCommonOptions, type CommonFlags } from './common.js';
+
+interface DiffFlags extends CommonFlags {
+  fromEmpty?: boolean;
+  exitCode?: boolean;
+}
+
+export function register(program: Command): void {
+  withCommonOptions(program.command('diff'))
+    .description('print the SQL that takes the migration history to the schema (through a shadow database)')
+    .option('--from-empty', 'diff from an empty database instead of the migration history')
+    .option('--exit-code', 'exit 3 when there is a difference (for CI: "did someone forget a migration?")')
+    .addHelpText('after', '\nExamples:\n  $ digilog-db diff\n  $ digilog-db diff --exit-code   # in CI')
+    .action(async (flags: DiffFlags) => {
+      const { config, paths, terminal } = commandContext(flags);
+      if (!paths.schemaPath) throw new DigilogError('usage', 'diff needs a schema', { hint: 'Pass --schema <path/to/schema.prisma>.' });
+      const { diff } = await import('../operations/diff.js');
+      const { requireDatabaseUrl } = await import('../config.js');
+      const result = await diff({
+        databaseUrl: requireDatabaseUrl(config),
+        shadowDatabaseUrl: config.shadowDatabaseUrl,
+        schemaPath: paths.schemaPath,
+        migrationsDir: paths.migrationsDir,
+        from: flags.fromEmpty ? 'empty' : 'migrations',
+      });
+      if (terminal.json) terminal.printJson({ ok: true, ...result });
+      else terminal.out(result.changed ? result.sql : '-- The schema matches the migration history: no difference.');
+      setExitCode(flags.exitCode && result.changed ? EXIT_CODES.pending : EXIT_CODES.ok);
+    });
+}

@@ -1,0 +1,23 @@
+/** `diff`: SQL that takes the migration history (or an empty database) to the schema. */
+import { migrationsList } from '../engine/migrations-input.js';
+import { NO_FILTERS, schemaContainer, withEngine, type EngineOptions } from '../engine/with-engine.js';
+
+export interface DiffOptions extends EngineOptions {
+  migrationsDir: string;
+  from: 'migrations' | 'empty';
+}
+
+export interface DiffResult {
+  /** Empty when the schema matches. */
+  sql: string;
+  changed: boolean;
+}
+
+export async function diff(options: DiffOptions): Promise<DiffResult> {
+  const from = options.from === 'empty' ? { tag: 'empty' as const } : { tag: 'migrations' as const, ...migrationsList(options.migrationsDir) };
+  const result = await withEngine(options, (engine) =>
+    engine.diff({ from, to: { tag: 'schemaDatamodel', ...schemaContainer(options) }, script: true, exitCode: true, filters: NO_FILTERS }),
+  );
+  const sql = (result.stdout ?? '').trim();
+  return { sql, changed: result.exitCode === 2 };
+}

@@ -5,7 +5,8 @@
  * and health says why.
  */
 import type { Server } from 'node:http';
-import { DigilogError, ensureMigrated, loadConfig, redact, resolveProjectPaths, runnerOptions } from '@digilog/db';
+import { dirname } from 'node:path';
+import { DigilogError, ensureMigrated, loadConfig, redact, resolveProjectPaths, runnerOptions, withEmbeddedDefault, type Config } from "@digilog/db";
 import { z } from 'zod';
 import { createApp } from './app.js';
 import { DatabaseRouter, createPrisma } from './database.js';
@@ -25,7 +26,7 @@ function fail(message: string, exitCode: number): never {
 }
 
 async function main(): Promise<void> {
-  let config;
+  let config: Config;
   let api;
   try {
     config = loadConfig(process.env);
@@ -35,26 +36,40 @@ async function main(): Promise<void> {
       throw new DigilogError('config', `${String(issue.path[0])} ${issue.message}`);
     }
     api = parsed.data;
-    if (!config.databaseUrl) throw new DigilogError('config', 'DATABASE_URL is not set', { hint: 'Set DATABASE_URL (see README, "Configuration").' });
   } catch (error) {
     if (error instanceof DigilogError) fail(`Configuration error: ${error.message}${error.hint ? `\n${error.hint}` : ''}`, error.exitCode);
     throw error;
   }
 
+  // Without DATABASE_URL (never in production) the API runs on the embedded PGlite database.
+  const paths = resolveProjectPaths();
+  let embedded;
+  try {
+    embedded = await withEmbeddedDefault(config, dirname(dirname(paths.schemaPath ?? paths.migrationsDir)), { announce: (line) => log('info', line) });
+  } catch (error) {
+    if (error instanceof DigilogError) fail(`Configuration error: ${error.message}${error.hint ? `\n${error.hint}` : ''}`, error.exitCode);
+    throw error;
+  }
+  config = embedded.config;
+  const databaseUrl = config.databaseUrl!;
+
   const boot = await ensureMigrated({ config });
   const bootFields = { action: boot.action, applied: boot.applied, pending: boot.pending, durationMs: Math.round(boot.durationMs) };
   if (boot.action === 'failed') {
     log('error', `migration failed at boot: ${boot.reason}`, { ...bootFields, kind: boot.error?.kind, prismaCode: boot.error?.prismaCode, hint: boot.error?.hint });
-    if (config.isProduction) process.exit(boot.error?.exitCode ?? 1);
+    if (config.isProduction) {
+      await embedded.stop();
+      process.exit(boot.error?.exitCode ?? 1);
+    }
     log('warn', 'starting degraded (NODE_ENV is not production); see /api/v1/health/db');
   } else {
     log(boot.action === 'skipped' ? 'warn' : 'info', `migrations: ${boot.reason}`, bootFields);
   }
 
-  const runner = runnerOptions(config, resolveProjectPaths());
+  const runner = runnerOptions(config, paths);
   const health = new HealthMonitor({ runner, replicaUrl: config.replicaUrl, refreshMs: api.HEALTH_REFRESH_MS, boot: { action: boot.action, reason: boot.reason }, log });
   await health.start();
-  const db = new DatabaseRouter(createPrisma(config.databaseUrl), config.replicaUrl ? createPrisma(config.replicaUrl) : undefined, () => health.replicaReplayLsn());
+  const db = new DatabaseRouter(createPrisma(databaseUrl), config.replicaUrl ? createPrisma(config.replicaUrl) : undefined, () => health.replicaReplayLsn());
   const app = createApp({ health, db, log });
   const server: Server = await new Promise((resolve) => {
     const s = app.listen(api.PORT, api.HOST, () => resolve(s));
@@ -73,6 +88,7 @@ async function main(): Promise<void> {
     server.close(async () => {
       await health.stop();
       await db.disconnect().catch(() => {});
+      await embedded.stop();
       log('info', 'stopped');
       process.exit(0);
     });

@@ -7,7 +7,7 @@ import { Command, CommanderError } from 'commander';
 import { asDigilogError } from './db/connect.js';
 import { DigilogError, EXIT_CODES } from './errors.js';
 import { createTerminal, printError } from './output/terminal.js';
-import { currentTerminal, outcome } from './commands/common.js';
+import { currentTerminal, outcome, runExitHooks } from './commands/common.js';
 import { register as registerDev } from './commands/dev.js';
 import { register as registerDiff } from './commands/diff.js';
 import { register as registerGenerate } from './commands/generate.js';
@@ -48,6 +48,7 @@ export async function main(argv: string[]): Promise<void> {
   try {
     await program.parseAsync(argv);
     process.exitCode = outcome.exitCode;
+    await runExitHooks();
     // A finished command exits even if a library left a timer armed (the WASM schema engine
     // arms 60 s timers it never clears; the loader clears those it knows). stdout/stderr
     // writes are synchronous on Linux pipes, files and TTYs, so nothing printed is lost.
@@ -61,6 +62,7 @@ export async function main(argv: string[]): Promise<void> {
     const error = thrown instanceof DigilogError ? thrown : asDigilogError(thrown);
     const json = argv.includes('--json');
     printError(currentTerminal ?? createTerminal({ json }), error);
+    await runExitHooks();
     process.exit(error.exitCode);
   }
 }

@@ -47,6 +47,7 @@ const EnvSchema = z.object({
   DIGILOG_LOCK_WAIT_MS: wholeNumber(60_000),
   DIGILOG_CONNECT_RETRIES: wholeNumber(3),
   DIGILOG_CONNECT_TIMEOUT_MS: wholeNumber(5_000),
+  DIGILOG_DATA_DIR: z.optional(z.string().check(z.trim(), z.minLength(1, { message: 'must be a folder path' }))),
 });
 
 /** Validated configuration. Secrets inside URLs are registered for redaction as soon as they are parsed. */
@@ -60,6 +61,8 @@ export interface Config {
   lockWaitMs: number;
   connectRetries: number;
   connectTimeoutMs: number;
+  /** Where the embedded database lives when DATABASE_URL is unset (default: `<project>/.digilog`). */
+  dataDir: string | undefined;
 }
 
 function isPostgresUrl(value: string): boolean {
@@ -115,14 +118,38 @@ export function loadConfig(env: NodeJS.ProcessEnv | Record<string, string | unde
     lockWaitMs: e.DIGILOG_LOCK_WAIT_MS,
     connectRetries: e.DIGILOG_CONNECT_RETRIES,
     connectTimeoutMs: e.DIGILOG_CONNECT_TIMEOUT_MS,
+    dataDir: e.DIGILOG_DATA_DIR,
   };
 }
 
 /** The primary URL, or a config error explaining how to provide one. */
 export function requireDatabaseUrl(config: Config): string {
   if (config.databaseUrl) return config.databaseUrl;
-  throw new DigilogError('config', 'DATABASE_URL is not set', {
+  throw new DigilogError('config', config.isProduction ? 'DATABASE_URL is not set (required with NODE_ENV=production)' : 'DATABASE_URL is not set', {
     hint: 'Set DATABASE_URL=postgresql://USER:PASSWORD@HOST:5432/DATABASE (see README, "Configuration").',
     details: { variable: 'DATABASE_URL' },
   });
+}
+
+/**
+ * Without DATABASE_URL, outside production, digilog-db runs on the embedded
+ * PGlite database under `.digilog/` (announced on stderr). Returns the config
+ * to use and a stop function; in production a missing URL stays a config error.
+ */
+export async function withEmbeddedDefault(
+  config: Config,
+  projectDir: string,
+  { shadow = false, announce = (line: string) => process.stderr.write(`${line}\n`) }: { shadow?: boolean; announce?: (line: string) => void } = {},
+): Promise<{ config: Config; stop: () => Promise<void> }> {
+  if (config.databaseUrl) return { config, stop: async () => {} };
+  if (config.isProduction) requireDatabaseUrl(config); // throws: production never uses the embedded database
+  const { startEmbeddedDatabase } = await import('./embedded/embedded-database.js');
+  const { join } = await import('node:path');
+  const dir = config.dataDir ?? join(projectDir, '.digilog');
+  const embedded = await startEmbeddedDatabase(dir, { shadow });
+  announce(`DATABASE_URL is not set: using the embedded PostgreSQL (PGlite) in ${dir}`);
+  return {
+    config: { ...config, databaseUrl: embedded.url, shadowDatabaseUrl: config.shadowDatabaseUrl ?? embedded.shadowUrl },
+    stop: embedded.stop,
+  };
 }

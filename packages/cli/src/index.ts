@@ -19,3 +19,4 @@ export { checkHealth, type HealthCheckOptions } from './health/check-health.js';
 export { healthBody, httpStatusOf, databaseStatus, type HealthBody, type HealthSnapshot, type ComponentStatus } from './health/body.js';
 export { ReplicaProbe, type ReplicaState } from './health/replica.js';
 export { parseLsn } from './health/lsn.js';
+export { withEmbeddedDefault, requireDatabaseUrl } from './config.js';

@@ -18,9 +18,9 @@ export interface RunningServer {
 }
 
 /** Spawns the server and waits for its "listening" line (or its exit). */
-export function startServer(env: Record<string, string>, { timeoutMs = 30_000 } = {}): Promise<RunningServer> {
+export function startServer(env: Record<string, string>, { timeoutMs = 30_000, cwd = REPO_ROOT } = {}): Promise<RunningServer> {
   const child = spawn(process.execPath, [SERVER], {
-    cwd: REPO_ROOT,
+    cwd,
     env: { PATH: process.env.PATH, HOME: process.env.HOME, PORT: '0', HOST: '127.0.0.1', HEALTH_REFRESH_MS: '500', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });

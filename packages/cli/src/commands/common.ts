@@ -1,6 +1,7 @@
 /** Options every command shares, and the glue from commander to an operation's result. */
 import type { Command } from 'commander';
-import { loadConfig, type Config } from '../config.js';
+import { dirname } from 'node:path';
+import { loadConfig, withEmbeddedDefault, type Config } from '../config.js';
 import { resolveProjectPaths, type ProjectPaths } from '../project.js';
 import { createTerminal, type Terminal } from '../output/terminal.js';
 
@@ -24,14 +25,27 @@ export interface CommandContext {
   terminal: Terminal;
 }
 
-/** Everything a command needs, read once: validated environment, project paths, terminal. */
-export function commandContext(flags: CommonFlags, env: NodeJS.ProcessEnv = process.env): CommandContext {
+/**
+ * Everything a command needs, read once: validated environment, project
+ * paths, terminal, and a database (the embedded default when DATABASE_URL is
+ * unset outside production; `shadow` also starts its shadow instance).
+ */
+export async function commandContext(flags: CommonFlags, { shadow = false }: { shadow?: boolean } = {}, env: NodeJS.ProcessEnv = process.env): Promise<CommandContext> {
   const terminal = createTerminal({ json: flags.json === true, env });
   // The terminal exists before validation so that a config error is still rendered as JSON under --json.
   currentTerminal = terminal;
-  const config = loadConfig(env);
   const paths = resolveProjectPaths({ schema: flags.schema, migrationsDir: flags.migrationsDir });
-  return { config, paths, terminal };
+  const projectDir = dirname(paths.schemaPath ? dirname(paths.schemaPath) : paths.migrationsDir);
+  const embedded = await withEmbeddedDefault(loadConfig(env), projectDir, { shadow, announce: (line) => terminal.err(line) });
+  exitHooks.push(embedded.stop);
+  return { config: embedded.config, paths, terminal };
+}
+
+/** Clean-up to run before the process exits (e.g. stopping the embedded database). */
+export const exitHooks: Array<() => Promise<void>> = [];
+
+export async function runExitHooks(): Promise<void> {
+  await Promise.all(exitHooks.splice(0).map((hook) => hook().catch(() => {})));
 }
 
 /** The terminal of the running command, for the entry point's error printer. */

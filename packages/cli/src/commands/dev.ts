@@ -28,7 +28,7 @@ Examples:
   $ digilog-db dev --name rename_column --create-only   # edit the SQL, then: digilog-db migrate`,
     )
     .action(async (flags: DevFlags) => {
-      const { config, paths, terminal } = commandContext(flags);
+      const { config, paths, terminal } = await commandContext(flags, { shadow: true });
       if (!paths.schemaPath) throw new DigilogError('usage', 'dev needs a schema', { hint: 'Pass --schema <path/to/schema.prisma>.' });
       const { dev } = await import('../operations/dev.js');
       const { runnerOptions } = await import('../operations/runner-options.js');

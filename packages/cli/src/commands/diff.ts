@@ -15,7 +15,7 @@ export function register(program: Command): void {
     .option('--exit-code', 'exit 3 when there is a difference (for CI: "did someone forget a migration?")')
     .addHelpText('after', '\nExamples:\n  $ digilog-db diff\n  $ digilog-db diff --exit-code   # in CI')
     .action(async (flags: DiffFlags) => {
-      const { config, paths, terminal } = commandContext(flags);
+      const { config, paths, terminal } = await commandContext(flags, { shadow: true });
       if (!paths.schemaPath) throw new DigilogError('usage', 'diff needs a schema', { hint: 'Pass --schema <path/to/schema.prisma>.' });
       const { diff } = await import('../operations/diff.js');
       const { requireDatabaseUrl } = await import('../config.js');

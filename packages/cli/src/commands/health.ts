@@ -16,7 +16,7 @@ Examples:
   HEALTHCHECK CMD ["digilog-db", "health"]`,
     )
     .action(async (flags: CommonFlags) => {
-      const { config, paths, terminal } = commandContext(flags);
+      const { config, paths, terminal } = await commandContext(flags);
       const { checkHealth } = await import('../health/check-health.js');
       const { healthBody, httpStatusOf } = await import('../health/body.js');
       const { ReplicaProbe } = await import('../health/replica.js');

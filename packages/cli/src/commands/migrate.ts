@@ -25,7 +25,7 @@ Examples:
   $ digilog-db migrate --lock-wait 120000`,
     )
     .action(async (flags: MigrateFlags) => {
-      const { config, paths, terminal } = commandContext(flags);
+      const { config, paths, terminal } = await commandContext(flags);
       const { migrate } = await import('../operations/migrate.js');
       const { runnerOptions } = await import('../operations/runner-options.js');
       const { color } = terminal;

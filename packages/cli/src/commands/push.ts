@@ -15,7 +15,7 @@ export function register(program: Command): void {
     .option('--force', 'allow with NODE_ENV=production (not recommended)')
     .addHelpText('after', '\nExit code 4 when the push would lose data and --accept-data-loss was not given.\n\nExamples:\n  $ digilog-db push\n  $ pnpm db:push')
     .action(async (flags: PushFlags) => {
-      const { config, paths, terminal } = commandContext(flags);
+      const { config, paths, terminal } = await commandContext(flags);
       if (!paths.schemaPath) throw new DigilogError('usage', 'push needs a schema', { hint: 'Pass --schema <path/to/schema.prisma>.' });
       const { push } = await import('../operations/push.js');
       const { requireDatabaseUrl } = await import('../config.js');

@@ -24,7 +24,7 @@ Examples:
   $ digilog-db reset --yes      # in scripts (never in production without --force)`,
     )
     .action(async (flags: ResetFlags) => {
-      const { config, paths, terminal } = commandContext(flags);
+      const { config, paths, terminal } = await commandContext(flags);
       const { reset, assertResetAllowed } = await import('../operations/reset.js');
       const { runnerOptions } = await import('../operations/runner-options.js');
       const { parseTarget } = await import('../db/target.js');

@@ -21,7 +21,7 @@ Examples:
   $ digilog-db resolve --applied "20240101000000_init"            # baseline an existing database`,
     )
     .action(async (flags: ResolveFlags) => {
-      const { config, paths, terminal } = commandContext(flags);
+      const { config, paths, terminal } = await commandContext(flags);
       if ((flags.applied === undefined) === (flags.rolledBack === undefined)) {
         throw new DigilogError('usage', 'resolve needs exactly one of --applied <name> or --rolled-back <name>', {
           hint: 'Run `digilog-db status` to see which migration failed.',

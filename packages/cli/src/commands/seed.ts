@@ -11,7 +11,7 @@ export function register(program: Command): void {
     .description('run prisma/seed.ts (idempotent: running it twice changes nothing)')
     .addHelpText('after', '\nExamples:\n  $ digilog-db seed\n  $ pnpm db:seed')
     .action(async (flags: CommonFlags) => {
-      const { config, paths, terminal } = commandContext(flags);
+      const { config, paths, terminal } = await commandContext(flags);
       const { runSeed } = await import('../operations/seed.js');
       const { requireDatabaseUrl } = await import('../config.js');
       const result = await runSeed(paths, requireDatabaseUrl(config));

@@ -19,7 +19,7 @@ Examples:
   $ digilog-db status --json | jq .pending`,
     )
     .action(async (flags: CommonFlags) => {
-      const { config, paths, terminal } = commandContext(flags);
+      const { config, paths, terminal } = await commandContext(flags);
       const { checkStatus } = await import('../operations/check-status.js');
       const { runnerOptions } = await import('../operations/runner-options.js');
       const result = await checkStatus(runnerOptions(config, paths));

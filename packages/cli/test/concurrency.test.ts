@@ -1,18 +1,14 @@
 /** Many runners at once: each migration applied exactly once, everyone exits 0, no lock left behind. */
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { runCli } from './support/cli.js';
-import { createTestDatabase, type TestDatabase } from './support/database.js';
+import { testDatabases } from './support/database.js';
 import { writeMigrations } from './support/migrations.js';
 
-const databases: TestDatabase[] = [];
-afterAll(async () => {
-  await Promise.all(databases.map((db) => db.drop()));
-});
+const newDatabase = testDatabases();
 
 describe('concurrent migrate', () => {
   it('8 processes on an empty database: all exit 0, each migration recorded exactly once', async () => {
-    const db = await createTestDatabase('digilog_conc');
-    databases.push(db);
+    const db = await newDatabase('digilog_conc');
     const migrations = Object.fromEntries(
       Array.from({ length: 10 }, (_, i) => [
         `2024010100000${i}_step_${i}`,

@@ -5,16 +5,13 @@
  * the run converges after recovery.
  */
 import { spawn } from 'node:child_process';
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { EXIT_CODES } from '../src/errors.js';
 import { BIN, runCli } from './support/cli.js';
-import { createTestDatabase, type TestDatabase } from './support/database.js';
+import { testDatabases, type TestDatabase } from './support/database.js';
 import { REPO_ROOT, writeMigrations } from './support/migrations.js';
 
-const databases: TestDatabase[] = [];
-afterAll(async () => {
-  await Promise.all(databases.map((db) => db.drop()));
-});
+const newDatabase = testDatabases();
 
 const COUNT = 6;
 let interruptedRuns = 0;
@@ -53,8 +50,7 @@ async function waitForOrphans(db: TestDatabase): Promise<void> {
 
 describe('kill -9 during migrate', () => {
   it.each([350, 450, 550, 650, 800, 950, 1100])('killed after %i ms: changes exist iff recorded finished; recovery converges', async (afterMs) => {
-    const db = await createTestDatabase('digilog_crash');
-    databases.push(db);
+    const db = await newDatabase('digilog_crash');
     const dir = writeMigrations(migrations);
     await killAfter(db.url, dir, afterMs);
     await waitForOrphans(db);

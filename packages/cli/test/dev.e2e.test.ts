@@ -6,16 +6,13 @@
 import { cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { EXIT_CODES } from '../src/errors.js';
 import { runCli } from './support/cli.js';
-import { adminQuery, createTestDatabase, type TestDatabase } from './support/database.js';
+import { adminQuery, testDatabases } from './support/database.js';
 import { REPO_ROOT } from './support/migrations.js';
 
-const databases: TestDatabase[] = [];
-afterAll(async () => {
-  await Promise.all(databases.map((db) => db.drop()));
-});
+const newDatabase = testDatabases();
 
 /** A copy of the project's prisma/ folder (schema + migrations) to change freely. */
 function projectCopy(): { root: string; schema: string; migrations: string } {
@@ -35,8 +32,7 @@ const addOwner = (schema: string) =>
 
 describe('dev, diff, push', () => {
   it('dev turns a schema change into the SQL diff prints, applies it, and leaves no shadow database', async () => {
-    const db = await createTestDatabase('digilog_dev');
-    databases.push(db);
+    const db = await newDatabase('digilog_dev');
     const project = projectCopy();
     const env = { DATABASE_URL: db.url };
     const args = ['--schema', project.schema];
@@ -67,8 +63,7 @@ describe('dev, diff, push', () => {
   });
 
   it('dev on a drifted database explains and exits non-zero; a failing dev leaves no shadow database either', async () => {
-    const db = await createTestDatabase('digilog_dev_drift');
-    databases.push(db);
+    const db = await newDatabase('digilog_dev_drift');
     const project = projectCopy();
     const env = { DATABASE_URL: db.url };
     const shadowsBefore = await shadowCount();
@@ -90,8 +85,7 @@ describe('dev, diff, push', () => {
   });
 
   it('push refuses to drop a column without --accept-data-loss and keeps the data', async () => {
-    const db = await createTestDatabase('digilog_push');
-    databases.push(db);
+    const db = await newDatabase('digilog_push');
     const project = projectCopy();
     const env = { DATABASE_URL: db.url };
     expect((await runCli(['push', '--schema', project.schema], env)).code).toBe(0);

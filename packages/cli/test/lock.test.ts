@@ -1,23 +1,19 @@
 /** Prisma's advisory lock: shared session with the migration, timeout naming the holder, interop with Prisma's key. */
 import pg from 'pg';
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { PRISMA_ADVISORY_LOCK_KEY } from '../src/db/lock.js';
 import { EXIT_CODES } from '../src/errors.js';
 import { migrate } from '../src/operations/migrate.js';
 import { runCli } from './support/cli.js';
-import { createTestDatabase, type TestDatabase } from './support/database.js';
+import { testDatabases } from './support/database.js';
 import { writeMigrations } from './support/migrations.js';
 import { testRunner } from './support/runner.js';
 
-const databases: TestDatabase[] = [];
-afterAll(async () => {
-  await Promise.all(databases.map((db) => db.drop()));
-});
+const newDatabase = testDatabases();
 
 describe('migration lock', () => {
   it('is held by the very session that runs the migration (adapter pool defect regression)', async () => {
-    const db = await createTestDatabase('digilog_lock');
-    databases.push(db);
+    const db = await newDatabase('digilog_lock');
     const dir = writeMigrations({ '20240101000000_slow': 'CREATE TABLE a (id int);\nSELECT pg_sleep(1.5);\n' });
     const running = migrate(testRunner(db.url, dir));
     let observed: Array<{ lock_pid: number; work_pid: number }> = [];
@@ -35,8 +31,7 @@ describe('migration lock', () => {
   });
 
   it('a runner that cannot get the lock in time exits 5 naming the holder, and writes nothing', async () => {
-    const db = await createTestDatabase('digilog_lock_wait');
-    databases.push(db);
+    const db = await newDatabase('digilog_lock_wait');
     const dir = writeMigrations({ '20240101000000_init': 'CREATE TABLE a (id int);\n' });
     // A session holding Prisma's key, as `prisma migrate deploy` or a stuck runner would.
     const holder = new pg.Client({ connectionString: db.url, application_name: 'prisma-migrate-deploy' });

@@ -1,18 +1,14 @@
 /** `seed` (idempotent) and `health` (the /api/v1/health/db report, exit 0 only when healthy) on the project's own schema. */
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { EXIT_CODES } from '../src/errors.js';
 import { runCli } from './support/cli.js';
-import { createTestDatabase, type TestDatabase } from './support/database.js';
+import { testDatabases } from './support/database.js';
 
-const databases: TestDatabase[] = [];
-afterAll(async () => {
-  await Promise.all(databases.map((db) => db.drop()));
-});
+const newDatabase = testDatabases();
 
 describe('seed and health', () => {
   it('seed twice changes nothing; health reports pending (exit 8) then healthy (exit 0) with the seed shape', async () => {
-    const db = await createTestDatabase('digilog_seed');
-    databases.push(db);
+    const db = await newDatabase('digilog_seed');
     const env = { DATABASE_URL: db.url };
 
     const pending = await runCli(['health', '--json'], env);
@@ -44,8 +40,7 @@ describe('seed and health', () => {
   });
 
   it('reset re-applies and re-seeds', async () => {
-    const db = await createTestDatabase('digilog_reset_seed');
-    databases.push(db);
+    const db = await newDatabase('digilog_reset_seed');
     const env = { DATABASE_URL: db.url };
     expect((await runCli(['migrate'], env)).code).toBe(0);
     await db.query(`INSERT INTO settings (id, key, value, updated_at) VALUES (gen_random_uuid(), 'custom.key', '1', now())`);

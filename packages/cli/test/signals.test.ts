@@ -1,20 +1,16 @@
 /** SIGTERM during migrate (TEST-MATRIX row 12): the current migration finishes, no other starts, the lock is released, exit 11. */
 import { spawn } from 'node:child_process';
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { EXIT_CODES } from '../src/errors.js';
 import { BIN, runCli } from './support/cli.js';
-import { createTestDatabase, type TestDatabase } from './support/database.js';
+import { testDatabases } from './support/database.js';
 import { REPO_ROOT, writeMigrations } from './support/migrations.js';
 
-const databases: TestDatabase[] = [];
-afterAll(async () => {
-  await Promise.all(databases.map((db) => db.drop()));
-});
+const newDatabase = testDatabases();
 
 describe('SIGTERM during migrate', () => {
   it('stops cleanly between migrations and the next run continues', async () => {
-    const db = await createTestDatabase('digilog_sigterm');
-    databases.push(db);
+    const db = await newDatabase('digilog_sigterm');
     const dir = writeMigrations(
       Object.fromEntries(Array.from({ length: 4 }, (_, i) => [`2024010100000${i}_step_${i}`, `CREATE TABLE t${i} (id int);\nSELECT pg_sleep(0.4);\n`])),
     );

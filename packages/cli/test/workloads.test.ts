@@ -4,24 +4,20 @@
  * the same files, and leaves status clean. Also the project's own migrations.
  */
 import { join } from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { checkStatus } from '../src/operations/check-status.js';
 import { migrate } from '../src/operations/migrate.js';
 import { readMigrations } from '../src/project.js';
-import { createTestDatabase, type TestDatabase } from './support/database.js';
+import { testDatabases } from './support/database.js';
 import { PROJECT_MIGRATIONS, WORKLOADS, workloadsDir } from './support/migrations.js';
 import { applyWithPsql, schemaDump } from './support/psql.js';
 import { testRunner } from './support/runner.js';
 
-const databases: TestDatabase[] = [];
-afterAll(async () => {
-  await Promise.all(databases.map((db) => db.drop()));
-});
+const newDatabase = testDatabases();
 
 async function compareWithPsql(migrationsDir: string): Promise<void> {
-  const ours = await createTestDatabase('digilog_wl');
-  const theirs = await createTestDatabase('digilog_wl_psql');
-  databases.push(ours, theirs);
+  const ours = await newDatabase('digilog_wl');
+  const theirs = await newDatabase('digilog_wl_psql');
   const result = await migrate(testRunner(ours.url, migrationsDir));
   expect(result.applied.length).toBe(readMigrations(migrationsDir).length);
   applyWithPsql(theirs.url, migrationsDir);

@@ -5,6 +5,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import pg from 'pg';
+import { afterAll } from 'vitest';
 
 export const ADMIN_URL = process.env.TEST_DATABASE_URL ?? 'postgresql://postgres@127.0.0.1:5432/postgres';
 
@@ -49,5 +50,21 @@ export async function createTestDatabase(prefix?: string, { create = true } = {}
     drop: async () => {
       await adminQuery(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`);
     },
+  };
+}
+
+/**
+ * For one test file: returns a function that creates a database and records
+ * it; every database it created is dropped after the file's tests.
+ */
+export function testDatabases(): (prefix?: string, options?: { create?: boolean }) => Promise<TestDatabase> {
+  const created: TestDatabase[] = [];
+  afterAll(async () => {
+    await Promise.all(created.map((db) => db.drop()));
+  });
+  return async (prefix, options) => {
+    const db = await createTestDatabase(prefix, options);
+    created.push(db);
+    return db;
   };
 }

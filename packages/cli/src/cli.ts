@@ -18,6 +18,7 @@ import { register as registerMigrate } from './commands/migrate.js';
 import { register as registerReset } from './commands/reset.js';
 import { register as registerResolve } from './commands/resolve.js';
 import { register as registerStatus } from './commands/status.js';
+import { register as registerStudio } from './commands/studio.js';
 
 const VERSION = '0.1.0';
 
@@ -29,7 +30,7 @@ export function buildProgram(): Command {
     .showHelpAfterError('(run with --help for usage)')
     .exitOverride()
     .configureOutput({ writeErr: (text) => process.stderr.write(text) });
-  for (const register of [registerMigrate, registerStatus, registerResolve, registerReset, registerSeed, registerHealth, registerGenerate, registerDev, registerPush, registerDiff]) register(program);
+  for (const register of [registerMigrate, registerStatus, registerResolve, registerReset, registerSeed, registerHealth, registerGenerate, registerDev, registerPush, registerDiff, registerStudio]) register(program);
   program.addHelpText(
     'after',
     `

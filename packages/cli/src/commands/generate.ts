@@ -1,12 +1,4 @@
-/**
- * `digilog-db generate`: Prisma Client from prisma/schema.prisma, with no download.
- * The Prisma CLI insists on locating a native schema engine at start, although
- * `generate` never runs it; pointing PRISMA_SCHEMA_ENGINE_BINARY at any existing
- * file (here: the node binary) skips the download. The variable is set for this
- * child process only.
- */
-import { spawn } from 'node:child_process';
-import { createRequire } from 'node:module';
+/** `digilog-db generate`: Prisma Client from prisma/schema.prisma, with no engine download. */
 import { dirname } from 'node:path';
 import type { Command } from 'commander';
 import { DigilogError, EXIT_CODES } from '../errors.js';
@@ -24,27 +16,15 @@ export function register(program: Command): void {
     .action(async (flags: CommonFlags) => {
       const terminal = createTerminal({ json: flags.json === true });
       const { schemaPath } = resolveProjectPaths({ schema: flags.schema });
-      const prismaCli = createRequire(import.meta.url).resolve('prisma/build/index.js');
+      const { runPrismaCli } = await import('../operations/prisma-cli.js');
       const started = performance.now();
-      const args = [prismaCli, 'generate', '--schema', schemaPath!];
-      const output = await new Promise<{ code: number | null; text: string }>((resolve, reject) => {
-        const child = spawn(process.execPath, args, {
-          cwd: dirname(dirname(schemaPath!)),
-          env: { ...process.env, PRISMA_SCHEMA_ENGINE_BINARY: process.execPath, PRISMA_HIDE_UPDATE_MESSAGE: '1', CHECKPOINT_DISABLE: '1' },
-          stdio: ['ignore', 'pipe', 'pipe'],
-        });
-        let text = '';
-        child.stdout.on('data', (chunk) => (text += chunk));
-        child.stderr.on('data', (chunk) => (text += chunk));
-        child.on('error', reject);
-        child.on('close', (code) => resolve({ code, text }));
-      });
-      if (output.code !== 0) {
-        throw new DigilogError('internal', `prisma generate failed:\n${output.text.trim()}`, { hint: 'Check the schema for errors.' });
+      const run = await runPrismaCli(['generate', '--schema', schemaPath!], { cwd: dirname(dirname(schemaPath!)) });
+      if (run.code !== 0) {
+        throw new DigilogError('internal', `prisma generate failed:\n${run.output.trim()}`, { hint: 'Check the schema for errors.' });
       }
       const durationMs = Math.round(performance.now() - started);
       if (terminal.json) terminal.printJson({ ok: true, schema: schemaPath, durationMs });
-      else terminal.out(output.text.split('\n').find((line) => line.includes('Generated')) ?? 'Prisma Client generated.');
+      else terminal.out(run.output.split('\n').find((line) => line.includes('Generated')) ?? 'Prisma Client generated.');
       setExitCode(EXIT_CODES.ok);
     });
 }

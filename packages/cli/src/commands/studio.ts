@@ -1,0 +1,32 @@
+/** `digilog-db studio`: Prisma Studio on the configured (or embedded) database, without an engine download. */
+import { dirname } from 'node:path';
+import type { Command } from 'commander';
+import { DigilogError, EXIT_CODES } from '../errors.js';
+import { commandContext, setExitCode, withCommonOptions, type CommonFlags } from './common.js';
+
+interface StudioFlags extends CommonFlags {
+  port?: string;
+  browser?: string;
+}
+
+export function register(program: Command): void {
+  withCommonOptions(program.command('studio'))
+    .description('browse and edit the data with Prisma Studio (runs until Ctrl-C)')
+    .option('-p, --port <port>', 'port for Studio', '5555')
+    .option('-b, --browser <browser>', 'browser to open, or "none"', 'none')
+    .addHelpText('after', '\nExamples:\n  $ digilog-db studio            # then open http://localhost:5555\n  $ pnpm db:studio')
+    .action(async (flags: StudioFlags) => {
+      const { config, paths } = await commandContext(flags);
+      if (!paths.schemaPath) throw new DigilogError('usage', 'studio needs a schema', { hint: 'Pass --schema <path/to/schema.prisma>.' });
+      const { runPrismaCli } = await import('../operations/prisma-cli.js');
+      // prisma.config.ts (next to prisma/) reads DATABASE_URL: hand Studio the database this command resolved,
+      // embedded included. Not --url: a password on the command line shows in the process list.
+      const run = await runPrismaCli(['studio', '--port', flags.port ?? '5555', '--browser', flags.browser ?? 'none'], {
+        cwd: dirname(dirname(paths.schemaPath)),
+        env: { DATABASE_URL: config.databaseUrl },
+        inherit: true,
+      });
+      if (run.code !== 0 && run.code !== null) throw new DigilogError('internal', `Prisma Studio exited with code ${run.code}`);
+      setExitCode(EXIT_CODES.ok);
+    });
+}

@@ -1,6 +1,7 @@
 // `pnpm bench`: every benchmark, ratios measured side by side in one run, medians of repeated runs.
 import { runApiBenchmarks, printApiRows } from './api.mjs';
 import { printRows, runApplyBenchmarks } from './apply.mjs';
+import { printDevRows, runDevBenchmarks } from './dev.mjs';
 import { machine } from './lib.mjs';
 
 console.log(`digilog-db benchmarks, ${new Date().toISOString().slice(0, 10)}`);
@@ -8,3 +9,4 @@ console.log(`machine: ${machine()}`);
 console.log(`runs per measurement: ${process.env.BENCH_RUNS ?? 5} (median)\n`);
 printRows(await runApplyBenchmarks());
 printApiRows(await runApiBenchmarks());
+printDevRows(await runDevBenchmarks());

@@ -75,6 +75,12 @@ describe('dev, diff, push', () => {
     expect(drifted.stderr).toMatch(/does not match the migration history/);
     expect(drifted.stderr).toContain('digilog-db reset');
     expect(readdirSync(project.migrations).some((n) => n.endsWith('_add_owner'))).toBe(false);
+    // diff --from-database shows what the live database has that the schema does not.
+    const live = await runCli(['diff', '--from-database', '--exit-code', '--json', '--schema', project.schema], env);
+    expect(live.code).toBe(EXIT_CODES.pending);
+    const liveSql = JSON.parse(live.stdout).sql as string;
+    expect(liveSql).toContain('DROP COLUMN "hand_made"');
+    expect(liveSql).toContain('ADD COLUMN     "owner" VARCHAR(64)');
     // A broken migration in the history makes the shadow database fail mid-command.
     const broken = join(project.migrations, '29990101000000_broken');
     cpSync(join(project.migrations, readdirSync(project.migrations).find((n) => n.endsWith('_init'))!), broken, { recursive: true });

@@ -5,17 +5,19 @@ import { commandContext, setExitCode, withCommonOptions, type CommonFlags } from
 
 interface DiffFlags extends CommonFlags {
   fromEmpty?: boolean;
+  fromDatabase?: boolean;
   exitCode?: boolean;
 }
 
 export function register(program: Command): void {
   withCommonOptions(program.command('diff'))
     .description('print the SQL that takes the migration history to the schema (through a shadow database)')
+    .option('--from-database', 'diff from the live database (e.g. changes made by hand) instead of the migration history')
     .option('--from-empty', 'diff from an empty database instead of the migration history')
     .option('--exit-code', 'exit 3 when there is a difference (for CI: "did someone forget a migration?")')
-    .addHelpText('after', '\nExamples:\n  $ digilog-db diff\n  $ digilog-db diff --exit-code   # in CI')
+    .addHelpText('after', '\nExamples:\n  $ digilog-db diff\n  $ digilog-db diff --exit-code         # in CI: is a migration missing?\n  $ digilog-db diff --from-database     # what the live database lacks (or has extra)')
     .action(async (flags: DiffFlags) => {
-      const { config, paths, terminal } = await commandContext(flags, { shadow: true });
+      const { config, paths, terminal } = await commandContext(flags, { shadow: !flags.fromDatabase && !flags.fromEmpty });
       if (!paths.schemaPath) throw new DigilogError('usage', 'diff needs a schema', { hint: 'Pass --schema <path/to/schema.prisma>.' });
       const { diff } = await import('../operations/diff.js');
       const { requireDatabaseUrl } = await import('../config.js');
@@ -24,7 +26,7 @@ export function register(program: Command): void {
         shadowDatabaseUrl: config.shadowDatabaseUrl,
         schemaPath: paths.schemaPath,
         migrationsDir: paths.migrationsDir,
-        from: flags.fromEmpty ? 'empty' : 'migrations',
+        from: flags.fromEmpty ? 'empty' : flags.fromDatabase ? 'database' : 'migrations',
       });
       if (terminal.json) terminal.printJson({ ok: true, ...result });
       else terminal.out(result.changed ? result.sql : '-- The schema matches the migration history: no difference.');

@@ -1,10 +1,11 @@
-/** `diff`: SQL that takes the migration history (or an empty database) to the schema. */
+/** `diff`: SQL that takes the migration history, the live database, or an empty database to the schema. */
+import { dirname } from 'node:path';
 import { migrationsList } from '../engine/migrations-input.js';
 import { NO_FILTERS, schemaContainer, withEngine, type EngineOptions } from '../engine/with-engine.js';
 
 export interface DiffOptions extends EngineOptions {
   migrationsDir: string;
-  from: 'migrations' | 'empty';
+  from: 'migrations' | 'database' | 'empty';
 }
 
 export interface DiffResult {
@@ -14,7 +15,13 @@ export interface DiffResult {
 }
 
 export async function diff(options: DiffOptions): Promise<DiffResult> {
-  const from = options.from === 'empty' ? { tag: 'empty' as const } : { tag: 'migrations' as const, ...migrationsList(options.migrationsDir) };
+  const from =
+    options.from === 'empty'
+      ? { tag: 'empty' as const }
+      : options.from === 'database'
+        ? // The schema's datasource, reached through the adapter's main connection: the live database.
+          { tag: 'schemaDatasource' as const, ...schemaContainer(options), configDir: dirname(options.schemaPath) }
+        : { tag: 'migrations' as const, ...migrationsList(options.migrationsDir) };
   const result = await withEngine(options, (engine) =>
     engine.diff({ from, to: { tag: 'schemaDatamodel', ...schemaContainer(options) }, script: true, exitCode: true, filters: NO_FILTERS }),
   );

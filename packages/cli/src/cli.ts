@@ -14,6 +14,7 @@ import { register as registerGenerate } from './commands/generate.js';
 import { register as registerPush } from './commands/push.js';
 import { register as registerHealth } from './commands/health.js';
 import { register as registerSeed } from './commands/seed.js';
+import { register as registerLint } from './commands/lint.js';
 import { register as registerMigrate } from './commands/migrate.js';
 import { register as registerReset } from './commands/reset.js';
 import { register as registerResolve } from './commands/resolve.js';
@@ -30,7 +31,7 @@ export function buildProgram(): Command {
     .showHelpAfterError('(run with --help for usage)')
     .exitOverride()
     .configureOutput({ writeErr: (text) => process.stderr.write(text) });
-  for (const register of [registerMigrate, registerStatus, registerResolve, registerReset, registerSeed, registerHealth, registerGenerate, registerDev, registerPush, registerDiff, registerStudio]) register(program);
+  for (const register of [registerMigrate, registerStatus, registerResolve, registerReset, registerSeed, registerHealth, registerGenerate, registerDev, registerPush, registerDiff, registerStudio, registerLint]) register(program);
   program.addHelpText(
     'after',
     `
@@ -51,19 +52,28 @@ export async function main(argv: string[]): Promise<void> {
     process.exitCode = outcome.exitCode;
     await runExitHooks();
     // A finished command exits even if a library left a timer armed (the WASM schema engine
-    // arms 60 s timers it never clears; the loader clears those it knows). stdout/stderr
-    // writes are synchronous on Linux pipes, files and TTYs, so nothing printed is lost.
-    process.exit(outcome.exitCode);
+    // arms 60 s timers it never clears; the loader clears those it knows).
+    await exitAfterFlush(outcome.exitCode);
   } catch (thrown) {
     if (thrown instanceof CommanderError) {
       // Help and version are successes; every other commander error is a usage error.
       const ok = ['commander.helpDisplayed', 'commander.version', 'commander.help'].includes(thrown.code);
-      process.exit(ok ? EXIT_CODES.ok : EXIT_CODES.usage);
+      await exitAfterFlush(ok ? EXIT_CODES.ok : EXIT_CODES.usage);
     }
     const error = thrown instanceof DigilogError ? thrown : asDigilogError(thrown);
     const json = argv.includes('--json');
     printError(currentTerminal ?? createTerminal({ json }), error);
     await runExitHooks();
-    process.exit(error.exitCode);
+    await exitAfterFlush(error.exitCode);
   }
+}
+
+/**
+ * Exits once stdout and stderr have handed everything to the OS. Writes to a pipe are not
+ * always synchronous (measured: `lint --json | cat` lost everything after the first 64 KiB
+ * when process.exit followed the write), so an empty write's callback is the flush point.
+ */
+async function exitAfterFlush(code: number): Promise<never> {
+  await Promise.all([process.stdout, process.stderr].map((stream) => new Promise<void>((resolveFlush) => stream.write('', () => resolveFlush()))));
+  process.exit(code);
 }

@@ -1,0 +1,44 @@
+/** `digilog-db lint [paths…]`: Safe / Requires care / Dangerous for each statement, for CI. */
+import type { Command } from 'commander';
+import { EXIT_CODES } from '../errors.js';
+import { createTerminal } from '../output/terminal.js';
+import { resolveProjectPaths } from '../project.js';
+import { setExitCode, withCommonOptions, type CommonFlags } from './common.js';
+
+export function register(program: Command): void {
+  withCommonOptions(program.command('lint'))
+    .description('classify migration SQL with PostgreSQL\'s parser: Safe, Requires care, Dangerous (no database needed)')
+    .argument('[paths...]', 'migration files or folders (default: every migration of the migrations folder)')
+    .addHelpText(
+      'after',
+      `
+Exit code 4 when a Dangerous statement is not acknowledged in its file with
+"-- digilog:allow <rule>" (e.g. "-- digilog:allow drop-table").
+
+Examples:
+  $ digilog-db lint
+  $ digilog-db lint prisma/migrations/20240115103000_drop_legacy --json`,
+    )
+    .action(async (paths: string[], flags: CommonFlags) => {
+      const terminal = createTerminal({ json: flags.json === true });
+      const { lint } = await import('../operations/lint.js');
+      const result = await lint(paths, resolveProjectPaths({ schema: flags.schema, migrationsDir: flags.migrationsDir }).migrationsDir);
+      if (terminal.json) terminal.printJson({ ok: result.blocking === 0, ...result });
+      else {
+        const { color } = terminal;
+        const paint = { safe: color.green, care: color.yellow, dangerous: color.red };
+        const label = { safe: 'Safe', care: 'Requires care', dangerous: 'Dangerous' };
+        for (const file of result.files) {
+          const notable = file.findings.filter((f) => f.level !== 'safe');
+          terminal.out(`${paint[file.worst](label[file.worst].padEnd(13))} ${file.name}${file.parseError ? color.yellow(` (not parsed: ${file.parseError})`) : ''}`);
+          for (const f of notable) {
+            const ack = f.acknowledged ? color.dim(' (acknowledged)') : '';
+            terminal.out(`  ${paint[f.level](`[${f.rule}]`)} #${f.statement} ${f.message}${f.table ? ` (${f.table})` : ''}; lock ${f.lock}, blocks ${f.blocks}${ack}`);
+            if (f.alternative) terminal.out(color.dim(`    safer: ${f.alternative}`));
+          }
+        }
+        terminal.out(`\n${result.files.length} file(s): ${result.counts.dangerous} dangerous, ${result.counts.care} requiring care, ${result.counts.safe} safe statement(s).`);
+      }
+      setExitCode(result.blocking > 0 ? EXIT_CODES['dangerous-blocked'] : EXIT_CODES.ok);
+    });
+}

@@ -1,0 +1,144 @@
+/**
+ * Classifies the statements of a migration as Safe / Requires care /
+ * Dangerous from PostgreSQL's own parse tree (libpg-query), never from
+ * regular expressions over SQL. Pure: parsed statements in, findings out.
+ */
+import type { ParsedStatement } from './execution-mode.js';
+import { RULES, type Level, type Rule, type RuleId } from './rules.js';
+
+export interface Finding extends Rule {
+  rule: RuleId;
+  /** 1-based statement number in the file. */
+  statement: number;
+  sql: string;
+  table: string | undefined;
+  /** The file says `-- digilog:allow <rule>`. */
+  acknowledged: boolean;
+}
+
+type Node = Record<string, unknown>;
+const LEVEL_ORDER: Record<Level, number> = { safe: 0, care: 1, dangerous: 2 };
+const VOLATILE = new Set(['random', 'gen_random_uuid', 'uuid_generate_v4', 'clock_timestamp', 'timeofday', 'nextval']);
+
+const relname = (node: Node | undefined): string | undefined => (node?.relation as Node | undefined)?.relname as string | undefined;
+const child = (node: unknown, key: string): Node | undefined => (node as Node | undefined)?.[key] as Node | undefined;
+
+function constraintsOf(columnDef: Node): Node[] {
+  return ((columnDef.constraints as Node[] | undefined) ?? []).map((c) => c.Constraint as Node);
+}
+
+function defaultIsVolatile(expr: unknown): boolean {
+  const text = JSON.stringify(expr ?? null);
+  return [...text.matchAll(/"funcname":\[\{"String":\{"sval":"([^"]+)"/g)].some((m) => VOLATILE.has(m[1]!.toLowerCase()));
+}
+
+/** Rules hit by one ALTER TABLE sub-command. */
+function alterTableRules(cmd: Node, createdHere: boolean): RuleId[] {
+  const subtype = cmd.subtype as string;
+  switch (subtype) {
+    case 'AT_AddColumn': {
+      const constraints = constraintsOf(child(cmd.def, 'ColumnDef') ?? {});
+      const notNull = constraints.some((c) => c.contype === 'CONSTR_NOTNULL' || c.contype === 'CONSTR_PRIMARY');
+      const def = constraints.find((c) => c.contype === 'CONSTR_DEFAULT');
+      if (def && defaultIsVolatile(def.raw_expr)) return ['add-column-volatile-default'];
+      if (notNull && !def && !createdHere) return ['add-required-column'];
+      return [def ? 'add-column-constant-default' : 'add-nullable-column'];
+    }
+    case 'AT_DropColumn':
+      return ['drop-column'];
+    case 'AT_AlterColumnType':
+      return ['change-column-type'];
+    case 'AT_SetNotNull':
+      return createdHere ? [] : ['set-not-null'];
+    case 'AT_DropConstraint':
+      return /_pkey$/.test(String(cmd.name)) ? ['drop-primary-key'] : [];
+    case 'AT_AddConstraint': {
+      const c = child(cmd.def, 'Constraint') ?? {};
+      if (createdHere) return [];
+      if (c.contype === 'CONSTR_FOREIGN') return c.skip_validation ? [] : ['add-foreign-key'];
+      if (c.contype === 'CONSTR_CHECK') return c.skip_validation ? [] : ['add-check-constraint'];
+      if (c.contype === 'CONSTR_UNIQUE') return c.indexname ? [] : ['add-unique-constraint'];
+      if (c.contype === 'CONSTR_PRIMARY') return c.indexname ? [] : ['add-primary-key'];
+      return [];
+    }
+    default:
+      return [];
+  }
+}
+
+/** Rules hit by one statement; `created` holds tables created earlier in the same file. */
+function statementRules({ nodeType, node }: ParsedStatement, created: Set<string>): Array<{ rule: RuleId; table?: string }> {
+  switch (nodeType) {
+    case 'CreateStmt':
+      created.add(relname(node) ?? '');
+      return [{ rule: 'create-table', table: relname(node) }];
+    case 'CreateEnumStmt':
+      return [{ rule: 'create-enum' }];
+    case 'AlterEnumStmt':
+      return node.newVal ? [{ rule: 'add-enum-value' }] : [{ rule: 'other-ddl' }];
+    case 'IndexStmt': {
+      const table = relname(node);
+      if (node.concurrent) return [{ rule: 'create-index-concurrently', table }];
+      return [{ rule: created.has(table ?? '') ? 'create-index-new-table' : 'create-index', table }];
+    }
+    case 'AlterTableStmt': {
+      const table = relname(node);
+      const cmds = ((node.cmds as Node[] | undefined) ?? []).map((c) => c.AlterTableCmd as Node);
+      return cmds.flatMap((cmd) => alterTableRules(cmd, created.has(table ?? ''))).map((rule) => ({ rule, table }));
+    }
+    case 'RenameStmt':
+      if (node.renameType === 'OBJECT_COLUMN') return [{ rule: 'rename-column', table: relname(node) }];
+      if (node.renameType === 'OBJECT_TABLE') return [{ rule: 'rename-table', table: relname(node) }];
+      return [{ rule: 'other-ddl' }];
+    case 'DropStmt': {
+      const type = node.removeType as string;
+      if (type === 'OBJECT_TABLE') return [{ rule: 'drop-table' }];
+      if (type === 'OBJECT_SCHEMA') return [{ rule: 'drop-schema' }];
+      if (type === 'OBJECT_INDEX') return node.concurrent ? [{ rule: 'other-ddl' }] : [{ rule: 'drop-index' }];
+      if (type === 'OBJECT_TYPE') return [{ rule: 'drop-type' }];
+      return [{ rule: 'other-ddl' }];
+    }
+    case 'TruncateStmt':
+      return [{ rule: 'truncate' }];
+    case 'DeleteStmt':
+      return [{ rule: node.whereClause ? 'backfill' : 'delete-without-where', table: relname(node) }];
+    case 'UpdateStmt':
+      return [{ rule: node.whereClause ? 'backfill' : 'update-without-where', table: relname(node) }];
+    case 'InsertStmt':
+      return created.has(relname(node) ?? '') ? [] : [{ rule: 'backfill', table: relname(node) }];
+    case 'DoStmt':
+      return [{ rule: 'procedural-code' }];
+    case 'CreateTrigStmt':
+      return [{ rule: 'create-trigger', table: relname(node) }];
+    default:
+      return [{ rule: 'other-ddl' }];
+  }
+}
+
+/** The rules a file acknowledges with `-- digilog:allow rule-a rule-b`. */
+export function acknowledgedRules(sql: string): Set<string> {
+  const rules = new Set<string>();
+  for (const m of sql.matchAll(/^\s*--\s*digilog:allow\s+([a-z0-9 ,-]+)$/gim)) for (const r of m[1]!.split(/[\s,]+/)) if (r) rules.add(r);
+  return rules;
+}
+
+/** Findings for one migration's parsed statements (safe ones included, so a report can say "all safe"). */
+export function classify(statements: ParsedStatement[], sql = ''): Finding[] {
+  const created = new Set<string>();
+  const acknowledged = acknowledgedRules(sql);
+  return statements.flatMap((statement, index) =>
+    statementRules(statement, created).map(({ rule, table }) => ({
+      ...(RULES[rule] as Rule),
+      rule,
+      statement: index + 1,
+      sql: statement.text.length > 200 ? `${statement.text.slice(0, 197)}...` : statement.text,
+      table,
+      acknowledged: acknowledged.has(rule),
+    })),
+  );
+}
+
+/** The worst level among findings (safe when there are none). */
+export function worstLevel(findings: Finding[]): Level {
+  return findings.reduce<Level>((worst, f) => (LEVEL_ORDER[f.level] > LEVEL_ORDER[worst] ? f.level : worst), 'safe');
+}

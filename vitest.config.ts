@@ -8,5 +8,6 @@ export default defineConfig({
     // Database tests create their own databases, so files can run in parallel;
     // two workers match the two cores CI has.
     maxWorkers: 2,
+    globalSetup: ['./vitest.global-setup.ts'],
   },
 });

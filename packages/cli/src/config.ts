@@ -5,6 +5,7 @@
 // zod/mini: the same validation as zod with a tree-shakable API; the full build
 // is ~800 KB and every cold `digilog-db status` would pay for parsing it.
 import * as z from 'zod/mini';
+import { DURATION_PATTERN, parseDuration } from './core/directives.js';
 import { DigilogError } from './errors.js';
 import { redact, registerSecret } from './redact.js';
 
@@ -35,6 +36,13 @@ const wholeNumber = (fallback: number) =>
     z.transform((v: string | undefined) => (v === undefined ? fallback : Number(v))),
   );
 
+/** A time setting in PostgreSQL's syntax (10s, 500ms, 5min, 1h; 0 = no limit), as milliseconds. */
+const duration = (fallback: string) =>
+  z.pipe(
+    z.optional(z.string().check(z.trim(), z.regex(DURATION_PATTERN, { message: 'must be a duration such as 500ms, 10s, 5min or 1h (0 = no limit)' }))),
+    z.transform((v: string | undefined) => parseDuration(v ?? fallback)!),
+  );
+
 const EnvSchema = z.object({
   DATABASE_URL: z.optional(postgresUrl),
   DATABASE_URL_REPLICA: z.optional(postgresUrl),
@@ -47,6 +55,12 @@ const EnvSchema = z.object({
   DIGILOG_LOCK_WAIT_MS: wholeNumber(60_000),
   DIGILOG_CONNECT_RETRIES: wholeNumber(3),
   DIGILOG_CONNECT_TIMEOUT_MS: wholeNumber(5_000),
+  DIGILOG_LOCK_TIMEOUT: duration('10s'),
+  DIGILOG_STATEMENT_TIMEOUT: duration('1h'),
+  DIGILOG_MIGRATION_BUDGET: duration('60s'),
+  DIGILOG_LARGE_TABLE_ROWS: wholeNumber(100_000),
+  DIGILOG_BACKUP: z.optional(booleanFlag),
+  DIGILOG_BACKUP_DIR: z.optional(z.string().check(z.trim(), z.minLength(1, { message: 'must be a folder path' }))),
   DIGILOG_DATA_DIR: z.optional(z.string().check(z.trim(), z.minLength(1, { message: 'must be a folder path' }))),
 });
 
@@ -61,6 +75,17 @@ export interface Config {
   lockWaitMs: number;
   connectRetries: number;
   connectTimeoutMs: number;
+  /** lock_timeout of the migration session (ms, 0 = none): a migration waiting on a busy table fails fast. */
+  lockTimeoutMs: number;
+  /** statement_timeout of the migration session (ms, 0 = none). */
+  statementTimeoutMs: number;
+  /** A migration slower than this is reported (ms). */
+  migrationBudgetMs: number;
+  /** From this estimated row count on, a table is "big": lock-holding changes on it escalate to Dangerous. */
+  largeTableRows: number;
+  /** DIGILOG_BACKUP: undefined = automatic (on in production when pg_dump exists). */
+  backup: boolean | undefined;
+  backupDir: string | undefined;
   /** Where the embedded database lives when DATABASE_URL is unset (default: `<project>/.digilog`). */
   dataDir: string | undefined;
 }
@@ -118,6 +143,12 @@ export function loadConfig(env: NodeJS.ProcessEnv | Record<string, string | unde
     lockWaitMs: e.DIGILOG_LOCK_WAIT_MS,
     connectRetries: e.DIGILOG_CONNECT_RETRIES,
     connectTimeoutMs: e.DIGILOG_CONNECT_TIMEOUT_MS,
+    lockTimeoutMs: e.DIGILOG_LOCK_TIMEOUT,
+    statementTimeoutMs: e.DIGILOG_STATEMENT_TIMEOUT,
+    migrationBudgetMs: e.DIGILOG_MIGRATION_BUDGET,
+    largeTableRows: e.DIGILOG_LARGE_TABLE_ROWS,
+    backup: e.DIGILOG_BACKUP,
+    backupDir: e.DIGILOG_BACKUP_DIR,
     dataDir: e.DIGILOG_DATA_DIR,
   };
 }

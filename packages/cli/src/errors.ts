@@ -17,7 +17,8 @@ export type ErrorKind =
   | 'production-guard'
   | 'not-managed'
   | 'migration-sql'
-  | 'interrupted';
+  | 'interrupted'
+  | 'backup-failed';
 
 /** One table maps every error kind to its exit code; nothing else decides exit codes. */
 export const EXIT_CODES: Readonly<Record<ErrorKind | 'ok', number>> = {
@@ -35,6 +36,7 @@ export const EXIT_CODES: Readonly<Record<ErrorKind | 'ok', number>> = {
   'production-guard': 9,
   'not-managed': 10,
   interrupted: 11,
+  'backup-failed': 12,
 };
 
 export interface DigilogErrorOptions {

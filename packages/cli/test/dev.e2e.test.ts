@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { EXIT_CODES } from '../src/errors.js';
 import { runCli } from './support/cli.js';
-import { adminQuery, testDatabases } from './support/database.js';
+import { leakedShadows, shadowDatabases, testDatabases } from './support/database.js';
 import { REPO_ROOT } from './support/migrations.js';
 
 const newDatabase = testDatabases();
@@ -22,10 +22,6 @@ function projectCopy(): { root: string; schema: string; migrations: string } {
   return { root, schema: join(root, 'prisma', 'schema.prisma'), migrations: join(root, 'prisma', 'migrations') };
 }
 
-async function shadowCount(): Promise<number> {
-  const rows = await adminQuery<{ n: number }>(`SELECT count(*)::int AS n FROM pg_database WHERE datname LIKE 'digilog_shadow_%'`);
-  return rows[0]!.n;
-}
 
 const addOwner = (schema: string) =>
   writeFileSync(schema, readFileSync(schema, 'utf8').replace('  version     Int          @default(1)', '  version     Int          @default(1)\n  owner       String?      @db.VarChar(64)'));
@@ -36,7 +32,7 @@ describe('dev, diff, push', () => {
     const project = projectCopy();
     const env = { DATABASE_URL: db.url };
     const args = ['--schema', project.schema];
-    const shadowsBefore = await shadowCount();
+    const shadowsBefore = await shadowDatabases();
 
     expect((await runCli(['migrate', ...args], env)).code).toBe(0);
     const inSync = await runCli(['dev', '--name', 'nothing', ...args], env);
@@ -59,14 +55,14 @@ describe('dev, diff, push', () => {
     expect(await db.query(`SELECT column_name FROM information_schema.columns WHERE table_name = 'settings' AND column_name = 'owner'`)).toEqual([{ column_name: 'owner' }]);
     expect((await runCli(['status', ...args], env)).code).toBe(0);
     expect((await runCli(['diff', '--exit-code', ...args], env)).code).toBe(0);
-    expect(await shadowCount()).toBe(shadowsBefore);
+    expect(await leakedShadows(shadowsBefore)).toEqual([]);
   });
 
   it('dev on a drifted database explains and exits non-zero; a failing dev leaves no shadow database either', async () => {
     const db = await newDatabase('digilog_dev_drift');
     const project = projectCopy();
     const env = { DATABASE_URL: db.url };
-    const shadowsBefore = await shadowCount();
+    const shadowsBefore = await shadowDatabases();
     expect((await runCli(['migrate', '--schema', project.schema], env)).code).toBe(0);
     await db.query('ALTER TABLE settings ADD COLUMN hand_made int');
     addOwner(project.schema);
@@ -87,7 +83,7 @@ describe('dev, diff, push', () => {
     writeFileSync(join(broken, 'migration.sql'), 'SELECT * FROM no_such_table;\n');
     const failed = await runCli(['diff', '--schema', project.schema], env);
     expect(failed.code).not.toBe(0);
-    expect(await shadowCount()).toBe(shadowsBefore);
+    expect(await leakedShadows(shadowsBefore)).toEqual([]);
   });
 
   it('push refuses to drop a column without --accept-data-loss and keeps the data', async () => {

@@ -1,6 +1,7 @@
 /** `digilog-db lint [paths…]`: Safe / Requires care / Dangerous for each statement, for CI. */
 import type { Command } from 'commander';
 import { EXIT_CODES } from '../errors.js';
+import { printFindings } from '../output/findings.js';
 import { createTerminal } from '../output/terminal.js';
 import { resolveProjectPaths } from '../project.js';
 import { setExitCode, withCommonOptions, type CommonFlags } from './common.js';
@@ -25,18 +26,7 @@ Examples:
       const result = await lint(paths, resolveProjectPaths({ schema: flags.schema, migrationsDir: flags.migrationsDir }).migrationsDir);
       if (terminal.json) terminal.printJson({ ok: result.blocking === 0, ...result });
       else {
-        const { color } = terminal;
-        const paint = { safe: color.green, care: color.yellow, dangerous: color.red };
-        const label = { safe: 'Safe', care: 'Requires care', dangerous: 'Dangerous' };
-        for (const file of result.files) {
-          const notable = file.findings.filter((f) => f.level !== 'safe');
-          terminal.out(`${paint[file.worst](label[file.worst].padEnd(13))} ${file.name}${file.parseError ? color.yellow(` (not parsed: ${file.parseError})`) : ''}`);
-          for (const f of notable) {
-            const ack = f.acknowledged ? color.dim(' (acknowledged)') : '';
-            terminal.out(`  ${paint[f.level](`[${f.rule}]`)} #${f.statement} ${f.message}${f.table ? ` (${f.table})` : ''}; lock ${f.lock}, blocks ${f.blocks}${ack}`);
-            if (f.alternative) terminal.out(color.dim(`    safer: ${f.alternative}`));
-          }
-        }
+        for (const file of result.files) printFindings(terminal, file);
         terminal.out(`\n${result.files.length} file(s): ${result.counts.dangerous} dangerous, ${result.counts.care} requiring care, ${result.counts.safe} safe statement(s).`);
       }
       setExitCode(result.blocking > 0 ? EXIT_CODES['dangerous-blocked'] : EXIT_CODES.ok);

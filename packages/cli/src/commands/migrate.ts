@@ -1,36 +1,79 @@
-/** `digilog-db migrate`: apply pending migrations (deploy semantics). */
+/** `digilog-db migrate`: apply pending migrations (deploy semantics), after classifying them. */
 import type { Command } from 'commander';
-import { EXIT_CODES } from '../errors.js';
-import { formatMs } from '../output/terminal.js';
+import { dirname, join } from 'node:path';
+import { parseDuration } from '../core/directives.js';
+import { DigilogError, EXIT_CODES } from '../errors.js';
+import { printFindings } from '../output/findings.js';
+import { formatMs, type Terminal } from '../output/terminal.js';
+import type { Plan } from '../operations/plan.js';
 import { commandContext, setExitCode, withCommonOptions, type CommonFlags } from './common.js';
 
 interface MigrateFlags extends CommonFlags {
   allowModifiedHistory?: boolean;
   allowOutOfOrder?: boolean;
+  allowDangerous?: boolean;
+  dryRun?: boolean;
+  backup?: string | boolean;
   lockWait?: string;
+  lockTimeout?: string;
+  statementTimeout?: string;
 }
 
 export function register(program: Command): void {
   withCommonOptions(program.command('migrate'))
-    .description('apply pending migrations under the migration lock (like `prisma migrate deploy`)')
-    .option('--lock-wait <ms>', 'how long to wait for another runner holding the lock (default: DIGILOG_LOCK_WAIT_MS or 60000)')
+    .description('classify and apply pending migrations under the migration lock (like `prisma migrate deploy`)')
+    .option('--dry-run', 'print the plan (pending migrations, classification, SQL) and change nothing; exit 3 if anything is pending, 4 if it would be blocked')
+    .option('--allow-dangerous', 'in production, apply Dangerous changes that the migration files do not acknowledge')
+    .option('--backup [dir]', 'pg_dump the database into dir before applying (default dir: DIGILOG_BACKUP_DIR or .digilog/backups; on by default in production when pg_dump exists)')
+    .option('--no-backup', 'do not back up, even in production')
+    .option('--lock-timeout <duration>', 'lock_timeout for the migration session, e.g. 5s (default: DIGILOG_LOCK_TIMEOUT or 10s; 0 = none)')
+    .option('--statement-timeout <duration>', 'statement_timeout for the migration session, e.g. 30min (default: DIGILOG_STATEMENT_TIMEOUT or 1h; 0 = none)')
+    .option('--lock-wait <ms>', 'how long to wait for another runner holding the migration lock (default: DIGILOG_LOCK_WAIT_MS or 60000)')
     .option('--allow-modified-history', 'apply even if an applied migration was edited since')
     .option('--allow-out-of-order', 'in production, apply a migration older than the newest applied one')
     .addHelpText(
       'after',
       `
+Before applying, every pending statement is classified Safe / Requires care / Dangerous
+(PostgreSQL's parser plus the live tables' sizes). With NODE_ENV=production, Dangerous
+changes are refused (exit 4) unless the file says "-- digilog:allow <rule>" or
+--allow-dangerous is given. Per-migration comments: -- digilog:lock-timeout 30s,
+-- digilog:statement-timeout 2h, -- digilog:budget 5min, -- digilog:no-transaction.
+
 Examples:
   $ DATABASE_URL=postgresql://app:secret@db:5432/digilog digilog-db migrate
-  $ digilog-db migrate --json            # one JSON document for CI
-  $ digilog-db migrate --lock-wait 120000`,
+  $ digilog-db migrate --dry-run          # the plan; exit 3 when something is pending
+  $ digilog-db migrate --json             # one JSON document for CI
+  $ NODE_ENV=production digilog-db migrate --backup /var/backups/digilog
+  $ digilog-db migrate --lock-timeout 3s --lock-wait 120000`,
     )
     .action(async (flags: MigrateFlags) => {
       const { config, paths, terminal } = await commandContext(flags);
-      const { migrate } = await import('../operations/migrate.js');
       const { runnerOptions } = await import('../operations/runner-options.js');
+      const { chooseBackupDir } = await import('../operations/backup.js');
+      const projectDir = dirname(paths.schemaPath ? dirname(paths.schemaPath) : paths.migrationsDir);
+      const options = {
+        ...runnerOptions(config, paths, {
+          lockWaitMs: flags.lockWait === undefined ? config.lockWaitMs : Number(flags.lockWait),
+          lockTimeoutMs: durationFlag('--lock-timeout', flags.lockTimeout) ?? config.lockTimeoutMs,
+          statementTimeoutMs: durationFlag('--statement-timeout', flags.statementTimeout) ?? config.statementTimeoutMs,
+        }),
+        allowModifiedHistory: flags.allowModifiedHistory === true,
+        allowOutOfOrder: flags.allowOutOfOrder === true,
+        allowDangerous: flags.allowDangerous === true,
+        backupDir: chooseBackupDir(flags.backup, config, join(projectDir, '.digilog', 'backups')),
+      };
+      if (flags.dryRun) {
+        const { dryRun } = await import('../operations/dry-run.js');
+        const result = await dryRun(options);
+        if (terminal.json) terminal.printJson({ ok: !result.blocked, dryRun: true, ...result });
+        else printDryRun(terminal, result);
+        setExitCode(result.blocked ? EXIT_CODES['dangerous-blocked'] : result.pending.length > 0 ? EXIT_CODES.pending : EXIT_CODES.ok);
+        return;
+      }
+      const { migrate } = await import('../operations/migrate.js');
       const { color } = terminal;
       const spinner = await terminal.spinner('Taking the migration lock');
-      const lockWaitMs = flags.lockWait === undefined ? config.lockWaitMs : Number(flags.lockWait);
       // SIGTERM/SIGINT (a rolling deploy, Ctrl-C): finish the current migration, start no other, release the lock.
       const stop = new AbortController();
       const onSignal = (signal: NodeJS.Signals) => {
@@ -41,19 +84,24 @@ Examples:
       process.once('SIGINT', onSignal);
       try {
         const result = await migrate({
-          ...runnerOptions(config, paths, { lockWaitMs }),
-          allowModifiedHistory: flags.allowModifiedHistory === true,
-          allowOutOfOrder: flags.allowOutOfOrder === true,
+          ...options,
           signal: stop.signal,
           onEvent(event) {
             if (event.type === 'lock-wait') {
               const who = event.holder ? `process ${event.holder.pid} (${event.holder.applicationName ?? 'unknown'})` : 'another session';
               spinner.text = `Waiting for the migration lock held by ${who}`;
               terminal.err(`Waiting for the migration lock held by ${who}`);
+            } else if (event.type === 'plan') {
+              printPlanFindings(terminal, event.plan, (line) => terminal.err(line));
+            } else if (event.type === 'backup-start') {
+              spinner.text = `Backing up the database into ${event.dir}`;
+            } else if (event.type === 'backup-done') {
+              terminal.err(`Backup written: ${event.backup.path} (${formatBytes(event.backup.bytes)}, ${formatMs(event.backup.durationMs)})`);
             } else if (event.type === 'migration-start') {
               spinner.text = `[${event.index + 1}/${event.total}] Applying ${event.name}`;
             } else if (event.type === 'migration-done') {
-              terminal.out(`${color.green('✔')} ${event.result.name} ${color.dim(formatMs(event.result.durationMs))}`);
+              const slow = event.result.slow ? color.yellow(' (over budget)') : '';
+              terminal.out(`${color.green('✔')} ${event.result.name} ${color.dim(formatMs(event.result.durationMs))}${slow}`);
             } else if (event.type === 'warning') {
               terminal.err(`${color.yellow('Warning:')} ${event.message}`);
             }
@@ -78,4 +126,40 @@ Examples:
         process.removeListener('SIGINT', onSignal);
       }
     });
+}
+
+function durationFlag(flag: string, value: string | undefined): number | undefined {
+  if (value === undefined) return undefined;
+  const ms = parseDuration(value);
+  if (ms === undefined) throw new DigilogError('usage', `${flag} ${value} is not a duration`, { hint: 'Use e.g. 500ms, 10s, 5min or 1h (0 = no limit).' });
+  return ms;
+}
+
+/** Findings worth reading before the run: every migration that is not entirely Safe. */
+function printPlanFindings(terminal: Terminal, plan: Plan, write: (line: string) => void): void {
+  for (const migration of plan.migrations) if (migration.worst !== 'safe' || migration.findings.some((f) => f.context)) printFindings(terminal, migration, write);
+}
+
+function printDryRun(terminal: Terminal, result: import('../operations/dry-run.js').DryRunResult): void {
+  const { color } = terminal;
+  for (const warning of result.warnings) terminal.err(`${color.yellow('Warning:')} ${warning}`);
+  if (result.pending.length === 0) {
+    terminal.out(`Dry run: nothing to apply. ${color.green('Database is up to date!')} (${result.database})`);
+    return;
+  }
+  terminal.out(`Dry run on ${result.database}: ${result.pending.length} pending migration${result.pending.length === 1 ? '' : 's'}${result.plan.withContext ? ' (classified against the live tables)' : ''}\n`);
+  for (const migration of result.plan.migrations) {
+    printFindings(terminal, migration);
+    terminal.out(color.dim(migration.sql.trimEnd().replace(/^/gm, '    | ')));
+    terminal.out();
+  }
+  const { counts } = result.plan;
+  terminal.out(`${counts.dangerous} dangerous, ${counts.care} requiring care, ${counts.safe} safe statement(s).`);
+  if (result.backupDir) terminal.out(`migrate would back up the database into ${result.backupDir} first.`);
+  if (result.blocked) terminal.out(color.red(`Blocked in production: ${result.plan.blocking.length} Dangerous change(s) not acknowledged (add "-- digilog:allow <rule>" or pass --allow-dangerous).`));
+  terminal.out('Nothing was changed.');
+}
+
+function formatBytes(bytes: number): string {
+  return bytes >= 1_048_576 ? `${(bytes / 1_048_576).toFixed(1)} MB` : `${(bytes / 1024).toFixed(1)} kB`;
 }

@@ -47,6 +47,12 @@ function printStatus(terminal: Terminal, status: StatusResult): void {
     const late = status.outOfOrder.includes(name) ? color.yellow(' (older than the newest applied migration)') : '';
     terminal.out(`${color.yellow('• pending')}  ${name}${late}`);
   }
+  for (const slow of status.slow) {
+    terminal.out(`${color.yellow('⌛ slow')}     ${slow.name} took ${(slow.durationMs / 1000).toFixed(1)} s, over its budget of ${(slow.budgetMs / 1000).toFixed(1)} s`);
+  }
+  for (const index of status.invalidIndexes) {
+    terminal.out(`${color.red('✖ invalid')}  index "${index}" is INVALID (failed or interrupted CREATE INDEX CONCURRENTLY): DROP INDEX CONCURRENTLY "${index}", then re-create it`);
+  }
   if (status.lockHolder) {
     terminal.out(`${color.yellow('⏳ locked')}   migration lock held by process ${status.lockHolder.pid} (${status.lockHolder.applicationName ?? 'unknown'}, ${status.lockHolder.state ?? 'unknown'})`);
   }

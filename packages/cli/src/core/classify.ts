@@ -4,6 +4,7 @@
  * regular expressions over SQL. Pure: parsed statements in, findings out.
  */
 import type { ParsedStatement } from './execution-mode.js';
+import { readDirectives } from './directives.js';
 import { RULES, type Level, type Rule, type RuleId } from './rules.js';
 
 export interface Finding extends Rule {
@@ -66,6 +67,15 @@ function alterTableRules(cmd: Node, createdHere: boolean): RuleId[] {
   }
 }
 
+/** Unqualified names of the objects of a DROP (`DROP TABLE a, s.b` → a, b). */
+function droppedNames(node: Node): Array<string | undefined> {
+  const objects = (node.objects as Node[] | undefined) ?? [];
+  return objects.map((o) => {
+    const items = ((o.List as Node | undefined)?.items as Node[] | undefined) ?? [];
+    return (items.at(-1)?.String as Node | undefined)?.sval as string | undefined;
+  });
+}
+
 /** Rules hit by one statement; `created` holds tables created earlier in the same file. */
 function statementRules({ nodeType, node }: ParsedStatement, created: Set<string>): Array<{ rule: RuleId; table?: string }> {
   switch (nodeType) {
@@ -92,14 +102,14 @@ function statementRules({ nodeType, node }: ParsedStatement, created: Set<string
       return [{ rule: 'other-ddl' }];
     case 'DropStmt': {
       const type = node.removeType as string;
-      if (type === 'OBJECT_TABLE') return [{ rule: 'drop-table' }];
+      if (type === 'OBJECT_TABLE') return droppedNames(node).map((table) => ({ rule: 'drop-table', table }));
       if (type === 'OBJECT_SCHEMA') return [{ rule: 'drop-schema' }];
       if (type === 'OBJECT_INDEX') return node.concurrent ? [{ rule: 'other-ddl' }] : [{ rule: 'drop-index' }];
       if (type === 'OBJECT_TYPE') return [{ rule: 'drop-type' }];
       return [{ rule: 'other-ddl' }];
     }
     case 'TruncateStmt':
-      return [{ rule: 'truncate' }];
+      return ((node.relations as Node[] | undefined) ?? []).map((r) => ({ rule: 'truncate', table: (r.RangeVar as Node | undefined)?.relname as string | undefined }));
     case 'DeleteStmt':
       return [{ rule: node.whereClause ? 'backfill' : 'delete-without-where', table: relname(node) }];
     case 'UpdateStmt':
@@ -115,11 +125,13 @@ function statementRules({ nodeType, node }: ParsedStatement, created: Set<string
   }
 }
 
-/** The rules a file acknowledges with `-- digilog:allow rule-a rule-b`. */
+/** The rules a file acknowledges with `-- digilog:allow rule-a rule-b` (an unreadable directive acknowledges nothing). */
 export function acknowledgedRules(sql: string): Set<string> {
-  const rules = new Set<string>();
-  for (const m of sql.matchAll(/^\s*--\s*digilog:allow\s+([a-z0-9 ,-]+)$/gim)) for (const r of m[1]!.split(/[\s,]+/)) if (r) rules.add(r);
-  return rules;
+  try {
+    return readDirectives(sql).allow;
+  } catch {
+    return new Set();
+  }
 }
 
 /** Findings for one migration's parsed statements (safe ones included, so a report can say "all safe"). */

@@ -4,12 +4,21 @@
  * read the database through this one function.
  */
 import { equivalentChecksums } from './checksum.js';
+import { readDirectives } from './directives.js';
 import type { LocalMigration, MigrationRow } from './types.js';
 
 export interface AppliedMigration {
   name: string;
   finishedAt: Date;
   checksum: string;
+  /** finished_at − started_at of its row. */
+  durationMs: number;
+}
+/** An applied migration that took longer than its budget (`-- digilog:budget`, else the configured one). */
+export interface SlowMigration {
+  name: string;
+  durationMs: number;
+  budgetMs: number;
 }
 export interface FailedMigration {
   name: string;
@@ -40,6 +49,8 @@ export interface StatusReport {
   missingFromDisk: string[];
   /** Pending migrations whose name sorts before the latest applied one. */
   outOfOrder: string[];
+  /** Applied migrations that ran over their budget (a warning; does not change the state). */
+  slow: SlowMigration[];
 }
 
 export interface DiagnoseInput {
@@ -47,10 +58,12 @@ export interface DiagnoseInput {
   /** null when the migrations table does not exist. */
   rows: MigrationRow[] | null;
   schemaEmpty: boolean;
+  /** Default budget of one migration in ms (0 or absent: only files with `-- digilog:budget` are judged). */
+  budgetMs?: number;
 }
 
 /** Computes the status report. Pure: same input, same report. */
-export function diagnose({ local, rows, schemaEmpty }: DiagnoseInput): StatusReport {
+export function diagnose({ local, rows, schemaEmpty, budgetMs = 0 }: DiagnoseInput): StatusReport {
   const liveRows = (rows ?? []).filter((row) => row.rolledBackAt === null);
   const finishedByName = new Map<string, MigrationRow>();
   for (const row of liveRows) {
@@ -65,6 +78,7 @@ export function diagnose({ local, rows, schemaEmpty }: DiagnoseInput): StatusRep
   const localNames = new Set(local.map((m) => m.name));
   const applied: AppliedMigration[] = [];
   const edited: EditedMigration[] = [];
+  const slow: SlowMigration[] = [];
   const pending: string[] = [];
   for (const migration of local) {
     const row = finishedByName.get(migration.name);
@@ -72,7 +86,10 @@ export function diagnose({ local, rows, schemaEmpty }: DiagnoseInput): StatusRep
       if (!failed.some((f) => f.name === migration.name)) pending.push(migration.name);
       continue;
     }
-    applied.push({ name: migration.name, finishedAt: row.finishedAt!, checksum: row.checksum });
+    const durationMs = row.finishedAt!.getTime() - row.startedAt.getTime();
+    applied.push({ name: migration.name, finishedAt: row.finishedAt!, checksum: row.checksum, durationMs });
+    const budget = budgetOf(migration.sql, budgetMs);
+    if (budget > 0 && durationMs > budget) slow.push({ name: migration.name, durationMs, budgetMs: budget });
     // Prisma also accepts the file with CRLF/LF swapped; computed only on a mismatch.
     const matches = row.checksum === migration.checksum || equivalentChecksums(migration.sql).includes(row.checksum);
     if (!matches) {
@@ -91,7 +108,17 @@ export function diagnose({ local, rows, schemaEmpty }: DiagnoseInput): StatusRep
   else if (!tableExists && !schemaEmpty) state = 'notManaged';
   else if (pending.length > 0) state = 'pending';
 
-  return { state, tableExists, schemaEmpty, localCount: local.length, applied, pending, failed, edited, missingFromDisk, outOfOrder };
+  return { state, tableExists, schemaEmpty, localCount: local.length, applied, pending, failed, edited, missingFromDisk, outOfOrder, slow };
+}
+
+/** The file's `-- digilog:budget`, else the default (a file whose directives do not parse keeps the default). */
+function budgetOf(sql: string, fallback: number): number {
+  if (!sql.includes('digilog:')) return fallback;
+  try {
+    return readDirectives(sql).budgetMs ?? fallback;
+  } catch {
+    return fallback;
+  }
 }
 
 /** Prisma orders migration folders by the bytes of their names, not by locale. */

@@ -18,6 +18,10 @@ export interface AppliedResult {
   name: string;
   mode: ExecutionMode;
   durationMs: number;
+  /** The migration's expected duration (its `-- digilog:budget`, else the configured one; 0 = none). */
+  budgetMs?: number;
+  /** Took longer than budgetMs. */
+  slow?: boolean;
 }
 
 /** Test-only fault injection: lets reliability tests stop the runner at an exact point. */

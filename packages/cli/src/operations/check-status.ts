@@ -5,6 +5,7 @@
 import { diagnose, summarize, type StatusReport } from '../core/diagnose.js';
 import { findLockHolder, type LockHolder } from '../db/lock.js';
 import type { LocalMigration } from '../core/types.js';
+import { readInvalidIndexes } from '../db/table-stats.js';
 import { readMigrations } from '../project.js';
 import type { RunnerOptions } from './runner-options.js';
 import { withSession, type Session } from './session.js';
@@ -18,14 +19,16 @@ export interface StatusResult extends StatusReport {
   migrationsDir: string;
   /** Who holds the migration lock right now, if anyone. */
   lockHolder: LockHolder | null;
+  /** Indexes PostgreSQL marks INVALID in the schema (left by a failed or interrupted CREATE INDEX CONCURRENTLY). */
+  invalidIndexes: string[];
   durationMs: number;
 }
 
 /** Reads state on an open session (used inside migrate too). */
-export async function readStatus(session: Session, local: LocalMigration[]): Promise<StatusReport> {
+export async function readStatus(session: Session, local: LocalMigration[], budgetMs?: number): Promise<StatusReport> {
   const rows = await session.history.readRows();
   const schemaEmpty = rows === null ? await session.history.schemaIsEmpty() : true;
-  return diagnose({ local, rows, schemaEmpty });
+  return diagnose({ local, rows, schemaEmpty, ...(budgetMs === undefined ? {} : { budgetMs }) });
 }
 
 /** Checks the database against the migrations folder. Throws `unreachable` or `usage` errors; never changes anything. */
@@ -34,7 +37,11 @@ export async function checkStatus(options: RunnerOptions): Promise<StatusResult>
   // Read the folder first: a missing folder is reported without touching the network.
   const local = readMigrations(options.migrationsDir);
   return withSession(options, async (session) => {
-    const [report, lockHolder] = await Promise.all([readStatus(session, local), findLockHolder(session.client)]);
+    const [report, lockHolder, invalidIndexes] = await Promise.all([
+      readStatus(session, local, options.migrationBudgetMs),
+      findLockHolder(session.client),
+      readInvalidIndexes(session.client, session.target.schema),
+    ]);
     return {
       ...report,
       summary: summarize(report),
@@ -42,6 +49,7 @@ export async function checkStatus(options: RunnerOptions): Promise<StatusResult>
       schema: session.target.schema,
       migrationsDir: options.migrationsDir,
       lockHolder,
+      invalidIndexes,
       durationMs: performance.now() - started,
     };
   });

@@ -7,6 +7,8 @@ import { loadConfig, type Config } from '../config.js';
 import { asDigilogError } from '../db/connect.js';
 import { resolveProjectPaths, type PathOptions } from '../project.js';
 import { redact } from '../redact.js';
+import { dirname, join } from 'node:path';
+import { chooseBackupDir } from './backup.js';
 import { checkStatus, type StatusResult } from './check-status.js';
 import { migrate, type MigrateEvent, type MigrateResult } from './migrate.js';
 import { runnerOptions, type RunnerOptions } from './runner-options.js';
@@ -65,7 +67,11 @@ export async function ensureMigrated(options: EnsureMigratedOptions = {}): Promi
         status,
       };
     }
-    const result = await migrate({ ...runner, ...(options.onEvent ? { onEvent: options.onEvent } : {}) });
+    // Same policy as `digilog-db migrate`: the production guard applies, and a backup is taken
+    // in production when pg_dump is installed (DIGILOG_BACKUP=false turns it off).
+    const projectDir = dirname(runner.schemaPath ? dirname(runner.schemaPath) : runner.migrationsDir);
+    const backupDir = chooseBackupDir(undefined, config, join(projectDir, '.digilog', 'backups'));
+    const result = await migrate({ ...runner, ...(backupDir ? { backupDir } : {}), ...(options.onEvent ? { onEvent: options.onEvent } : {}) });
     return {
       action: result.action,
       applied: result.applied.map((a) => a.name),

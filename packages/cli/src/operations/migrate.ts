@@ -7,15 +7,22 @@ import type { StatusReport } from '../core/diagnose.js';
 import type { LocalMigration } from '../core/types.js';
 import { applyMigration, recordStart, type ApplyHooks, type AppliedResult } from '../db/apply.js';
 import { acquireMigrationLock, releaseMigrationLock, type LockHolder } from '../db/lock.js';
+import { invalidIndexWarnings, readInvalidIndexes } from '../db/table-stats.js';
 import { DigilogError } from '../errors.js';
 import { readMigrations } from '../project.js';
 import { readStatus } from './check-status.js';
+import { takeBackup, type BackupResult } from './backup.js';
+import { directivesOf, guardDangerous, planMigrations, type Plan } from './plan.js';
+import { formatDuration } from '../core/directives.js';
 import type { RunnerOptions } from './runner-options.js';
 import { withSession, type Session } from './session.js';
 
 export type MigrateEvent =
   | { type: 'lock-wait'; holder: LockHolder | null }
   | { type: 'lock-acquired'; waitedMs: number }
+  | { type: 'plan'; plan: Plan }
+  | { type: 'backup-start'; dir: string }
+  | { type: 'backup-done'; backup: BackupResult }
   | { type: 'migration-start'; name: string; index: number; total: number }
   | { type: 'migration-done'; result: AppliedResult; index: number; total: number }
   | { type: 'warning'; message: string };
@@ -25,6 +32,10 @@ export interface MigrateOptions extends RunnerOptions {
   allowModifiedHistory?: boolean;
   /** Apply a migration older than the newest applied one even in production. */
   allowOutOfOrder?: boolean;
+  /** In production, apply Dangerous changes the files do not acknowledge. */
+  allowDangerous?: boolean;
+  /** Write a pg_dump custom-format dump into this folder before applying anything. */
+  backupDir?: string;
   onEvent?: (event: MigrateEvent) => void;
   /** When aborted (SIGTERM in a rolling deploy), the current migration finishes and no further one starts. */
   signal?: AbortSignal;
@@ -38,6 +49,9 @@ export interface MigrateResult {
   /** Migrations that were already applied when the lock was taken. */
   alreadyApplied: number;
   warnings: string[];
+  /** The classification of what was pending when the lock was taken. */
+  plan: Plan;
+  backup: BackupResult | null;
   lockWaitMs: number;
   durationMs: number;
   database: string;
@@ -85,12 +99,23 @@ export async function deployLocked(
     `SELECT set_config('client_connection_check_interval', '1000', false) WHERE current_setting('server_version_num')::int >= 140000`,
   );
   // State is read only once the lock is held: another replica may have just applied everything.
-  const report = await readStatus(session, local);
-  const warnings = checkDeployable(report, options);
+  const report = await readStatus(session, local, options.migrationBudgetMs);
+  const warnings = [...checkDeployable(report, options), ...invalidIndexWarnings(await readInvalidIndexes(session.client, session.target.schema))];
   for (const message of warnings) emit({ type: 'warning', message });
-  if (!report.tableExists) await session.history.create();
   const byName = new Map(local.map((m) => [m.name, m]));
   const pending = report.pending.map((name) => byName.get(name)!);
+  // Classify before anything changes: the production guard must refuse before the first statement.
+  const plan = await planMigrations(pending, { client: session.client, schema: session.target.schema, largeTableRows: options.largeTableRows });
+  if (pending.length > 0) emit({ type: 'plan', plan });
+  guardDangerous(plan, { production: options.production, allowDangerous: options.allowDangerous === true });
+  let backup: BackupResult | null = null;
+  if (options.backupDir && pending.length > 0) {
+    emit({ type: 'backup-start', dir: options.backupDir });
+    backup = await takeBackup(options.databaseUrl, options.backupDir, pending[0]!.name);
+    emit({ type: 'backup-done', backup });
+  }
+  if (!report.tableExists) await session.history.create();
+  const timeouts = new SessionTimeouts(session.client);
   const applied: AppliedResult[] = [];
   let current = pending[0] && (await recordStart(session.client, session.history, pending[0]));
   for (let index = 0; current; index++) {
@@ -102,10 +127,22 @@ export async function deployLocked(
         details: { applied: applied.map((a) => a.name), notStarted: pending.slice(index).map((m) => m.name) },
       });
     }
+    const directives = directivesOf(current.migration);
+    const limits = { lockTimeoutMs: directives.lockTimeoutMs ?? options.lockTimeoutMs, statementTimeoutMs: directives.statementTimeoutMs ?? options.statementTimeoutMs };
+    await timeouts.set(limits);
     emit({ type: 'migration-start', name: current.migration.name, index, total: pending.length });
-    const step = await applyMigration(session.client, session.history, current, pending[index + 1], options.hooks);
-    applied.push(step.result);
-    emit({ type: 'migration-done', result: step.result, index, total: pending.length });
+    const step = await applyMigration(session.client, session.history, current, pending[index + 1], options.hooks).catch((error: unknown) => {
+      throw explainTimeout(error, limits);
+    });
+    const budgetMs = directives.budgetMs ?? options.migrationBudgetMs;
+    const result = { ...step.result, budgetMs, slow: budgetMs > 0 && step.result.durationMs > budgetMs };
+    applied.push(result);
+    emit({ type: 'migration-done', result, index, total: pending.length });
+    if (result.slow) {
+      const message = `${result.name} took ${(result.durationMs / 1000).toFixed(1)} s, over its budget of ${formatDuration(budgetMs)}`;
+      warnings.push(message);
+      emit({ type: 'warning', message });
+    }
     current = step.next;
   }
   return {
@@ -113,6 +150,8 @@ export async function deployLocked(
     applied,
     alreadyApplied: report.applied.length,
     warnings,
+    plan,
+    backup,
     lockWaitMs,
     durationMs: performance.now() - started,
     database: session.target.label,
@@ -162,6 +201,38 @@ export function checkDeployable(report: StatusReport, options: Pick<MigrateOptio
     warnings.push(message);
   }
   return warnings;
+}
+
+/** Applies lock_timeout/statement_timeout to the session, only when they change. */
+class SessionTimeouts {
+  private current = '';
+  constructor(private readonly client: import('pg').Client) {}
+  async set({ lockTimeoutMs, statementTimeoutMs }: { lockTimeoutMs: number; statementTimeoutMs: number }): Promise<void> {
+    const wanted = `${lockTimeoutMs}/${statementTimeoutMs}`;
+    if (wanted === this.current) return;
+    await this.client.query(`SELECT set_config('lock_timeout', $1, false), set_config('statement_timeout', $2, false)`, [String(lockTimeoutMs), String(statementTimeoutMs)]);
+    this.current = wanted;
+  }
+}
+
+/** A migration stopped by lock_timeout or statement_timeout gets a hint that says which, and how to change it. */
+function explainTimeout(error: unknown, limits: { lockTimeoutMs: number; statementTimeoutMs: number }): unknown {
+  if (!(error instanceof DigilogError)) return error;
+  const sqlState = error.details.sqlState;
+  const name = String(error.details.migration ?? '');
+  let why: string | undefined;
+  if (sqlState === '55P03') {
+    why = `It waited longer than lock_timeout (${formatDuration(limits.lockTimeoutMs)}) for a lock another session holds on a table it changes; it gave up so that traffic does not queue behind it. Retry when the table is quieter, or raise the limit for this migration with "-- digilog:lock-timeout 30s" (or DIGILOG_LOCK_TIMEOUT).`;
+  } else if (sqlState === '57014') {
+    why = `It ran longer than statement_timeout (${formatDuration(limits.statementTimeoutMs)}) and was cancelled. Batch the work, or raise the limit for this migration with "-- digilog:statement-timeout 2h" (or DIGILOG_STATEMENT_TIMEOUT).`;
+  }
+  if (!why) return error;
+  return new DigilogError(error.kind, error.message, {
+    prismaCode: error.prismaCode,
+    hint: `${why}\nThen: digilog-db resolve --rolled-back "${name}" && digilog-db migrate`,
+    details: { ...error.details, lockTimeoutMs: limits.lockTimeoutMs, statementTimeoutMs: limits.statementTimeoutMs },
+    cause: error,
+  });
 }
 
 function indent(text: string): string {

@@ -28,7 +28,8 @@ export async function reset(options: ResetOptions): Promise<ResetResult> {
       withMigrationLock(session, options, async (lockWaitMs) => {
         const schema = quoteIdent(session.target.schema);
         await session.client.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE; CREATE SCHEMA ${schema};`);
-        const result = await deployLocked(session, options, { local, started, lockWaitMs });
+        // The schema was just dropped on purpose: nothing left for the guard or a backup to protect.
+        const result = await deployLocked(session, { ...options, allowDangerous: true, backupDir: undefined }, { local, started, lockWaitMs });
         return { ...result, droppedSchema: session.target.schema };
       }),
     { createDatabase: true },

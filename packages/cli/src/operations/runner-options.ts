@@ -12,6 +12,13 @@ export interface RunnerOptions {
   lockWaitMs: number;
   connectRetries: number;
   connectTimeoutMs: number;
+  /** lock_timeout / statement_timeout of the migration session (ms, 0 = none); a file may override them. */
+  lockTimeoutMs: number;
+  statementTimeoutMs: number;
+  /** Default expected duration of one migration; slower ones are reported (ms). */
+  migrationBudgetMs: number;
+  /** Estimated rows from which a table counts as big for the classifier's live-database context. */
+  largeTableRows: number;
   /** Shown in pg_stat_activity, so a lock holder can be identified. */
   applicationName: string;
 }
@@ -26,6 +33,10 @@ export function runnerOptions(config: Config, paths: ProjectPaths, overrides: Pa
     lockWaitMs: config.lockWaitMs,
     connectRetries: config.connectRetries,
     connectTimeoutMs: config.connectTimeoutMs,
+    lockTimeoutMs: config.lockTimeoutMs,
+    statementTimeoutMs: config.statementTimeoutMs,
+    migrationBudgetMs: config.migrationBudgetMs,
+    largeTableRows: config.largeTableRows,
     applicationName: `digilog-db pid=${process.pid}`,
     ...overrides,
   };

@@ -68,3 +68,25 @@ export function testDatabases(): (prefix?: string, options?: { create?: boolean 
     return db;
   };
 }
+
+/** Names of the temporary shadow databases on the server right now. */
+export async function shadowDatabases(): Promise<string[]> {
+  const rows = await adminQuery<{ datname: string }>(`SELECT datname FROM pg_database WHERE datname LIKE 'digilog\\_shadow\\_%'`);
+  return rows.map((r) => r.datname);
+}
+
+/**
+ * Shadow databases created since `before` whose creating process has exited: leaks.
+ * (Other test files running `dev` at the same time own live shadows; their process is alive.)
+ */
+export async function leakedShadows(before: string[]): Promise<string[]> {
+  const alive = (pid: number) => {
+    try {
+      process.kill(pid, 0);
+      return true;
+    } catch {
+      return false;
+    }
+  };
+  return (await shadowDatabases()).filter((name) => !before.includes(name) && !alive(Number(/^digilog_shadow_(\d+)_/.exec(name)?.[1])));
+}

@@ -11,6 +11,10 @@ export function testRunner(databaseUrl: string, migrationsDir: string, overrides
     lockWaitMs: 10_000,
     connectRetries: 0,
     connectTimeoutMs: 3_000,
+    lockTimeoutMs: 10_000,
+    statementTimeoutMs: 3_600_000,
+    migrationBudgetMs: 60_000,
+    largeTableRows: 100_000,
     applicationName: 'digilog-db test',
     ...overrides,
   };

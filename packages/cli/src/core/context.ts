@@ -1,0 +1,93 @@
+/**
+ * Live-database context for the classifier, which no peer linter has: the
+ * same statement is harmless on a table created a moment ago or holding ten
+ * rows, and an outage on a table of ten million. Pure: findings and table
+ * facts in, adjusted findings out (each change says why).
+ */
+import type { Finding } from './classify.js';
+import type { Level, RuleId } from './rules.js';
+
+/** What the database says about one table named by a finding. */
+export interface TableFacts {
+  /** The table exists in the target schema right now. */
+  exists: boolean;
+  /** pg_class.reltuples, or an exact count bounded by the threshold when the table was never analyzed; null if unknown. */
+  estimatedRows: number | null;
+  /** Exactly known to hold no row (a bounded scan found none); null if unknown. */
+  empty: boolean | null;
+}
+
+export interface ContextInput {
+  /** Facts by table name (tables the database could not tell about are absent). */
+  tables: ReadonlyMap<string, TableFacts>;
+  /** Tables created earlier in the pending migrations of this run (still empty when the statement runs). */
+  createdEarlier: ReadonlySet<string>;
+  /** Estimated rows from which a table is big. */
+  largeTableRows: number;
+}
+
+/** A finding after context: the rule's own level is kept in ruleLevel. */
+export interface ContextFinding extends Finding {
+  ruleLevel: Level;
+  estimatedRows?: number;
+  /** Why the level differs from the rule's level (or what the database said). */
+  context?: string;
+}
+
+/** Rules whose lock is held for a time proportional to the table's size (scan, rewrite or index build). */
+const SIZE_BOUND: ReadonlySet<RuleId> = new Set<RuleId>([
+  'create-index',
+  'add-foreign-key',
+  'add-check-constraint',
+  'add-unique-constraint',
+  'add-primary-key',
+  'set-not-null',
+  'change-column-type',
+  'add-column-volatile-default',
+  'backfill',
+]);
+/** Rules that are only harmful when the table holds rows (data lost, or a statement that fails on rows). */
+const HARMLESS_WHEN_EMPTY: Partial<Record<RuleId, Level>> = {
+  truncate: 'safe',
+  'delete-without-where': 'safe',
+  'update-without-where': 'safe',
+  'add-required-column': 'safe',
+  'drop-table': 'care', // no data lost, but code still using the table breaks
+};
+
+const ESCALATE: Record<Level, Level> = { safe: 'care', care: 'dangerous', dangerous: 'dangerous' };
+
+/** Adjusts each finding's level to the target database. */
+export function applyContext(findings: Finding[], input: ContextInput): ContextFinding[] {
+  return findings.map((finding) => {
+    const base: ContextFinding = { ...finding, ruleLevel: finding.level };
+    const table = finding.table;
+    if (table === undefined || finding.level === 'safe') return base;
+    const createdInFile = findings.some((f) => f.rule === 'create-table' && f.table === table && f.statement < finding.statement);
+    if (createdInFile || input.createdEarlier.has(table)) {
+      if (SIZE_BOUND.has(finding.rule) || finding.rule in HARMLESS_WHEN_EMPTY) {
+        return { ...base, level: SIZE_BOUND.has(finding.rule) ? 'safe' : HARMLESS_WHEN_EMPTY[finding.rule]!, context: `"${table}" is created ${createdInFile ? 'earlier in this migration' : 'by an earlier pending migration'}: still empty here` };
+      }
+      return base;
+    }
+    const facts = input.tables.get(table);
+    if (!facts?.exists) return base;
+    const rows = facts.estimatedRows ?? undefined;
+    const withRows = rows === undefined ? base : { ...base, estimatedRows: rows };
+    if (facts.empty === true && finding.rule in HARMLESS_WHEN_EMPTY) {
+      return { ...withRows, level: HARMLESS_WHEN_EMPTY[finding.rule]!, context: `"${table}" is empty right now` };
+    }
+    if (!SIZE_BOUND.has(finding.rule) || rows === undefined) return withRows;
+    if (rows >= input.largeTableRows) {
+      return { ...withRows, level: ESCALATE[finding.level], context: `"${table}" has ~${formatRows(rows)} rows (≥ ${formatRows(input.largeTableRows)}): ${finding.lock} held for the whole operation` };
+    }
+    return { ...withRows, level: 'safe', context: `"${table}" has ~${formatRows(rows)} rows (< ${formatRows(input.largeTableRows)}): the lock is brief` };
+  });
+}
+
+/** 1234567 → "1.2M", 15300 → "15.3k". */
+export function formatRows(rows: number): string {
+  if (rows >= 1_000_000) return `${(rows / 1_000_000).toFixed(1).replace(/\.0$/, '')}M`;
+  if (rows >= 1_000) return `${(rows / 1_000).toFixed(1).replace(/\.0$/, '')}k`;
+  return String(Math.round(rows));
+}

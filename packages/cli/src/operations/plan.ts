@@ -1,0 +1,129 @@
+/**
+ * The plan of a deploy: each pending migration's statements classified with
+ * PostgreSQL's parser, adjusted to the live database when one is at hand,
+ * plus what the production guard would block. Shared by `migrate`,
+ * `migrate --dry-run`, `lint` and ensureMigrated().
+ */
+import type pg from 'pg';
+import { applyContext, type ContextFinding, type TableFacts } from '../core/context.js';
+import { classify, worstLevel } from '../core/classify.js';
+import { readDirectives, type Directives } from '../core/directives.js';
+import { cannotRunInTransaction, parseStatements, type ParsedStatement } from '../core/execution-mode.js';
+import type { Level } from '../core/rules.js';
+import type { LocalMigration } from '../core/types.js';
+import { readTableFacts } from '../db/table-stats.js';
+import { DigilogError } from '../errors.js';
+
+export interface PlannedMigration {
+  name: string;
+  path: string;
+  sql: string;
+  worst: Level;
+  findings: ContextFinding[];
+  /** Statements counted by the parser. */
+  statements: number;
+  /** Set when PostgreSQL's parser rejects the file (the server will report the error when it runs). */
+  parseError?: string;
+}
+
+export interface Plan {
+  migrations: PlannedMigration[];
+  counts: Record<Level, number>;
+  /** Dangerous findings no file acknowledges: what the production guard refuses. */
+  blocking: Array<{ migration: string; rule: string; statement: number; table: string | undefined; message: string }>;
+  /** Whether the live database was consulted. */
+  withContext: boolean;
+}
+
+export interface PlanOptions {
+  /** A session on the target: enables the live-database context. */
+  client?: pg.Client;
+  schema?: string;
+  largeTableRows: number;
+}
+
+/** Reads a file's directives, turning a bad one into a usage error that names the file. */
+export function directivesOf(migration: Pick<LocalMigration, 'name' | 'path' | 'sql'>): Directives {
+  try {
+    return readDirectives(migration.sql);
+  } catch (error) {
+    throw new DigilogError('usage', `Migration ${migration.name}: ${(error as Error).message}`, {
+      hint: `Fix the comment in ${migration.path}.`,
+      details: { migration: migration.name },
+    });
+  }
+}
+
+/**
+ * Refuses a file that mixes statements PostgreSQL cannot run in a transaction
+ * (CREATE INDEX CONCURRENTLY, VACUUM, …) with others, unless it opts in to
+ * `-- digilog:no-transaction`: sent as one script it would fail half-way, and
+ * split silently it would lose atomicity without anyone choosing that.
+ */
+export function checkTransactionMix(migration: Pick<LocalMigration, 'name' | 'path'>, statements: ParsedStatement[], directives: Directives): void {
+  if (directives.noTransaction) return;
+  // BEGIN/COMMIT themselves are fine: a file may manage its own transactions.
+  const outside = statements.filter((s) => s.nodeType !== 'TransactionStmt' && cannotRunInTransaction(s));
+  // PostgreSQL runs a multi-statement script as one implicit transaction block, so
+  // even a file with its own COMMIT before the CONCURRENTLY statement fails there.
+  if (outside.length === 0 || statements.length === 1) return;
+  throw new DigilogError('usage', `Migration ${migration.name} mixes ${outside[0]!.text.split(/\s+/).slice(0, 4).join(' ')}… (cannot run inside a transaction) with ${statements.length - 1} other statement(s)`, {
+    hint: `Move it to a migration of its own, or add "-- digilog:no-transaction" to ${migration.path} to run its statements one by one (not atomic).`,
+    details: { migration: migration.name },
+  });
+}
+
+/** Classifies the migrations in order; with a client, adjusts findings to the target's tables. */
+export async function planMigrations(migrations: LocalMigration[], options: PlanOptions): Promise<Plan> {
+  const parsed = await Promise.all(
+    migrations.map(async (migration) => {
+      const directives = directivesOf(migration);
+      try {
+        const statements = await parseStatements(migration.sql);
+        checkTransactionMix(migration, statements, directives);
+        return { migration, statements, findings: classify(statements, migration.sql) };
+      } catch (error) {
+        if (error instanceof DigilogError) throw error;
+        return { migration, statements: [], findings: [], parseError: (error as Error).message };
+      }
+    }),
+  );
+  const touched = new Set<string>();
+  for (const { findings } of parsed) for (const f of findings) if (f.table && f.rule !== 'create-table' && f.level !== 'safe') touched.add(f.table);
+  const tables: Map<string, TableFacts> =
+    options.client && options.schema ? await readTableFacts(options.client, options.schema, [...touched], options.largeTableRows) : new Map();
+
+  const createdEarlier = new Set<string>();
+  const planned: PlannedMigration[] = parsed.map(({ migration, statements, findings, parseError }) => {
+    const adjusted = applyContext(findings, { tables, createdEarlier, largeTableRows: options.largeTableRows });
+    for (const f of findings) if (f.rule === 'create-table' && f.table) createdEarlier.add(f.table);
+    return {
+      name: migration.name,
+      path: migration.path,
+      sql: migration.sql,
+      worst: parseError ? 'care' : worstLevel(adjusted),
+      findings: adjusted,
+      statements: statements.length,
+      ...(parseError ? { parseError } : {}),
+    };
+  });
+  const counts: Record<Level, number> = { safe: 0, care: 0, dangerous: 0 };
+  const blocking: Plan['blocking'] = [];
+  for (const m of planned) {
+    for (const f of m.findings) {
+      counts[f.level] += 1;
+      if (f.level === 'dangerous' && !f.acknowledged) blocking.push({ migration: m.name, rule: f.rule, statement: f.statement, table: f.table, message: f.message });
+    }
+  }
+  return { migrations: planned, counts, blocking, withContext: options.client !== undefined };
+}
+
+/** The production guard: throws `dangerous-blocked` (exit 4) before any statement runs. */
+export function guardDangerous(plan: Plan, { production, allowDangerous }: { production: boolean; allowDangerous: boolean }): void {
+  if (!production || allowDangerous || plan.blocking.length === 0) return;
+  const list = plan.blocking.map((b) => `  ${b.migration} #${b.statement} [${b.rule}]${b.table ? ` "${b.table}"` : ''}: ${b.message}`).join('\n');
+  throw new DigilogError('dangerous-blocked', `Refusing Dangerous changes in production (nothing was applied):\n${list}`, {
+    hint: `If this is intended, acknowledge each rule in its migration file (e.g. "-- digilog:allow ${plan.blocking[0]!.rule}") or pass --allow-dangerous.`,
+    details: { blocking: plan.blocking },
+  });
+}

@@ -3,6 +3,7 @@ import { runApiBenchmarks, printApiRows } from './api.mjs';
 import { printRows, runApplyBenchmarks } from './apply.mjs';
 import { printDevRows, runDevBenchmarks } from './dev.mjs';
 import { machine } from './lib.mjs';
+import { compareWithSquawk, printSquawkRows } from './squawk.mjs';
 
 console.log(`digilog-db benchmarks, ${new Date().toISOString().slice(0, 10)}`);
 console.log(`machine: ${machine()}`);
@@ -10,3 +11,4 @@ console.log(`runs per measurement: ${process.env.BENCH_RUNS ?? 5} (median)\n`);
 printRows(await runApplyBenchmarks());
 printApiRows(await runApiBenchmarks());
 printDevRows(await runDevBenchmarks());
+printSquawkRows(await compareWithSquawk());

@@ -137,7 +137,7 @@ function durationFlag(flag: string, value: string | undefined): number | undefin
 
 /** Findings worth reading before the run: every migration that is not entirely Safe. */
 function printPlanFindings(terminal: Terminal, plan: Plan, write: (line: string) => void): void {
-  for (const migration of plan.migrations) if (migration.worst !== 'safe' || migration.findings.some((f) => f.context)) printFindings(terminal, migration, write);
+  for (const migration of plan.migrations) if (migration.worst !== 'safe') printFindings(terminal, migration, { write, showRelaxed: false });
 }
 
 function printDryRun(terminal: Terminal, result: import('../operations/dry-run.js').DryRunResult): void {

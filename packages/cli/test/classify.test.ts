@@ -1,17 +1,30 @@
 /** The classifier against its labelled corpus, acknowledgements, and `lint` on the real histories. */
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { classify, worstLevel } from '../src/core/classify.js';
 import { parseStatements } from '../src/core/execution-mode.js';
+import { RULES } from '../src/core/rules.js';
 import { EXIT_CODES } from '../src/errors.js';
 import { CORPUS } from './fixtures/classifier-corpus.js';
 import { runCli } from './support/cli.js';
-import { WORKLOADS, workloadsDir, writeMigrations } from './support/migrations.js';
+import { REPO_ROOT, WORKLOADS, workloadsDir, writeMigrations } from './support/migrations.js';
 
 describe('classifier corpus', () => {
-  it('has at least 60 labelled statements covering every level', () => {
+  it('has at least 60 labelled statements covering every level and every rule', () => {
     expect(CORPUS.length).toBeGreaterThanOrEqual(60);
     expect(new Set(CORPUS.map((c) => c.level))).toEqual(new Set(['safe', 'care', 'dangerous']));
+    const labelled = new Set(CORPUS.map((c) => c.rule));
+    expect(Object.keys(RULES).filter((rule) => !labelled.has(rule) && rule !== 'create-table')).toEqual([]);
+  });
+
+  it('the README lists every rule under its level', () => {
+    const readme = readFileSync(join(REPO_ROOT, 'README.md'), 'utf8');
+    for (const [rule, { level }] of Object.entries(RULES)) {
+      const row = readme.split('\n').find((line) => line.startsWith(`| ${{ safe: 'Safe', care: 'Requires care', dangerous: 'Dangerous' }[level]} |`));
+      expect(row, `README rules table row for ${level}`).toBeDefined();
+      expect(row).toContain(`\`${rule}\``);
+    }
   });
 
   it.each(CORPUS.map((c) => [c.sql, c.level, c.rule, c.setup] as const))('%s → %s (%s)', async (sql, level, rule, setup) => {

@@ -11,6 +11,7 @@ import { currentTerminal, outcome, runExitHooks } from './commands/common.js';
 import { register as registerDev } from './commands/dev.js';
 import { register as registerDiff } from './commands/diff.js';
 import { register as registerGenerate } from './commands/generate.js';
+import { register as registerPull } from './commands/pull.js';
 import { register as registerPush } from './commands/push.js';
 import { register as registerHealth } from './commands/health.js';
 import { register as registerSeed } from './commands/seed.js';
@@ -31,7 +32,7 @@ export function buildProgram(): Command {
     .showHelpAfterError('(run with --help for usage)')
     .exitOverride()
     .configureOutput({ writeErr: (text) => process.stderr.write(text) });
-  for (const register of [registerMigrate, registerStatus, registerResolve, registerReset, registerSeed, registerHealth, registerGenerate, registerDev, registerPush, registerDiff, registerStudio, registerLint]) register(program);
+  for (const register of [registerMigrate, registerStatus, registerResolve, registerReset, registerSeed, registerHealth, registerGenerate, registerDev, registerPush, registerPull, registerDiff, registerStudio, registerLint]) register(program);
   program.addHelpText(
     'after',
     `

@@ -110,4 +110,27 @@ describe('dev, diff, push', () => {
     }
     expect(existsSync(join(project.migrations, 'migration_lock.toml'))).toBe(true);
   });
+
+  it('pull introspects the migrated database into the schema: every model, then nothing to change; an empty database is P4001', async () => {
+    const db = await newDatabase('digilog_pull');
+    const project = projectCopy();
+    const env = { DATABASE_URL: db.url };
+    const args = ['--schema', project.schema];
+    const empty = await runCli(['pull', '--json', ...args], env);
+    expect(empty.code).toBe(EXIT_CODES.usage);
+    expect(JSON.parse(empty.stdout).error.prismaCode).toBe('P4001');
+
+    expect((await runCli(['migrate', ...args], env)).code).toBe(0);
+    const printed = await runCli(['pull', '--print', ...args], env);
+    expect(printed.code).toBe(0);
+    expect(printed.stdout).toMatch(/^model Setting \{$/m);
+    expect(readFileSync(project.schema, 'utf8')).not.toBe(printed.stdout);
+
+    const pulled = JSON.parse((await runCli(['pull', '--json', ...args], env)).stdout);
+    expect(pulled).toMatchObject({ ok: true, models: ['Setting', 'SettingChange'], written: true });
+    expect(readFileSync(project.schema, 'utf8')).toBe(pulled.schema);
+    // The introspected schema describes the database exactly: no migration is missing.
+    expect((await runCli(['diff', '--from-database', '--exit-code', ...args], env)).code).toBe(0);
+    expect(JSON.parse((await runCli(['pull', '--json', ...args], env)).stdout)).toMatchObject({ changed: false, written: false });
+  });
 });

@@ -40,6 +40,8 @@ export interface StatusReport {
   missingFromDisk: string[];
   /** Pending migrations whose name sorts before the latest applied one. */
   outOfOrder: string[];
+  /** The migration another session is applying right now (its row is unfinished while that session holds the lock). */
+  running: string[];
 }
 
 export interface DiagnoseInput {
@@ -47,10 +49,15 @@ export interface DiagnoseInput {
   /** null when the migrations table does not exist. */
   rows: MigrationRow[] | null;
   schemaEmpty: boolean;
+  /**
+   * Another session holds the migration lock: the newest unfinished row is the migration it is
+   * applying, not a failure (migrate refuses to start while a failed row exists, so older ones stay failed).
+   */
+  migrationRunning?: boolean;
 }
 
 /** Computes the status report. Pure: same input, same report. */
-export function diagnose({ local, rows, schemaEmpty }: DiagnoseInput): StatusReport {
+export function diagnose({ local, rows, schemaEmpty, migrationRunning = false }: DiagnoseInput): StatusReport {
   const liveRows = (rows ?? []).filter((row) => row.rolledBackAt === null);
   const finishedByName = new Map<string, MigrationRow>();
   for (const row of liveRows) {
@@ -58,9 +65,12 @@ export function diagnose({ local, rows, schemaEmpty }: DiagnoseInput): StatusRep
     const seen = finishedByName.get(row.migrationName);
     if (!seen || seen.finishedAt! < row.finishedAt) finishedByName.set(row.migrationName, row);
   }
-  const failed: FailedMigration[] = liveRows
-    .filter((row) => row.finishedAt === null)
+  const unfinished = liveRows.filter((row) => row.finishedAt === null);
+  const runningRow = migrationRunning ? unfinished.reduce<MigrationRow | undefined>((newest, row) => (!newest || row.startedAt > newest.startedAt ? row : newest), undefined) : undefined;
+  const failed: FailedMigration[] = unfinished
+    .filter((row) => row !== runningRow)
     .map((row) => ({ name: row.migrationName, startedAt: row.startedAt, logs: row.logs }));
+  const running = runningRow ? [runningRow.migrationName] : [];
 
   const localNames = new Set(local.map((m) => m.name));
   const applied: AppliedMigration[] = [];
@@ -91,7 +101,7 @@ export function diagnose({ local, rows, schemaEmpty }: DiagnoseInput): StatusRep
   else if (!tableExists && !schemaEmpty) state = 'notManaged';
   else if (pending.length > 0) state = 'pending';
 
-  return { state, tableExists, schemaEmpty, localCount: local.length, applied, pending, failed, edited, missingFromDisk, outOfOrder };
+  return { state, tableExists, schemaEmpty, localCount: local.length, applied, pending, failed, edited, missingFromDisk, outOfOrder, running };
 }
 
 /** Prisma orders migration folders by the bytes of their names, not by locale. */

@@ -43,7 +43,8 @@ function printStatus(terminal: Terminal, status: StatusResult): void {
     terminal.out(`${color.yellow('⏳ running')}  ${name} is being applied by process ${status.lockHolder?.pid ?? 'unknown'}`);
   }
   for (const e of status.edited) {
-    terminal.out(`${color.red('✎ edited')}   ${e.name}: recorded ${e.recordedChecksum.slice(0, 12)}…, file ${e.fileChecksum.slice(0, 12)}… (${e.path})`);
+    // Whole checksums: a reviewer compares them with `sha256sum` of the file in git history.
+    terminal.out(`${color.red('✎ edited')}   ${e.name} (${e.path})\n             recorded checksum ${e.recordedChecksum}\n             file checksum     ${e.fileChecksum}`);
   }
   for (const name of status.missingFromDisk) terminal.out(`${color.red('? missing')}  ${name} is applied but not in the migrations folder`);
   for (const name of status.pending) {

@@ -13,7 +13,7 @@ import { EXIT_CODES } from '../src/errors.js';
 import { startServer, type RunningServer } from '../../api/test/support/server.js';
 import { runCli } from './support/cli.js';
 import { startCluster, type Cluster } from './support/cluster.js';
-import { adminQuery, testDatabases } from './support/database.js';
+import { adminQuery, testDatabases, type TestDatabase } from './support/database.js';
 import { REPO_ROOT, addMigration, writeMigrations } from './support/migrations.js';
 import { recordReliability } from './support/reliability.js';
 
@@ -134,12 +134,16 @@ describe('[row 25] the password never leaks', () => {
 describe('[row 26] application role without DDL rights', () => {
   const APP = `digilog_app_${process.pid}`;
   const newDatabase = testDatabases();
+  const used: TestDatabase[] = [];
   afterAll(async () => {
+    // The role's grants live in the database: drop it first (the file's own clean-up runs later, idempotently).
+    await Promise.all(used.map((db) => db.drop()));
     await adminQuery(`DROP ROLE IF EXISTS ${APP}`);
   });
 
   it('[row 26] status works, migrate fails with a clear permissions message, _prisma_migrations is read-only to it', async () => {
     const db = await newDatabase('digilog_app');
+    used.push(db);
     const dir = writeMigrations({ '20240101000000_init': 'CREATE TABLE items (id int PRIMARY KEY, name text);\n' });
     expect((await runCli(['migrate', '--migrations-dir', dir], { DATABASE_URL: db.url })).code).toBe(0);
     // The usual application grants: read/write its tables, read the history, no CREATE on the schema (PostgreSQL 15 default).

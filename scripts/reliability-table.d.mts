@@ -1,17 +1,8 @@
 /** Types of scripts/reliability-table.mjs, for its test. */
-export interface EvidenceRecord {
-  row: number;
-  scenario: string;
-  fault: string;
-  result: string;
-  runners?: number;
-  faults?: number;
-  badInputs?: number;
-  lostOrDoubled?: number;
-  leakedPasswords?: number;
-  test?: string;
-  file?: string;
-}
+import type { ReliabilityRecord } from '../packages/cli/test/support/reliability.js';
+
+/** One line of reliability-results.jsonl: the test's record plus the test's name and file. */
+export type EvidenceRecord = ReliabilityRecord & { test?: string; file?: string };
 export interface VitestReport {
   testResults: Array<{ name: string; assertionResults: Array<{ ancestorTitles: string[]; title: string; status: string }> }>;
 }

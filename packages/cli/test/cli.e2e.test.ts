@@ -8,7 +8,9 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { EXIT_CODES } from '../src/errors.js';
 import { runCli, type CliRun } from './support/cli.js';
 import { adminQuery, createTestDatabase, urlFor, type TestDatabase } from './support/database.js';
-import { writeMigrations } from './support/migrations.js';
+import { addMigration, writeMigrations } from './support/migrations.js';
+import { schemaDump } from './support/psql.js';
+import { recordReliability } from './support/reliability.js';
 
 const PASSWORD = 'Sup3r:s3cr#t/pw%';
 const ROLE = `digilog_e2e_${process.pid}`;
@@ -122,31 +124,97 @@ describe('digilog-db end to end', () => {
     expect(run.stderr).toContain('"mysql"');
   });
 
-  it('resolve with an unknown name fails clearly and writes nothing', async () => {
+  it('[row 22] resolve on an unknown or not-failed migration fails clearly and changes nothing', async () => {
     const db = await ownedDatabase();
-    const dir = writeMigrations({ '20240101000000_init': 'SELECT 1;\n' });
-    const run = await runCli(['resolve', '--rolled-back', 'nope', '--migrations-dir', dir, '--json'], { DATABASE_URL: withPassword(db.name) });
-    expect(run.code).toBe(EXIT_CODES.usage);
-    expect(JSON.parse(run.stdout)).toMatchObject({ ok: false, error: { prismaCode: 'P3011', exitCode: EXIT_CODES.usage } });
+    const dir = writeMigrations({ '20240101000000_init': 'SELECT 1;\n', '20240102000000_next': 'CREATE TABLE n (id int);\n' });
+    const env = { DATABASE_URL: withPassword(db.name) };
+    const args = ['--migrations-dir', dir];
+    // Before any history exists: nothing is created.
+    const early = await runCli(['resolve', '--rolled-back', 'nope', ...args, '--json'], env);
+    expect(early.code).toBe(EXIT_CODES.usage);
+    expect(JSON.parse(early.stdout)).toMatchObject({ ok: false, error: { prismaCode: 'P3011', exitCode: EXIT_CODES.usage } });
     expect(await db.query(`SELECT to_regclass('_prisma_migrations') AS t`)).toEqual([{ t: null }]);
+
+    // With one applied and one pending migration, every wrong request leaves table and schema as they were.
+    expect((await runCli(['migrate', ...args], env)).code).toBe(0);
+    addMigration(dir, '20240103000000_pending', 'CREATE TABLE p (id int);\n');
+    const snapshot = async () => [await db.query('SELECT * FROM _prisma_migrations ORDER BY id'), schemaDump(db.url)];
+    const before = await snapshot();
+    const wrong: Array<[string[], string, RegExp]> = [
+      [['--rolled-back', 'nope'], 'P3011', /nope/],
+      [['--applied', 'nope'], 'P3017', /nope/],
+      [['--rolled-back', '20240101000000_init'], 'P3012', /20240101000000_init/],
+      [['--applied', '20240101000000_init'], 'P3008', /20240101000000_init/],
+      [['--rolled-back', '20240103000000_pending'], 'P3011', /20240103000000_pending/],
+      [['--rolled-back', '../20240101000000_init'], 'P3011', /\.\.\/20240101000000_init/],
+    ];
+    for (const [flags, code, names] of wrong) {
+      const run = await runCli(['resolve', ...flags, ...args], env);
+      expect({ flags, code: run.code }).toEqual({ flags, code: EXIT_CODES.usage });
+      expect(run.stderr.split('\n')[0]).toMatch(names);
+      expect(run.stderr).toContain(code);
+      expect(run.stderr).not.toMatch(/\n\s+at /);
+      expectNoPassword(run);
+    }
+    const neither = await runCli(['resolve', '20240101000000_init', ...args], env);
+    expect(neither.code).toBe(EXIT_CODES.usage);
+    expect(await snapshot()).toEqual(before);
+    recordReliability({
+      row: 22,
+      scenario: 'resolve on unknown, applied, pending and path-like migration names',
+      fault: `${wrong.length + 2} wrong resolve requests`,
+      result: 'each exit 2 with one line naming the migration and the Prisma code; _prisma_migrations and pg_dump identical before and after',
+      runners: 1,
+      badInputs: wrong.length + 2,
+    });
   });
 
-  it('reset under NODE_ENV=production without --force is refused before any DDL', async () => {
+  it('[row 23] reset under NODE_ENV=production without --force is refused before any DDL', async () => {
     const db = await ownedDatabase();
     const dir = writeMigrations({ '20240101000000_init': 'CREATE TABLE a (id int);\n' });
     const env = { DATABASE_URL: withPassword(db.name) };
     expect((await runCli(['migrate', '--migrations-dir', dir], env)).code).toBe(0);
     await db.query('INSERT INTO a VALUES (42)');
-    const refused = await runCli(['reset', '--yes', '--migrations-dir', dir], { ...env, NODE_ENV: 'production' });
-    expect(refused.code).toBe(EXIT_CODES['production-guard']);
-    expect(refused.stderr).toContain('--force');
+    // Every DDL command in this database, whoever runs it, is logged outside the schema reset would drop.
+    await db.query(`CREATE SCHEMA ddl_audit;
+      CREATE TABLE ddl_audit.log (tag text, at timestamptz DEFAULT clock_timestamp());
+      CREATE FUNCTION ddl_audit.record() RETURNS event_trigger LANGUAGE plpgsql SECURITY DEFINER AS $$
+        BEGIN INSERT INTO ddl_audit.log (tag) VALUES (tg_tag); END $$;
+      CREATE EVENT TRIGGER ddl_audit ON ddl_command_start EXECUTE FUNCTION ddl_audit.record();`);
+    const ddlCount = async () => (await db.query<{ n: number }>('SELECT count(*)::int AS n FROM ddl_audit.log'))[0]!.n;
+    const dumpBefore = schemaDump(db.url);
+    const production = { ...env, NODE_ENV: 'production' };
+    const attempts = [
+      ['reset', '--yes', '--migrations-dir', dir],
+      ['reset', '--migrations-dir', dir],
+      ['reset', '--yes', '--no-seed', '--json', '--migrations-dir', dir],
+    ];
+    for (const args of attempts) {
+      const refused = await runCli(args, production);
+      expect({ args, code: refused.code }).toEqual({ args, code: EXIT_CODES['production-guard'] });
+      expect(`${refused.stdout}${refused.stderr}`).toContain('--force');
+    }
+    expect(await ddlCount()).toBe(0);
+    expect(schemaDump(db.url)).toBe(dumpBefore);
     expect(await db.query('SELECT id FROM a')).toEqual([{ id: 42 }]);
     const noConfirm = await runCli(['reset', '--migrations-dir', dir], env);
     expect(noConfirm.code).toBe(EXIT_CODES.usage);
     expect(await db.query('SELECT id FROM a')).toEqual([{ id: 42 }]);
-    const forced = await runCli(['reset', '--force', '--yes', '--migrations-dir', dir], { ...env, NODE_ENV: 'production' });
+    expect(await ddlCount()).toBe(0);
+    // The audit sees a reset that is allowed: its silence above is evidence, not blindness.
+    const forced = await runCli(['reset', '--force', '--yes', '--migrations-dir', dir], production);
     expect(forced.code).toBe(0);
     expect(await db.query('SELECT id FROM a')).toEqual([]);
+    expect(await ddlCount()).toBeGreaterThan(0);
+    await db.query('DROP EVENT TRIGGER ddl_audit');
+    recordReliability({
+      row: 23,
+      scenario: 'reset with NODE_ENV=production, non-interactive, without --force',
+      fault: `${attempts.length} refused reset invocations (with and without --yes, --json) and 1 without confirmation`,
+      result: 'exit 9 (2 without --yes outside production); 0 DDL commands seen by an event trigger, pg_dump and data identical; a forced reset is seen by the same trigger',
+      runners: 1,
+      badInputs: attempts.length + 1,
+    });
   });
 
   it('migrate creates a missing database, as prisma migrate deploy does', async () => {

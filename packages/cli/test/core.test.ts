@@ -54,6 +54,19 @@ describe('diagnose', () => {
     expect(report.pending).toEqual([]);
   });
 
+  it('while another session holds the lock, the newest unfinished row is running, not failed', () => {
+    const old = row('20231231000000_old', { finishedAt: null, startedAt: new Date('2023-12-31T00:00:00Z') });
+    const report = diagnose({ local: [a, b], rows: [old, row(a.name), row(b.name, { finishedAt: null })], schemaEmpty: true, migrationRunning: true });
+    expect(report.running).toEqual([b.name]);
+    expect(report.failed.map((f) => f.name)).toEqual([old.migrationName]);
+    expect(diagnose({ local: [a, b], rows: [row(a.name), row(b.name, { finishedAt: null })], schemaEmpty: true, migrationRunning: true })).toMatchObject({
+      state: 'pending',
+      pending: [b.name],
+    });
+    // An older replica without the file on disk sees nothing wrong while a newer release migrates.
+    expect(diagnose({ local: [a], rows: [row(a.name), row(b.name, { finishedAt: null })], schemaEmpty: true, migrationRunning: true }).state).toBe('upToDate');
+  });
+
   it('ignores rolled-back rows, so a fixed and re-applied migration is not reported as edited (Prisma #9829)', () => {
     const fixed = local(b.name, 'SELECT 2;\n');
     const rows = [row(a.name), row(b.name, { finishedAt: null, rolledBackAt: new Date(), checksum: 'old' }), row(b.name, { checksum: fixed.checksum, id: 'x' })];

@@ -10,6 +10,7 @@ import { reset } from '../src/operations/reset.js';
 import { resolveMigration } from '../src/operations/resolve.js';
 import { createTestDatabase, type TestDatabase } from './support/database.js';
 import { addMigration, writeMigrations } from './support/migrations.js';
+import { recordReliability } from './support/reliability.js';
 import { testRunner } from './support/runner.js';
 
 const databases: TestDatabase[] = [];
@@ -44,27 +45,41 @@ describe('script edge cases (one simple query, as the native engine sends it)', 
     db = await freshDatabase();
   });
 
-  it('applies DO blocks, function bodies, semicolons in literals, E-strings and comments intact', async () => {
+  it('[row 14] applies DO blocks, function bodies, semicolons in literals, E-strings and comments intact', async () => {
+    const functionBody = `
+DECLARE new_id int;
+BEGIN
+  INSERT INTO notes (body) VALUES (b || '; via function') RETURNING id INTO new_id; -- ; in a comment
+  RETURN new_id;
+END;
+`;
     const dir = writeMigrations({
       '20240101000000_edge_cases': `-- a comment; with a semicolon
 CREATE TABLE notes (id serial PRIMARY KEY, body text NOT NULL);
-/* block comment ; still a comment */
-DO $$ BEGIN RAISE NOTICE $q$x;y$q$; END $$;
-CREATE FUNCTION add_note(b text) RETURNS int LANGUAGE plpgsql AS $fn$
-DECLARE new_id int;
-BEGIN
-  INSERT INTO notes (body) VALUES (b) RETURNING id INTO new_id;
-  RETURN new_id;
-END;
-$fn$;
-INSERT INTO notes (body) VALUES (';'), ('it''s; fine'), (E'tab\\t;semi');
-SELECT add_note('from; function');
-`,
+/* block comment ; still a comment /* nested; too */ still; */
+DO $$ BEGIN RAISE NOTICE $q$x;y$q$; INSERT INTO notes (body) VALUES ('from; DO'); END $$;
+CREATE FUNCTION add_note(b text) RETURNS int LANGUAGE plpgsql AS $fn$${functionBody}$fn$;
+CREATE FUNCTION semis() RETURNS text LANGUAGE sql AS 'SELECT '';;'' || $x$;$x$';
+INSERT INTO notes (body) VALUES (';'), ('it''s; fine'), (E'tab\\t;semi'), (E'quote\\'; still'), (E'back\\\\;slash'), ($tag$dollar; $$ inside$tag$);
+SELECT add_note('from');
+INSERT INTO notes (body) SELECT semis();
+-- last line: a comment; without a newline`,
     });
     const result = await migrate(testRunner(db.url, dir));
     expect(result.applied.map((a) => a.name)).toEqual(['20240101000000_edge_cases']);
     const rows = await db.query<{ body: string }>('SELECT body FROM notes ORDER BY id');
-    expect(rows.map((r) => r.body)).toEqual([';', "it's; fine", 'tab\t;semi', 'from; function']);
+    const expected = ['from; DO', ';', "it's; fine", 'tab\t;semi', "quote'; still", 'back\\;slash', 'dollar; $$ inside', 'from; via function', ';;;'];
+    expect(rows.map((r) => r.body)).toEqual(expected);
+    // The function body reached the server byte for byte, comments and semicolons included.
+    const [fn] = await db.query<{ prosrc: string }>(`SELECT prosrc FROM pg_proc WHERE proname = 'add_note'`);
+    expect(fn!.prosrc).toBe(functionBody);
+    recordReliability({
+      row: 14,
+      scenario: 'One migration full of semicolons the stock adapter would split on',
+      fault: 'DO $$…;…$$, plpgsql and SQL function bodies, \';\' and E\'…\' literals, $tag$ strings, nested /* ; */ and -- ; comments',
+      result: `applied as one script: all ${expected.length} rows and the function source intact`,
+      runners: 1,
+    });
   });
 
   it('runs a file that manages its own BEGIN/COMMIT, and a single CREATE INDEX CONCURRENTLY file', async () => {
@@ -87,33 +102,47 @@ SELECT add_note('from; function');
 });
 
 describe('a migration with bad SQL', () => {
-  it('is recorded as failed, leaves nothing behind, blocks migrate until resolved, then recovers', async () => {
+  it('[row 13] is recorded as failed, leaves nothing behind, blocks migrate until resolved, then recovers', async () => {
     const db = await freshDatabase();
     const dir = writeMigrations({
       '20240101000000_init': 'CREATE TABLE users (id int PRIMARY KEY);\n',
-      '20240102000000_broken': 'CREATE TABLE a (id int);\nCREATE TABLE b (id int);\nINSERT INTO nope VALUES (1);\nCREATE TABLE d (id int);\n',
+      '20240102000000_broken': 'CREATE TABLE a (id int);\nINSERT INTO users VALUES (1);\nINSERT INTO nope VALUES (1);\nCREATE TABLE d (id int);\nCREATE INDEX ON a (id);\n',
+      '20240103000000_after': 'CREATE TABLE e (id int);\n',
     });
     const runner = testRunner(db.url, dir);
     const failure = await expectDigilogError(migrate(runner), 'migration-sql', 'P3018');
+    expect(failure.exitCode).toBe(6);
     expect(failure.details).toMatchObject({ migration: '20240102000000_broken', sqlState: '42P01', line: 3 });
     expect(await tables(db)).toEqual(['_prisma_migrations', 'users']);
+    expect(await db.query('SELECT * FROM users')).toEqual([]);
 
     const [failedRow] = await db.query<{ finished_at: Date | null; logs: string; applied_steps_count: number }>(
       `SELECT finished_at, logs, applied_steps_count FROM _prisma_migrations WHERE migration_name = '20240102000000_broken'`,
     );
     expect(failedRow).toMatchObject({ finished_at: null, applied_steps_count: 0 });
-    expect(failedRow!.logs).toContain('42P01');
+    expect(failedRow!.logs).toContain('Database error code: 42P01');
     expect(failedRow!.logs).toContain('relation "nope" does not exist');
+    // The position the server reported, as a line of the file with a caret under the culprit.
+    expect(failedRow!.logs).toContain('Position:\n   3 | INSERT INTO nope VALUES (1);\n                   ^');
 
     const status = await checkStatus(runner);
     expect(status.state).toBe('failed');
     expect(status.failed.map((f) => f.name)).toEqual(['20240102000000_broken']);
-    await expectDigilogError(migrate(runner), 'failed-migration', 'P3009');
+    for (let attempt = 0; attempt < 2; attempt++) expect((await expectDigilogError(migrate(runner), 'failed-migration', 'P3009')).exitCode).toBe(6);
+    expect(await tables(db)).toEqual(['_prisma_migrations', 'users']);
+    recordReliability({
+      row: 13,
+      scenario: 'SQL error at statement 3 of 5 of a transactional migration',
+      fault: 'INSERT into a missing table after a CREATE TABLE and an INSERT',
+      result: 'nothing of it kept; failed row logs 42P01, line 3 with a caret, and the message; migrate refused (exit 6) twice until resolve',
+      runners: 1,
+      faults: 1,
+    });
 
     writeFileSync(join(dir, '20240102000000_broken', 'migration.sql'), 'CREATE TABLE a (id int);\n');
     await resolveMigration(runner, 'rolled-back', '20240102000000_broken');
     const recovered = await migrate(runner);
-    expect(recovered.applied.map((a) => a.name)).toEqual(['20240102000000_broken']);
+    expect(recovered.applied.map((a) => a.name)).toEqual(['20240102000000_broken', '20240103000000_after']);
     // The rolled-back row has the old checksum; it must not leave a permanent "modified" warning (Prisma #9829).
     expect((await checkStatus(runner)).state).toBe('upToDate');
   });

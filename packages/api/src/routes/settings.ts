@@ -3,6 +3,7 @@
  * through Prisma Client. Keys and bodies validated with zod; every change is
  * recorded in setting_changes in the same transaction.
  */
+import { isUtf8 } from 'node:buffer';
 import { Router, json, type Request } from 'express';
 import { z } from 'zod';
 import type { DatabaseRouter } from '../database.js';
@@ -37,6 +38,12 @@ function depthOf(value: unknown, depth = 0): number {
   return max;
 }
 
+/** Finds a `__proto__` key down to the depth a value may have (deeper bodies are refused anyway). */
+function hasProtoKey(value: unknown, depth = 0): boolean {
+  if (depth > MAX_DEPTH + 1 || value === null || typeof value !== 'object') return false;
+  return Object.keys(value).some((key) => key === '__proto__' || hasProtoKey((value as Record<string, unknown>)[key], depth + 1));
+}
+
 function parseKey(raw: unknown): string {
   const parsed = keySchema.safeParse(raw);
   if (!parsed.success) throw new HttpError(400, 'invalid_key', `Invalid setting key: ${parsed.error.issues[0]?.message ?? 'bad format'}`);
@@ -61,7 +68,15 @@ const toDto = (s: { key: string; value: unknown; description: string | null; sco
 
 export function settingsRouter(db: DatabaseRouter): Router {
   const router = Router();
-  const parseJson = json({ limit: '64kb', strict: true, type: () => true });
+  const parseJson = json({
+    limit: '64kb',
+    strict: true,
+    type: () => true,
+    // The decoder would turn invalid bytes into U+FFFD and store them; reject the body instead.
+    verify: (_req, _res, buffer, encoding) => {
+      if (/^utf-?8$/i.test(encoding) && !isUtf8(buffer)) throw new HttpError(400, 'invalid_utf8', 'Request body is not valid UTF-8');
+    },
+  });
 
   router.get('/', async (req, res) => {
     const query = listQuery.safeParse(req.query);
@@ -94,6 +109,10 @@ export function settingsRouter(db: DatabaseRouter): Router {
     parseJson,
     async (req, res) => {
       const key = parseKey(req.params.key);
+      // Before zod: its recursive JSON schema overflows the stack on thousands of levels (a 500).
+      if (depthOf((req.body as { value?: unknown } | null)?.value) > MAX_DEPTH) throw new HttpError(400, 'value_too_deep', `Setting values may nest at most ${MAX_DEPTH} levels`);
+      // JSON.parse keeps "__proto__" as a plain key, but copying the value would set a prototype and drop the data.
+      if (hasProtoKey(req.body)) throw new HttpError(400, 'invalid_body', 'Invalid body: "__proto__" is not allowed as a key');
       const body = bodySchema.safeParse(req.body);
       if (!body.success) {
         const issue = body.error.issues[0];

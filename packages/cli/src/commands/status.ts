@@ -39,8 +39,12 @@ function printStatus(terminal: Terminal, status: StatusResult): void {
     if (f.logs) terminal.out(color.dim(f.logs.trimEnd().replace(/^/gm, '             ')));
     terminal.out(`             Next: fix and run \`digilog-db resolve --rolled-back "${f.name}"\`, or \`digilog-db resolve --applied "${f.name}"\` if completed by hand`);
   }
+  for (const name of status.running) {
+    terminal.out(`${color.yellow('⏳ running')}  ${name} is being applied by process ${status.lockHolder?.pid ?? 'unknown'}`);
+  }
   for (const e of status.edited) {
-    terminal.out(`${color.red('✎ edited')}   ${e.name}: recorded ${e.recordedChecksum.slice(0, 12)}…, file ${e.fileChecksum.slice(0, 12)}… (${e.path})`);
+    // Whole checksums: a reviewer compares them with `sha256sum` of the file in git history.
+    terminal.out(`${color.red('✎ edited')}   ${e.name} (${e.path})\n             recorded checksum ${e.recordedChecksum}\n             file checksum     ${e.fileChecksum}`);
   }
   for (const name of status.missingFromDisk) terminal.out(`${color.red('? missing')}  ${name} is applied but not in the migrations folder`);
   for (const name of status.pending) {

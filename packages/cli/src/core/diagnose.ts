@@ -51,6 +51,8 @@ export interface StatusReport {
   outOfOrder: string[];
   /** Applied migrations that ran over their budget (a warning; does not change the state). */
   slow: SlowMigration[];
+  /** The migration another session is applying right now (its row is unfinished while that session holds the lock). */
+  running: string[];
 }
 
 export interface DiagnoseInput {
@@ -60,10 +62,15 @@ export interface DiagnoseInput {
   schemaEmpty: boolean;
   /** Default budget of one migration in ms (0 or absent: only files with `-- digilog:budget` are judged). */
   budgetMs?: number;
+  /**
+   * Another session holds the migration lock: the newest unfinished row is the migration it is
+   * applying, not a failure (migrate refuses to start while a failed row exists, so older ones stay failed).
+   */
+  migrationRunning?: boolean;
 }
 
 /** Computes the status report. Pure: same input, same report. */
-export function diagnose({ local, rows, schemaEmpty, budgetMs = 0 }: DiagnoseInput): StatusReport {
+export function diagnose({ local, rows, schemaEmpty, budgetMs = 0, migrationRunning = false }: DiagnoseInput): StatusReport {
   const liveRows = (rows ?? []).filter((row) => row.rolledBackAt === null);
   const finishedByName = new Map<string, MigrationRow>();
   for (const row of liveRows) {
@@ -71,9 +78,12 @@ export function diagnose({ local, rows, schemaEmpty, budgetMs = 0 }: DiagnoseInp
     const seen = finishedByName.get(row.migrationName);
     if (!seen || seen.finishedAt! < row.finishedAt) finishedByName.set(row.migrationName, row);
   }
-  const failed: FailedMigration[] = liveRows
-    .filter((row) => row.finishedAt === null)
+  const unfinished = liveRows.filter((row) => row.finishedAt === null);
+  const runningRow = migrationRunning ? unfinished.reduce<MigrationRow | undefined>((newest, row) => (!newest || row.startedAt > newest.startedAt ? row : newest), undefined) : undefined;
+  const failed: FailedMigration[] = unfinished
+    .filter((row) => row !== runningRow)
     .map((row) => ({ name: row.migrationName, startedAt: row.startedAt, logs: row.logs }));
+  const running = runningRow ? [runningRow.migrationName] : [];
 
   const localNames = new Set(local.map((m) => m.name));
   const applied: AppliedMigration[] = [];
@@ -108,7 +118,7 @@ export function diagnose({ local, rows, schemaEmpty, budgetMs = 0 }: DiagnoseInp
   else if (!tableExists && !schemaEmpty) state = 'notManaged';
   else if (pending.length > 0) state = 'pending';
 
-  return { state, tableExists, schemaEmpty, localCount: local.length, applied, pending, failed, edited, missingFromDisk, outOfOrder, slow };
+  return { state, tableExists, schemaEmpty, localCount: local.length, applied, pending, failed, edited, missingFromDisk, outOfOrder, slow, running };
 }
 
 /** The file's `-- digilog:budget`, else the default (a file whose directives do not parse keeps the default). */

@@ -73,6 +73,7 @@ export function healthBody(snapshot: HealthSnapshot, scope: 'db' | 'overall', no
     pending: s?.pending ?? [],
     failed: s?.failed.map((f) => f.name) ?? [],
     edited: s?.edited.map((e) => e.name) ?? [],
+    running: s?.running ?? [],
     appliedCount: s?.applied.length ?? null,
     latestMigration: s?.applied.at(-1)?.name ?? null,
     checkedAt: snapshot.checkedAt.toISOString(),

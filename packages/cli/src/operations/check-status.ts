@@ -37,11 +37,15 @@ export async function checkStatus(options: RunnerOptions): Promise<StatusResult>
   // Read the folder first: a missing folder is reported without touching the network.
   const local = readMigrations(options.migrationsDir);
   return withSession(options, async (session) => {
-    const [report, lockHolder, invalidIndexes] = await Promise.all([
-      readStatus(session, local, options.migrationBudgetMs),
-      findLockHolder(session.client),
-      readInvalidIndexes(session.client, session.target.schema),
-    ]);
+    // A migration being applied has an unfinished row while its runner holds the lock: that is
+    // "running", not "failed" (else every replica's health turns 503 during each deploy's migration).
+    // The lock is read before the rows, and again if an unfinished row shows up in between.
+    let lockHolder = await findLockHolder(session.client);
+    const rows = await session.history.readRows();
+    if (!lockHolder && rows?.some((row) => row.finishedAt === null && row.rolledBackAt === null)) lockHolder = await findLockHolder(session.client);
+    const schemaEmpty = rows === null ? await session.history.schemaIsEmpty() : true;
+    const report = diagnose({ local, rows, schemaEmpty, migrationRunning: lockHolder !== null, budgetMs: options.migrationBudgetMs });
+    const invalidIndexes = await readInvalidIndexes(session.client, session.target.schema);
     return {
       ...report,
       summary: summarize(report),

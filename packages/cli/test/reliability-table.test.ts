@@ -1,0 +1,57 @@
+/** The README's reliability table generator (scripts/reliability-table.mjs) on a tiny fixture. */
+import { describe, expect, it } from 'vitest';
+import { END, START, parseRecords, renderTable, replaceBetweenMarkers, type VitestReport } from '../../../scripts/reliability-table.mjs';
+
+const ROOT = '/repo';
+const records = parseRecords(
+  [
+    JSON.stringify({ row: 25, scenario: 'password | search', fault: 'wrong password', result: 'none found', runners: 1, badInputs: 7, leakedPasswords: 0, test: 'security > [row 25] leaks', file: '/repo/packages/cli/test/security.e2e.test.ts' }),
+    '',
+    JSON.stringify({ row: 1, scenario: '16 runners', fault: 'start together', result: 'each once', runners: 16, faults: 0, lostOrDoubled: 0, test: '[row 1] runners', file: '/repo/packages/cli/test/concurrency.test.ts' }),
+    JSON.stringify({ row: 7, scenario: 'kill -9', fault: 'SIGKILL', result: 'recovered', runners: 1, faults: 7, lostOrDoubled: 1, test: '[row 7] kill', file: '/repo/packages/cli/test/crash.test.ts' }),
+  ].join('\n'),
+);
+const report: VitestReport = {
+  testResults: [
+    { name: '/repo/packages/cli/test/security.e2e.test.ts', assertionResults: [{ ancestorTitles: ['security'], title: '[row 25] leaks', status: 'passed' }] },
+    { name: '/repo/packages/cli/test/concurrency.test.ts', assertionResults: [{ ancestorTitles: [], title: '[row 1] runners', status: 'passed' }] },
+    {
+      name: '/repo/packages/cli/test/crash.test.ts',
+      assertionResults: [
+        { ancestorTitles: [], title: '[row 7] kill', status: 'failed' },
+        { ancestorTitles: ['x'], title: '[rows 8, 9] failed before recording', status: 'failed' },
+        { ancestorTitles: [], title: 'not a matrix test', status: 'failed' },
+      ],
+    },
+  ],
+};
+
+describe('reliability table', () => {
+  const table = renderTable(records, report, { root: ROOT });
+
+  it('joins each record with its test status, sorted by row, and escapes cells', () => {
+    const rows = table.split('\n').filter((line) => /^\| \d/.test(line));
+    expect(rows).toEqual([
+      '| 1 | 16 runners | start together | each once | passed |',
+      '| 7 | kill -9 | SIGKILL | recovered | FAILED |',
+      '| 8 | failed before recording | — | test failed before recording its evidence | FAILED |',
+      '| 9 | failed before recording | — | test failed before recording its evidence | FAILED |',
+      '| 25 | password \\| search | wrong password | none found | passed |',
+    ]);
+  });
+
+  it('totals: runners max, the rest summed; lost or leaked above 0 is marked', () => {
+    expect(table).toContain('Totals: 5 scenarios (3 not passed); runners at once (max) 16; faults survived 7; bad inputs tried 7; migrations lost or doubled 1 ✘; passwords leaked 0.');
+  });
+
+  it('lists the matrix rows without a record', () => {
+    const missing = Array.from({ length: 29 }, (_, i) => i + 1).filter((row) => ![1, 7, 8, 9, 25].includes(row));
+    expect(table).toContain(`Not covered in this run: ${missing.map((row) => `row ${row}`).join(', ')}.`);
+  });
+
+  it('replaces only the text between the README markers', () => {
+    const readme = `# x\n\n## Reliability\n${START}\nold\n${END}\n\n## Next\n`;
+    expect(replaceBetweenMarkers(readme, 'new\n')).toBe(`# x\n\n## Reliability\n${START}\nnew\n${END}\n\n## Next\n`);
+    expect(() => replaceBetweenMarkers('# no markers\n', 'x')).toThrow(/markers/);
+  });
+});

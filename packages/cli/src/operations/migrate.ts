@@ -215,7 +215,7 @@ class SessionTimeouts {
   }
 }
 
-/** A migration stopped by lock_timeout or statement_timeout gets a hint that says which, and how to change it. */
+/** A migration stopped by lock_timeout, statement_timeout or a missing privilege gets a hint that says which, and what to do. */
 function explainTimeout(error: unknown, limits: { lockTimeoutMs: number; statementTimeoutMs: number }): unknown {
   if (!(error instanceof DigilogError)) return error;
   const sqlState = error.details.sqlState;
@@ -223,6 +223,8 @@ function explainTimeout(error: unknown, limits: { lockTimeoutMs: number; stateme
   let why: string | undefined;
   if (sqlState === '55P03') {
     why = `It waited longer than lock_timeout (${formatDuration(limits.lockTimeoutMs)}) for a lock another session holds on a table it changes; it gave up so that traffic does not queue behind it. Retry when the table is quieter, or raise the limit for this migration with "-- digilog:lock-timeout 30s" (or DIGILOG_LOCK_TIMEOUT).`;
+  } else if (sqlState === '42501') {
+    why = 'The role in DATABASE_URL lacks a privilege this migration needs (SQLSTATE 42501: insufficient privilege). Run migrations with the role that owns the schema, not the application role.';
   } else if (sqlState === '57014') {
     why = `It ran longer than statement_timeout (${formatDuration(limits.statementTimeoutMs)}) and was cancelled. Batch the work, or raise the limit for this migration with "-- digilog:statement-timeout 2h" (or DIGILOG_STATEMENT_TIMEOUT).`;
   }

@@ -32,14 +32,17 @@ describe('[row 1] concurrent migrate on an empty database', () => {
       DIGILOG_LOCK_WAIT_MS: '50000',
       DIGILOG_CONNECT_RETRIES: '6',
     });
-    // Waking 64 node processes costs ~2-3 ms of CPU each on 2 cores, so 64 cannot all start
-    // within 100 ms here (measured ~200 ms); the spread is asserted where the machine allows it
-    // and recorded as measured either way.
-    expect(spreadMs).toBeLessThan(runners <= 16 ? 100 : 600);
+    // Released together, they start within ~40 ms (16) and ~170-200 ms (64) of each other on an
+    // idle 2-core machine (waking a node process costs ~3 ms of CPU) and more under load; the
+    // bound only guards against a sequential start, the figure is recorded as measured.
+    expect(spreadMs).toBeLessThan(runners * 30);
     expect(runs.map((r) => r.code)).toEqual(Array(runners).fill(0));
-    const docs = runs.map((r) => JSON.parse(r.stdout) as { action: string; applied: unknown[] });
+    const docs = runs.map((r) => JSON.parse(r.stdout) as { action: string; applied: unknown[]; lockWaitMs: number });
     expect(docs.filter((d) => d.action === 'applied').map((d) => d.applied.length)).toEqual([names.length]);
     expect(docs.filter((d) => d.action === 'up-to-date').length).toBe(runners - 1);
+    // They really collided: runners found the lock taken and waited for it (a free lock is taken in well under 10 ms).
+    const waited = docs.filter((d) => d.lockWaitMs > 10).length;
+    expect(waited).toBeGreaterThan(0);
     const lostOrDoubled = await countLostOrDoubled(db.query, names);
     expect(lostOrDoubled).toBe(0);
     expect(await db.query(`SELECT count(*)::int AS n FROM t4`)).toEqual([{ n: 2000 }]);
@@ -48,7 +51,7 @@ describe('[row 1] concurrent migrate on an empty database', () => {
       row: 1,
       scenario: `${runners} migrate processes at once on an empty database`,
       fault: `${runners} processes started within ${Math.round(spreadMs)} ms`,
-      result: `1 applied ${names.length}, ${runners - 1} up to date, all exit 0, no advisory lock left`,
+      result: `1 applied ${names.length}, ${runners - 1} up to date (${waited} took over 10 ms to get the lock), all exit 0, no advisory lock left`,
       runners,
       lostOrDoubled,
     });

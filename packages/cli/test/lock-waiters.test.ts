@@ -100,7 +100,7 @@ describe('[rows 2–4] waiting for the migration lock', () => {
     expect(runs.map((r) => r.code)).toEqual(Array(WAITERS).fill(0));
     expect(runs.map((r) => JSON.parse(r.stdout).action)).toEqual(Array(WAITERS).fill('up-to-date'));
     // The waiters really overlapped the index build: each saw the lock busy before it was free.
-    expect(runs.every((r) => r.durationMs > 0 && JSON.parse(r.stdout).lockWaitMs > 0)).toBe(true);
+    expect(runs.every((r) => JSON.parse(r.stdout).lockWaitMs > 10)).toBe(true);
     expect(await db.query(`SELECT indisvalid, indisready FROM pg_index WHERE indexrelid = 'big_v'::regclass`)).toEqual([{ indisvalid: true, indisready: true }]);
     const lostOrDoubled = await countLostOrDoubled(db.query, names);
     expect(lostOrDoubled).toBe(0);

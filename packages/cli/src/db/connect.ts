@@ -113,8 +113,9 @@ const SESSION_ENDED_CODES = new Set(['57P01', '57P02', '57P03']);
 export function isConnectionLoss(error: unknown): boolean {
   const code = errorCode(error);
   if (code && (SESSION_ENDED_CODES.has(code) || code.startsWith('08'))) return true;
-  if (code && /^[0-9A-Z]{5}$/.test(code)) return false;
-  return isTransient(error) || /Connection terminated|not queryable|ECONNRESET|EPIPE/i.test(String((error as Error)?.message ?? ''));
+  // Any other error the server sent (it has a severity) is about the SQL, not the connection.
+  if (typeof (error as { severity?: unknown } | undefined)?.severity === 'string') return false;
+  return isTransient(error) || /Connection terminated|not queryable|ECONNRESET|EPIPE/i.test(`${code ?? ''} ${String((error as Error)?.message ?? '')}`);
 }
 
 /**

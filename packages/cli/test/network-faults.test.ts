@@ -4,7 +4,7 @@
  * every migration is applied exactly once.
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import { connect } from '../src/db/connect.js';
+import { connect, isConnectionLoss } from '../src/db/connect.js';
 import { parseTarget } from '../src/db/target.js';
 import { EXIT_CODES } from '../src/errors.js';
 import { runCli, startCli, type CliRun, type StartedCli } from './support/cli.js';
@@ -136,5 +136,18 @@ describe('[row 10] network cut mid-run', () => {
     } finally {
       await client.end();
     }
+  });
+
+  it.each([
+    [{ code: 'EPIPE' }, true],
+    [{ code: 'ECONNRESET' }, true],
+    [new Error('Connection terminated unexpectedly'), true],
+    [{ code: '57P01', severity: 'FATAL', message: 'terminating connection due to administrator command' }, true],
+    [{ code: '08006', severity: 'FATAL', message: 'connection failure' }, true],
+    [{ code: '53100', severity: 'ERROR', message: 'could not extend file: No space left on device' }, false],
+    [{ code: '55P03', severity: 'ERROR', message: 'canceling statement due to lock timeout' }, false],
+    [{ code: '42P01', severity: 'ERROR', message: 'relation "x" does not exist' }, false],
+  ])('[row 10] isConnectionLoss(%j) = %s (a lost connection is not reported as a failed script)', (error, expected) => {
+    expect(isConnectionLoss(error)).toBe(expected);
   });
 });

@@ -80,7 +80,7 @@ export async function applyMigration(
     }
   } catch (error) {
     // A lost connection is not a failed script: the outcome is unknown here (see lostConnectionDuring).
-    if (isConnectionLoss(error)) throw lostConnectionDuring(migration.name, error);
+    if (isConnectionLoss(error)) throw lostConnectionDuring(migration.name, mode === 'transactional', error);
     // A script that opened its own transaction leaves it aborted; end it before recording.
     await client.query('ROLLBACK').catch(() => {});
     const described = describeScriptError(failingText, error as ServerErrorFields);

@@ -123,12 +123,14 @@ export function isConnectionLoss(error: unknown): boolean {
  * committed it is unknown to this runner (the reply may be what was lost), so say so and
  * point at the command that finds out, instead of reporting a failed migration.
  */
-export function lostConnectionDuring(migrationName: string, error: unknown): DigilogError {
+export function lostConnectionDuring(migrationName: string, transactional: boolean, error: unknown): DigilogError {
   const message = redact(String((error as Error)?.message ?? error));
   return new DigilogError('unreachable', `Lost the connection to the database while ${migrationName} was running: ${message}`, {
     prismaCode: 'P1017',
     hint:
-      'The server either committed the migration with its "finished" record or rolled it back; this runner cannot tell which. ' +
+      (transactional
+        ? 'The server either committed the migration with its "finished" record or rolled it back; this runner cannot tell which. '
+        : 'It runs outside a single transaction, so some of its statements may have been applied (check the schema, e.g. for an INVALID index). ') +
       'Run `digilog-db status` once the database is reachable: it lists the migration as applied, or as failed with the resolve command to run.',
     details: { migration: migrationName, sqlState: errorCode(error) },
   });

@@ -3,13 +3,15 @@ import { spawn } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
 import { EXIT_CODES } from '../src/errors.js';
 import { BIN, runCli } from './support/cli.js';
+import { countLostOrDoubled } from './support/counting.js';
 import { testDatabases } from './support/database.js';
 import { REPO_ROOT, writeMigrations } from './support/migrations.js';
+import { recordReliability } from './support/reliability.js';
 
 const newDatabase = testDatabases();
 
-describe('SIGTERM during migrate', () => {
-  it('stops cleanly between migrations and the next run continues', async () => {
+describe('[row 12] SIGTERM during migrate', () => {
+  it('[row 12] stops cleanly between migrations and the next run continues', async () => {
     const db = await newDatabase('digilog_sigterm');
     const dir = writeMigrations(
       Object.fromEntries(Array.from({ length: 4 }, (_, i) => [`2024010100000${i}_step_${i}`, `CREATE TABLE t${i} (id int);\nSELECT pg_sleep(0.4);\n`])),
@@ -40,5 +42,16 @@ describe('SIGTERM during migrate', () => {
     const next = await runCli(['migrate', '--json', '--migrations-dir', dir], { DATABASE_URL: db.url });
     expect(next.code).toBe(0);
     expect(JSON.parse(next.stdout).applied.length).toBe(4 - rows.length);
+    const lostOrDoubled = await countLostOrDoubled(db.query, Array.from({ length: 4 }, (_, i) => `2024010100000${i}_step_${i}`));
+    expect(lostOrDoubled).toBe(0);
+    recordReliability({
+      row: 12,
+      scenario: 'SIGTERM to a runner mid-run (rolling deploy)',
+      fault: 'SIGTERM while migration 1 of 4 runs',
+      result: `current migration finished, ${4 - rows.length} not started, lock released, exit ${EXIT_CODES.interrupted}; next run applied the rest`,
+      runners: 1,
+      faults: 1,
+      lostOrDoubled,
+    });
   });
 });

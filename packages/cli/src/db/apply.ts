@@ -12,6 +12,7 @@ import { describeScriptError, type ServerErrorFields } from '../core/sql-error.j
 import type { LocalMigration } from '../core/types.js';
 import { DigilogError } from '../errors.js';
 import { redact } from '../redact.js';
+import { isConnectionLoss, lostConnectionDuring } from './connect.js';
 import type { MigrationHistory } from './history.js';
 
 export interface AppliedResult {
@@ -82,6 +83,8 @@ export async function applyMigration(
       await client.query(bookkeeping);
     }
   } catch (error) {
+    // A lost connection is not a failed script: the outcome is unknown here (see lostConnectionDuring).
+    if (isConnectionLoss(error)) throw lostConnectionDuring(migration.name, mode === 'transactional', error);
     // A script that opened its own transaction leaves it aborted; end it before recording.
     await client.query('ROLLBACK').catch(() => {});
     const described = describeScriptError(failingText, error as ServerErrorFields);

@@ -106,6 +106,36 @@ async function createDatabase(target: DatabaseTarget, options: ConnectOptions): 
   }
 }
 
+/** SQLSTATEs by which the server says it is ending this session (terminate, shutdown, crash, restart). */
+const SESSION_ENDED_CODES = new Set(['57P01', '57P02', '57P03']);
+
+/** True when the connection itself failed (reset, closed, ended by the server), as opposed to an SQL error. */
+export function isConnectionLoss(error: unknown): boolean {
+  const code = errorCode(error);
+  if (code && (SESSION_ENDED_CODES.has(code) || code.startsWith('08'))) return true;
+  // Any other error the server sent (it has a severity) is about the SQL, not the connection.
+  if (typeof (error as { severity?: unknown } | undefined)?.severity === 'string') return false;
+  return isTransient(error) || /Connection terminated|not queryable|ECONNRESET|EPIPE/i.test(`${code ?? ''} ${String((error as Error)?.message ?? '')}`);
+}
+
+/**
+ * The connection was lost while a migration's script was in flight: whether the server
+ * committed it is unknown to this runner (the reply may be what was lost), so say so and
+ * point at the command that finds out, instead of reporting a failed migration.
+ */
+export function lostConnectionDuring(migrationName: string, transactional: boolean, error: unknown): DigilogError {
+  const message = redact(String((error as Error)?.message ?? error));
+  return new DigilogError('unreachable', `Lost the connection to the database while ${migrationName} was running: ${message}`, {
+    prismaCode: 'P1017',
+    hint:
+      (transactional
+        ? 'The server either committed the migration with its "finished" record or rolled it back; this runner cannot tell which. '
+        : 'It runs outside a single transaction, so some of its statements may have been applied (check the schema, e.g. for an INVALID index). ') +
+      'Run `digilog-db status` once the database is reachable: it lists the migration as applied, or as failed with the resolve command to run.',
+    details: { migration: migrationName, sqlState: errorCode(error) },
+  });
+}
+
 /**
  * Any error from the database layer as a typed error: permission problems and
  * dropped connections are expected in production and deserve a clear line.

@@ -48,8 +48,11 @@ export async function acquireMigrationLock(client: pg.Client, options: LockOptio
   let delayMs = 25;
   let lastHolderPid: number | undefined;
   for (;;) {
-    const result = await client.query<{ locked: boolean }>(`SELECT pg_try_advisory_lock(${PRISMA_ADVISORY_LOCK_KEY}) AS locked`);
-    if (result.rows[0]?.locked) return performance.now() - started;
+    const result = await client.query<{ locked: boolean; pid: number }>(`SELECT pg_try_advisory_lock(${PRISMA_ADVISORY_LOCK_KEY}) AS locked, pg_backend_pid() AS pid`);
+    if (result.rows[0]?.locked) {
+      await assertLockKeptBySession(client, result.rows[0].pid);
+      return performance.now() - started;
+    }
     const holder = await findLockHolder(client);
     if (holder?.pid !== lastHolderPid || lastHolderPid === undefined) {
       lastHolderPid = holder?.pid ?? -1;
@@ -72,6 +75,42 @@ export async function acquireMigrationLock(client: pg.Client, options: LockOptio
     await sleep(Math.min(delayMs * (0.75 + Math.random() / 2), options.waitMs - waited));
     delayMs = Math.min(delayMs * 2, 1_000);
   }
+}
+
+/**
+ * A session-level lock only protects the run if the session stays on one server process.
+ * Behind a transaction-pooling proxy (PgBouncer pool_mode=transaction, some managed
+ * "poolers") each transaction may run on another server connection: the lock would sit on a
+ * connection the run no longer uses while the migration runs unprotected elsewhere. So,
+ * right after taking it, check in a second transaction that this session is still on the
+ * same server process and that it holds the lock; if not, give the lock back (on the
+ * process that took it, a bounded number of tries) and refuse with an explanation.
+ */
+async function assertLockKeptBySession(client: pg.Client, lockPid: number): Promise<void> {
+  const check = await client.query<{ pid: number; held: boolean }>(
+    `SELECT pg_backend_pid() AS pid, EXISTS (SELECT 1 FROM pg_locks WHERE pid = pg_backend_pid() AND locktype = 'advisory' AND granted
+       AND classid = 0 AND objid = ${PRISMA_ADVISORY_LOCK_KEY} AND objsubid = 1) AS held`,
+  );
+  const { pid, held } = check.rows[0]!;
+  if (pid === lockPid && held) return;
+  let released = false;
+  for (let attempt = 0; attempt < 20 && !released; attempt++) {
+    const result = await client.query<{ released: boolean }>(
+      `SELECT CASE WHEN pg_backend_pid() = ${lockPid} THEN pg_advisory_unlock(${PRISMA_ADVISORY_LOCK_KEY}) ELSE false END AS released`,
+    );
+    released = result.rows[0]?.released === true;
+  }
+  throw new DigilogError(
+    'config',
+    `The migration lock does not stay with this connection: it was taken by server process ${lockPid}, but the next transaction ran on server process ${pid}. ` +
+      'DATABASE_URL goes through a transaction-pooling proxy (e.g. PgBouncer with pool_mode=transaction), where session-level advisory locks and session settings do not work, so migrating through it is refused.',
+    {
+      hint:
+        'Run migrations over a direct connection to PostgreSQL, or a session-mode pool (as Prisma\'s directUrl does), and keep the pooled URL for the application.' +
+        (released ? '' : ` The lock may still be held by server process ${lockPid}: SELECT pg_terminate_backend(${lockPid}) if no migration is running.`),
+      details: { lockPid, sessionPid: pid, released },
+    },
+  );
 }
 
 /** Releases the lock held by this session. */

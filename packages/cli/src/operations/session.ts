@@ -2,6 +2,8 @@
 import type pg from 'pg';
 import { connect } from '../db/connect.js';
 import { MigrationHistory } from '../db/history.js';
+import { watchLiveness } from '../db/liveness.js';
+import { DigilogError } from '../errors.js';
 import { parseTarget, type DatabaseTarget } from '../db/target.js';
 import type { RunnerOptions } from './runner-options.js';
 
@@ -24,9 +26,24 @@ export async function withSession<T>(
     applicationName: options.applicationName,
     createDatabase,
   });
+  // A silent network cut must end in an error, not a hang (see db/liveness.ts): after 2 connect
+  // timeouts without a reply the server is probed; 2 probes that cannot reach it end the session.
+  const backendPid = (await client.query<{ pid: number }>('SELECT pg_backend_pid() AS pid')).rows[0]!.pid;
+  const liveness = watchLiveness(client, backendPid, target, {
+    stallMs: 2 * options.connectTimeoutMs,
+    probeTimeoutMs: options.connectTimeoutMs,
+    maxFailures: 2,
+    applicationName: options.applicationName,
+  });
   try {
     return await fn({ client, history: new MigrationHistory(client, target.schema), target });
+  } catch (error) {
+    if (liveness.failure && error instanceof DigilogError && error.kind === 'unreachable') {
+      throw new DigilogError(error.kind, `${error.message} (${liveness.failure})`, { prismaCode: error.prismaCode, hint: error.hint, details: error.details, cause: error });
+    }
+    throw error;
   } finally {
+    liveness.stop();
     await client.end().catch(() => {});
   }
 }

@@ -48,6 +48,10 @@ const EnvSchema = z.object({
   DIGILOG_CONNECT_RETRIES: wholeNumber(3),
   DIGILOG_CONNECT_TIMEOUT_MS: wholeNumber(5_000),
   DIGILOG_DATA_DIR: z.optional(z.string().check(z.trim(), z.minLength(1, { message: 'must be a folder path' }))),
+  LOG_FORMAT: z.pipe(
+    z.optional(z.string().check(z.trim(), z.toLowerCase(), z.refine((v) => v === 'pretty' || v === 'json', { message: 'must be pretty or json' }))),
+    z.transform((v: string | undefined) => (v === 'json' ? 'json' : 'pretty') as 'pretty' | 'json'),
+  ),
 });
 
 /** Validated configuration. Secrets inside URLs are registered for redaction as soon as they are parsed. */
@@ -63,6 +67,8 @@ export interface Config {
   connectTimeoutMs: number;
   /** Where the embedded database lives when DATABASE_URL is unset (default: `<project>/.digilog`). */
   dataDir: string | undefined;
+  /** LOG_FORMAT: `json` writes JSON log lines on stderr (containers, collectors); `pretty` the human terminal output. */
+  logFormat: 'pretty' | 'json';
 }
 
 function isPostgresUrl(value: string): boolean {
@@ -119,6 +125,7 @@ export function loadConfig(env: NodeJS.ProcessEnv | Record<string, string | unde
     connectRetries: e.DIGILOG_CONNECT_RETRIES,
     connectTimeoutMs: e.DIGILOG_CONNECT_TIMEOUT_MS,
     dataDir: e.DIGILOG_DATA_DIR,
+    logFormat: e.LOG_FORMAT,
   };
 }
 

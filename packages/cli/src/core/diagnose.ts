@@ -8,6 +8,8 @@ import type { LocalMigration, MigrationRow } from './types.js';
 
 export interface AppliedMigration {
   name: string;
+  /** When its script started (with finishedAt: the migration's duration, for metrics). */
+  startedAt: Date;
   finishedAt: Date;
   checksum: string;
 }
@@ -72,7 +74,7 @@ export function diagnose({ local, rows, schemaEmpty }: DiagnoseInput): StatusRep
       if (!failed.some((f) => f.name === migration.name)) pending.push(migration.name);
       continue;
     }
-    applied.push({ name: migration.name, finishedAt: row.finishedAt!, checksum: row.checksum });
+    applied.push({ name: migration.name, startedAt: row.startedAt, finishedAt: row.finishedAt!, checksum: row.checksum });
     // Prisma also accepts the file with CRLF/LF swapped; computed only on a mismatch.
     const matches = row.checksum === migration.checksum || equivalentChecksums(migration.sql).includes(row.checksum);
     if (!matches) {

@@ -106,6 +106,8 @@ describe('the runtime image, assembled as the Dockerfile does', () => {
     });
     await until(() => healthcheck(imageApp, port) === 0 || entry.child.exitCode !== null, 30_000, 'a healthy API');
     expect(healthcheck(imageApp, port)).toBe(0);
+    // The healthcheck ran synchronously: let the output that arrived meanwhile be read.
+    await until(() => entry.output().includes('"msg":"listening"'), 5_000, 'the listening line');
     const events = entry.lines().map((l) => `${l.service}:${l.event ?? l.msg}`);
     expect(events.slice(0, 2)).toEqual(['entrypoint:entrypoint.migrate', 'digilog-db:migration.lock_acquired']);
     expect(events).toContain('digilog-db:migration.finished');

@@ -4,8 +4,13 @@
  * (a password with quotes would be escaped, and so missed, afterwards) and
  * the whole line after it (bindings, messages, anything a field missed).
  */
-import pino from 'pino';
+import { createRequire } from 'node:module';
+import type pinoModule from 'pino';
 import { redact, redactDeep } from '../redact.js';
+
+// Loaded on first use, not imported: the CLI bundle would hoist a static import and every
+// cold `digilog-db status` would pay ~35 ms for pino even with human output.
+const load = createRequire(import.meta.url);
 
 export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
 
@@ -23,6 +28,7 @@ export interface JsonLoggerOptions {
 
 /** Creates a logger writing JSON lines synchronously, so that no line is lost when the process exits right after. */
 export function createJsonLogger({ service, fd = 2, level = 'info' }: JsonLoggerOptions): Logger {
+  const pino = load('pino') as typeof pinoModule;
   const logger = pino(
     {
       level,

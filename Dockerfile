@@ -20,6 +20,9 @@ FROM base AS deps
 COPY package.json pnpm-lock.yaml pnpm-workspace.yaml ./
 COPY packages/cli/package.json packages/cli/
 COPY packages/api/package.json packages/api/
+# The workspace's bin launcher too (a 6-line file): without it pnpm links no `digilog-db` command,
+# and the build stage's `digilog-db generate` would not be found.
+COPY packages/cli/bin packages/cli/bin
 RUN --mount=type=cache,id=pnpm-store,target=/pnpm/store \
     pnpm config set store-dir /pnpm/store && \
     pnpm install --frozen-lockfile

@@ -50,7 +50,9 @@ describe('Dockerfile', () => {
     const copies = ofKind(deps, 'COPY').map(args);
     expect(copies.join(' ')).toContain('pnpm-lock.yaml');
     expect(copies.join(' ')).not.toMatch(/\bpackages\s+\.\/packages|src\b/);
-    for (const copied of copies.flatMap((c) => c.split(/\s+/).slice(0, -1))) expect(copied).toMatch(/package\.json|pnpm-lock\.yaml|pnpm-workspace\.yaml/);
+    // Manifests, and the CLI's bin launcher (pnpm links `digilog-db` only if the file exists at install time).
+    for (const copied of copies.flatMap((c) => c.split(/\s+/).slice(0, -1))) expect(copied).toMatch(/package\.json|pnpm-lock\.yaml|pnpm-workspace\.yaml|^packages\/cli\/bin$/);
+    expect(copies).toContain('packages/cli/bin packages/cli/bin');
     expect(ofKind(deps, 'RUN').map(args).join('\n')).toMatch(/pnpm install --frozen-lockfile/);
   });
 

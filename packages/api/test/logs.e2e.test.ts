@@ -60,7 +60,12 @@ describe('JSON logs (LOG_FORMAT=json) of the CLI', () => {
     await holder.connect();
     await holder.query(`SELECT pg_advisory_lock(${LOCK_KEY})`);
     const run = runCli(['migrate', '--migrations-dir', dir], { DATABASE_URL: url, LOG_FORMAT: 'json' });
-    await new Promise((r) => setTimeout(r, 800));
+    // Release only once the runner is connected and has been refused for a while (a loaded machine starts node slowly).
+    await waitFor(async () => {
+      const rows = await db.query<{ n: number }>("SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = current_database() AND application_name LIKE 'digilog-db pid=%'");
+      return rows[0]!.n > 0;
+    }, 20_000, 20);
+    await new Promise((r) => setTimeout(r, 400));
     await holder.query(`SELECT pg_advisory_unlock(${LOCK_KEY})`);
     await holder.end();
     const { code, stdout, stderr } = await run;
@@ -80,7 +85,7 @@ describe('JSON logs (LOG_FORMAT=json) of the CLI', () => {
     ]);
     const [wait, acquired, , finished, , failed, command] = lines;
     expect(wait).toMatchObject({ level: 'warn', holderApplication: 'other-runner', holderPid: expect.any(Number) });
-    expect(acquired!.waitedMs).toBeGreaterThanOrEqual(500);
+    expect(acquired!.waitedMs).toBeGreaterThanOrEqual(300);
     expect(finished).toMatchObject({ migration: '20240101000000_create', durationMs: expect.any(Number), mode: 'transactional', classification: { level: 'safe', rules: [] } });
     expect(failed).toMatchObject({
       level: 'error',

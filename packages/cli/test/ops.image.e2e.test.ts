@@ -150,7 +150,7 @@ describe('entry script failure paths (from the repository build)', () => {
   it('SIGTERM while migrating reaches digilog-db: the current migration finishes, the next does not start, exit 11', async () => {
     const db = await createDatabase('digilog_ops_signal');
     const dir = writeMigrations({
-      '20240101000000_slow': 'SELECT pg_sleep(1.5);\nCREATE TABLE slow_done (id int);',
+      '20240101000000_slow': 'SELECT pg_sleep(2);\nCREATE TABLE slow_done (id int);',
       '20240102000000_next': 'CREATE TABLE never_started (id int);',
     });
     const entry = runEntrypoint(dirname(dirname(dir)), env(db.url));

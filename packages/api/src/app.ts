@@ -8,15 +8,18 @@ import { healthBody, httpStatusOf } from '@digilog/db';
 import type { HealthMonitor } from './health/monitor.js';
 import { HttpError, errorHandler } from './http-errors.js';
 import type { Logger } from './log.js';
+import type { Metrics } from './metrics.js';
 import { settingsRouter } from './routes/settings.js';
 
 export interface AppDeps {
   health: Pick<HealthMonitor, 'current'>;
   db: DatabaseRouter;
   log: Logger;
+  /** Serves GET /metrics when given. */
+  metrics?: Metrics;
 }
 
-export function createApp({ health, db, log }: AppDeps): Express {
+export function createApp({ health, db, log, metrics }: AppDeps): Express {
   const app = express();
   app.disable('x-powered-by');
   app.set('query parser', 'simple');
@@ -29,6 +32,11 @@ export function createApp({ health, db, log }: AppDeps): Express {
     const body = healthBody(health.current(), 'db');
     res.status(httpStatusOf(body)).set('cache-control', 'no-store').json(body);
   });
+  if (metrics) {
+    app.get('/metrics', async (_req, res) => {
+      res.set('content-type', metrics.registry.contentType).set('cache-control', 'no-store').send(await metrics.render());
+    });
+  }
   app.use('/api/v1/settings', settingsRouter(db));
   app.use((_req, _res) => {
     throw new HttpError(404, 'not_found', 'No such route');

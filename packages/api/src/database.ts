@@ -4,15 +4,28 @@
  * the primary until the replica has replayed past that write.
  */
 import { PrismaPg } from '@prisma/adapter-pg';
+import pg from 'pg';
 import { parseTarget } from '@digilog/db';
 import { PrismaClient } from './generated/prisma/client.js';
 import { parseLsn } from '@digilog/db';
+import type { Logger } from './log.js';
 
 export type Prisma = InstanceType<typeof PrismaClient>;
 
-export function createPrisma(url: string): Prisma {
+/** A Prisma Client and the pg Pool under it (ours, so /metrics can read its counts and its errors are logged). */
+export interface PooledPrisma {
+  prisma: Prisma;
+  pool: pg.Pool;
+}
+
+export function createPrisma(url: string, { name = 'primary', log }: { name?: string; log?: Logger } = {}): PooledPrisma {
   const target = parseTarget(url);
-  return new PrismaClient({ adapter: new PrismaPg({ connectionString: target.connectionString }, { schema: target.schema }) });
+  const pool = new pg.Pool({ connectionString: target.connectionString });
+  // An idle client losing its server (restart, failover) emits 'error' on the pool; unhandled, it would crash the API.
+  pool.on('error', (error: Error & { code?: string }) => {
+    log?.('error', 'database connection error', { event: 'database.connection_error', pool: name, code: error.code ?? null, error: error.message });
+  });
+  return { prisma: new PrismaClient({ adapter: new PrismaPg(pool, { schema: target.schema }) }), pool };
 }
 
 /** How long a client's write pins its reads to the primary at most (the replica may be down meanwhile). */
@@ -22,12 +35,21 @@ const MAX_TRACKED_CLIENTS = 10_000;
 export class DatabaseRouter {
   private readonly lastWrites = new Map<string, { lsn: bigint; at: number }>();
 
+  readonly primary: Prisma;
+  readonly replica: Prisma | undefined;
+  /** The pools by name (`primary`, `replica`), for the pool gauges of /metrics. */
+  readonly pools: Record<string, pg.Pool>;
+
   constructor(
-    readonly primary: Prisma,
-    readonly replica: Prisma | undefined,
+    primary: PooledPrisma,
+    replica: PooledPrisma | undefined,
     /** The replica's replay position as last probed, or null when unknown/unreachable. */
     private readonly replicaReplayLsn: () => bigint | null,
-  ) {}
+  ) {
+    this.primary = primary.prisma;
+    this.replica = replica?.prisma;
+    this.pools = { primary: primary.pool, ...(replica ? { replica: replica.pool } : {}) };
+  }
 
   /** The client to read from for this caller. */
   forRead(clientKey: string): { db: Prisma; target: 'primary' | 'replica' } {
@@ -52,5 +74,7 @@ export class DatabaseRouter {
 
   async disconnect(): Promise<void> {
     await Promise.all([this.primary.$disconnect(), this.replica?.$disconnect()]);
+    // The adapter leaves pools it did not create open.
+    await Promise.all(Object.values(this.pools).map((pool) => pool.end().catch(() => {})));
   }
 }

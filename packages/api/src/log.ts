@@ -1,12 +1,11 @@
-/** Structured JSON log lines on stderr, every one redacted. */
-import { redact } from '@digilog/db';
+/** Structured JSON log lines on stderr (pino, through the library's redacting logger). */
+import { createJsonLogger, silentLogger, type Logger, type LogLevel } from '@digilog/db';
 
-export type LogLevel = 'info' | 'warn' | 'error';
-export type Logger = (level: LogLevel, message: string, fields?: Record<string, unknown>) => void;
+export type { Logger, LogLevel };
+export { silentLogger };
 
-/** One JSON object per line: what log collectors expect from a container. */
-export const jsonLogger: Logger = (level, message, fields = {}) => {
-  process.stderr.write(`${redact(JSON.stringify({ time: new Date().toISOString(), level, msg: message, ...fields }))}\n`);
-};
-
-export const silentLogger: Logger = () => {};
+/**
+ * The API always logs JSON lines, whatever LOG_FORMAT says: it is a service, read by
+ * collectors; LOG_FORMAT switches the CLI, whose default output is for people.
+ */
+export const jsonLogger: Logger = createJsonLogger({ service: 'digilog-api' });

@@ -6,12 +6,25 @@
  */
 import type { Server } from 'node:http';
 import { dirname } from 'node:path';
-import { DigilogError, ensureMigrated, loadConfig, redact, resolveProjectPaths, runnerOptions, withEmbeddedDefault, type Config } from "@digilog/db";
+import {
+  DigilogError,
+  ensureMigrated,
+  loadConfig,
+  migrationEventLog,
+  readMigrations,
+  redact,
+  resolveProjectPaths,
+  runnerOptions,
+  withEmbeddedDefault,
+  type Config,
+  type ErrorKind,
+} from '@digilog/db';
 import { z } from 'zod';
 import { createApp } from './app.js';
 import { DatabaseRouter, createPrisma } from './database.js';
 import { HealthMonitor } from './health/monitor.js';
 import { jsonLogger as log } from './log.js';
+import { createMetrics } from './metrics.js';
 
 const ApiEnv = z.object({
   PORT: z.coerce.number().int().min(0).max(65535).default(3000),
@@ -53,10 +66,17 @@ async function main(): Promise<void> {
   config = embedded.config;
   const databaseUrl = config.databaseUrl!;
 
-  const boot = await ensureMigrated({ config });
-  const bootFields = { action: boot.action, applied: boot.applied, pending: boot.pending, durationMs: Math.round(boot.durationMs) };
+  // The same migration events as `LOG_FORMAT=json digilog-db migrate` (started/finished/failed, lock waits).
+  const events = migrationEventLog(log, readLocalMigrations(paths.migrationsDir));
+  const boot = await ensureMigrated({ config, onEvent: events.onEvent });
+  if (boot.error && boot.error.kind !== 'unreachable' && boot.error.kind !== 'config') {
+    events.failed(new DigilogError(boot.error.kind as ErrorKind, boot.error.message, { prismaCode: boot.error.prismaCode, hint: boot.error.hint }));
+  }
+  await events.settled();
+  const bootFields = { event: 'boot.migrations', action: boot.action, applied: boot.applied, pending: boot.pending, durationMs: Math.round(boot.durationMs) };
   if (boot.action === 'failed') {
-    log('error', `migration failed at boot: ${boot.reason}`, { ...bootFields, kind: boot.error?.kind, prismaCode: boot.error?.prismaCode, hint: boot.error?.hint });
+    const event = boot.error?.kind === 'unreachable' ? 'database.unreachable' : 'boot.migrations';
+    log('error', `migration failed at boot: ${boot.reason}`, { ...bootFields, event, kind: boot.error?.kind, prismaCode: boot.error?.prismaCode, hint: boot.error?.hint });
     if (config.isProduction) {
       await embedded.stop();
       process.exit(boot.error?.exitCode ?? 1);
@@ -69,8 +89,13 @@ async function main(): Promise<void> {
   const runner = runnerOptions(config, paths);
   const health = new HealthMonitor({ runner, replicaUrl: config.replicaUrl, refreshMs: api.HEALTH_REFRESH_MS, boot: { action: boot.action, reason: boot.reason }, log });
   await health.start();
-  const db = new DatabaseRouter(createPrisma(databaseUrl), config.replicaUrl ? createPrisma(config.replicaUrl) : undefined, () => health.replicaReplayLsn());
-  const app = createApp({ health, db, log });
+  const db = new DatabaseRouter(
+    createPrisma(databaseUrl, { name: 'primary', log }),
+    config.replicaUrl ? createPrisma(config.replicaUrl, { name: 'replica', log }) : undefined,
+    () => health.replicaReplayLsn(),
+  );
+  const metrics = createMetrics({ health, pools: () => db.pools, boot: { lockWaitMs: boot.migrate?.lockWaitMs ?? 0, durationMs: boot.durationMs } });
+  const app = createApp({ health, db, log, metrics });
   const server: Server = await new Promise((resolve) => {
     const s = app.listen(api.PORT, api.HOST, () => resolve(s));
   });
@@ -102,6 +127,15 @@ async function main(): Promise<void> {
   };
   process.on('SIGTERM', () => shutdown('SIGTERM'));
   process.on('SIGINT', () => shutdown('SIGINT'));
+}
+
+/** The folder as read for classifying migrations in log lines; a missing folder is ensureMigrated()'s error to report. */
+function readLocalMigrations(dir: string): ReturnType<typeof readMigrations> {
+  try {
+    return readMigrations(dir);
+  } catch {
+    return [];
+  }
 }
 
 main().catch((error: unknown) => {

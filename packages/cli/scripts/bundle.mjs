@@ -14,7 +14,8 @@ await build({
   // WebAssembly packages, the Prisma CLI and tsx load files relative to their own
   // folders; ora is only loaded on an interactive terminal. pg stays one shared
   // module: @prisma/adapter-pg checks `instanceof pg.Pool`, which a bundled copy fails.
-  external: ['libpg-query', '@prisma/*', 'prisma', 'tsx', 'ora', 'pg', '@electric-sql/*'],
+  // pino (LOG_FORMAT=json) and prom-client (status --prometheus) load only when asked for.
+  external: ['libpg-query', '@prisma/*', 'prisma', 'tsx', 'ora', 'pg', '@electric-sql/*', 'pino', 'prom-client'],
   banner: { js: "import { createRequire as __digilogCreateRequire } from 'node:module'; const require = __digilogCreateRequire(import.meta.url);" },
   sourcemap: true,
   // Smaller text parses faster at every cold start; names are kept for readable stack traces.

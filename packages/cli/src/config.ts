@@ -62,6 +62,10 @@ const EnvSchema = z.object({
   DIGILOG_BACKUP: z.optional(booleanFlag),
   DIGILOG_BACKUP_DIR: z.optional(z.string().check(z.trim(), z.minLength(1, { message: 'must be a folder path' }))),
   DIGILOG_DATA_DIR: z.optional(z.string().check(z.trim(), z.minLength(1, { message: 'must be a folder path' }))),
+  LOG_FORMAT: z.pipe(
+    z.optional(z.string().check(z.trim(), z.toLowerCase(), z.refine((v) => v === 'pretty' || v === 'json', { message: 'must be pretty or json' }))),
+    z.transform((v: string | undefined) => (v === 'json' ? 'json' : 'pretty') as 'pretty' | 'json'),
+  ),
 });
 
 /** Validated configuration. Secrets inside URLs are registered for redaction as soon as they are parsed. */
@@ -88,6 +92,8 @@ export interface Config {
   backupDir: string | undefined;
   /** Where the embedded database lives when DATABASE_URL is unset (default: `<project>/.digilog`). */
   dataDir: string | undefined;
+  /** LOG_FORMAT: `json` writes JSON log lines on stderr (containers, collectors); `pretty` the human terminal output. */
+  logFormat: 'pretty' | 'json';
 }
 
 function isPostgresUrl(value: string): boolean {
@@ -150,6 +156,7 @@ export function loadConfig(env: NodeJS.ProcessEnv | Record<string, string | unde
     backup: e.DIGILOG_BACKUP,
     backupDir: e.DIGILOG_BACKUP_DIR,
     dataDir: e.DIGILOG_DATA_DIR,
+    logFormat: e.LOG_FORMAT,
   };
 }
 

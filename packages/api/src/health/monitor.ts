@@ -4,7 +4,7 @@
  * in the background so that polling costs the database nothing, while a new
  * failure shows within one refresh interval.
  */
-import { ReplicaProbe, checkHealth, parseTarget, type HealthSnapshot, type RunnerOptions } from '@digilog/db';
+import { ReplicaProbe, checkHealth, healthBody, parseTarget, type HealthSnapshot, type RunnerOptions } from '@digilog/db';
 import type { Logger } from '../log.js';
 
 export interface HealthMonitorOptions {
@@ -21,6 +21,8 @@ export class HealthMonitor {
   private refreshing: Promise<void> | undefined;
   private readonly replica: ReplicaProbe | undefined;
   private shuttingDown = false;
+  /** Refreshes whose database check came out unhealthy (for /metrics). */
+  failedChecks = 0;
 
   constructor(private readonly options: HealthMonitorOptions) {
     this.snapshot = { status: null, checkError: 'not checked yet', replica: null, checkedAt: new Date(0), boot: options.boot, shuttingDown: false };
@@ -58,10 +60,26 @@ export class HealthMonitor {
   private async doRefresh(): Promise<void> {
     const previous = this.snapshot;
     this.snapshot = await checkHealth({ runner: this.options.runner, replica: this.replica, boot: this.options.boot });
-    const before = previous.status?.state ?? previous.checkError;
-    const after = this.snapshot.status?.state ?? this.snapshot.checkError;
-    if (previous.checkedAt.getTime() > 0 && before !== after) {
-      this.options.log(after === 'upToDate' ? 'info' : 'warn', 'health changed', { from: before, to: after });
+    if (healthBody(this.snapshot, 'db').database.status === 'unhealthy') this.failedChecks += 1;
+    this.logTransitions(previous.checkedAt.getTime() > 0 ? previous : null, this.snapshot);
+  }
+
+  /** One line per change of state (and one for the first check), so logs show when health turned and why. */
+  private logTransitions(previous: HealthSnapshot | null, next: HealthSnapshot): void {
+    const { log } = this.options;
+    const before = previous ? (previous.status?.state ?? previous.checkError) : null;
+    const after = next.status?.state ?? next.checkError;
+    if (before !== after) {
+      const status = healthBody(next, 'db').database.status;
+      log(status === 'healthy' ? 'info' : status === 'degraded' ? 'warn' : 'error', 'health changed', { event: 'health.changed', component: 'database', from: before, to: after, status });
+      if (next.checkError) {
+        log('error', 'database unreachable from the health check', { event: 'database.unreachable', kind: next.checkError });
+      }
+    }
+    const replicaBefore = previous?.replica ? replicaState(previous) : null;
+    const replicaAfter = next.replica ? replicaState(next) : null;
+    if (replicaAfter !== null && replicaBefore !== replicaAfter) {
+      log(replicaAfter === 'healthy' ? 'info' : 'warn', 'replica health changed', { event: 'health.changed', component: 'replica', from: replicaBefore, to: replicaAfter });
     }
   }
 
@@ -70,4 +88,9 @@ export class HealthMonitor {
     await this.refreshing?.catch(() => {});
     await this.replica?.close();
   }
+}
+
+function replicaState(snapshot: HealthSnapshot): 'healthy' | 'unreachable' | 'behind' {
+  if (!snapshot.replica?.reachable) return 'unreachable';
+  return snapshot.replica.hasLatestMigration === false ? 'behind' : 'healthy';
 }

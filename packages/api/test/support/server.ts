@@ -30,7 +30,9 @@ export function startServer(env: Record<string, string>, { timeoutMs = 30_000, c
     const timer = setTimeout(() => reject(new Error(`server did not start in ${timeoutMs} ms:\n${output}`)), timeoutMs);
     const onData = (chunk: Buffer) => {
       output += chunk;
-      const match = /"msg":"listening","port":(\d+)/.exec(output);
+      // pino writes the message after the fields: find the "listening" line, then read its port.
+      const line = output.split('\n').find((l) => l.includes('"msg":"listening"'));
+      const match = line && /"port":(\d+)/.exec(line);
       if (match) {
         clearTimeout(timer);
         const port = Number(match[1]);

@@ -31,7 +31,9 @@ export interface CommandContext {
  * unset outside production; `shadow` also starts its shadow instance).
  */
 export async function commandContext(flags: CommonFlags, { shadow = false }: { shadow?: boolean } = {}, env: NodeJS.ProcessEnv = process.env): Promise<CommandContext> {
-  const terminal = createTerminal({ json: flags.json === true, env });
+  // LOG_FORMAT=json (validated with the rest below): stderr becomes JSON log lines, loaded only then.
+  const log = env.LOG_FORMAT?.trim().toLowerCase() === 'json' ? (await import('../log/json-logger.js')).createJsonLogger({ service: 'digilog-db' }) : undefined;
+  const terminal = createTerminal({ json: flags.json === true, env, ...(log ? { log } : {}) });
   // The terminal exists before validation so that a config error is still rendered as JSON under --json.
   currentTerminal = terminal;
   const paths = resolveProjectPaths({ schema: flags.schema, migrationsDir: flags.migrationsDir });

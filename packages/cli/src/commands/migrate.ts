@@ -3,6 +3,7 @@ import type { Command } from 'commander';
 import { dirname, join } from 'node:path';
 import { parseDuration } from '../core/directives.js';
 import { DigilogError, EXIT_CODES } from '../errors.js';
+import type { Logger } from '../log/json-logger.js';
 import { printFindings } from '../output/findings.js';
 import { formatMs, type Terminal } from '../output/terminal.js';
 import type { Plan } from '../operations/plan.js';
@@ -82,11 +83,15 @@ Examples:
       };
       process.once('SIGTERM', onSignal);
       process.once('SIGINT', onSignal);
+      // LOG_FORMAT=json: each event is also a log line (the same lines the API writes at boot).
+      const events = terminal.log ? await migrationEvents(terminal.log, paths.migrationsDir) : undefined;
       try {
         const result = await migrate({
           ...options,
           signal: stop.signal,
           onEvent(event) {
+            events?.onEvent(event);
+            if (terminal.log) return;
             if (event.type === 'lock-wait') {
               const who = event.holder ? `process ${event.holder.pid} (${event.holder.applicationName ?? 'unknown'})` : 'another session';
               spinner.text = `Waiting for the migration lock held by ${who}`;
@@ -108,8 +113,18 @@ Examples:
           },
         });
         spinner.stop();
+        await events?.settled();
+        terminal.log?.('info', result.action === 'applied' ? `applied ${result.applied.length} migration(s)` : 'Database is up to date!', {
+          event: 'migrate.completed',
+          action: result.action,
+          applied: result.applied.map((a) => a.name),
+          durationMs: Math.round(result.durationMs),
+          lockWaitMs: Math.round(result.lockWaitMs),
+        });
         if (terminal.json) {
           terminal.printJson({ ok: true, ...result });
+        } else if (terminal.log) {
+          // The log lines above are the report; stdout stays empty rather than mixing text into a JSON log stream.
         } else if (result.action === 'applied') {
           terminal.out(
             `Applied ${result.applied.length} migration${result.applied.length === 1 ? '' : 's'} to ${result.database} in ${formatMs(result.durationMs)}.`,
@@ -120,6 +135,9 @@ Examples:
         setExitCode(EXIT_CODES.ok);
       } catch (error) {
         spinner.stop();
+        // Connection and configuration errors are logged once, by the entry point's error printer.
+        if (!(error instanceof DigilogError && ['unreachable', 'config', 'usage'].includes(error.kind))) events?.failed(error);
+        await events?.settled();
         throw error;
       } finally {
         process.removeListener('SIGTERM', onSignal);
@@ -162,4 +180,16 @@ function printDryRun(terminal: Terminal, result: import('../operations/dry-run.j
 
 function formatBytes(bytes: number): string {
   return bytes >= 1_048_576 ? `${(bytes / 1_048_576).toFixed(1)} MB` : `${(bytes / 1024).toFixed(1)} kB`;
+}
+
+/** The event logger, with the migrations folder read for classification (a missing folder is reported by migrate itself). */
+async function migrationEvents(log: Logger, migrationsDir: string) {
+  const [{ migrationEventLog }, { readMigrations }] = await Promise.all([import('../log/migration-events.js'), import('../project.js')]);
+  let local: ReturnType<typeof readMigrations> = [];
+  try {
+    local = readMigrations(migrationsDir);
+  } catch {
+    // migrate() reads the folder again and throws the typed error.
+  }
+  return migrationEventLog(log, local);
 }

@@ -1,13 +1,18 @@
 /** `digilog-db status`: what is applied, pending, failed or edited; the exit code says which. */
 import type { Command } from 'commander';
-import { EXIT_CODES, STATUS_EXIT_KIND } from '../errors.js';
+import { DigilogError, EXIT_CODES, STATUS_EXIT_KIND } from '../errors.js';
 import type { StatusResult } from '../operations/check-status.js';
 import type { Terminal } from '../output/terminal.js';
 import { commandContext, setExitCode, withCommonOptions, type CommonFlags } from './common.js';
 
+interface StatusFlags extends CommonFlags {
+  prometheus?: boolean;
+}
+
 export function register(program: Command): void {
   withCommonOptions(program.command('status'))
     .description('compare the migrations folder with the database; exit code 0 only when up to date')
+    .option('--prometheus', 'print the migration metrics in Prometheus text format (for a node_exporter textfile collector)')
     .addHelpText(
       'after',
       `
@@ -16,17 +21,38 @@ Exit codes: 0 up to date, 3 pending, 6 failed migration, 7 edited or missing fro
 
 Examples:
   $ digilog-db status
-  $ digilog-db status --json | jq .pending`,
+  $ digilog-db status --json | jq .pending
+  $ digilog-db status --prometheus > digilog.prom.tmp; mv digilog.prom.tmp /var/lib/node_exporter/digilog.prom`,
     )
-    .action(async (flags: CommonFlags) => {
+    .action(async (flags: StatusFlags) => {
+      if (flags.prometheus && flags.json) throw new DigilogError('usage', '--prometheus and --json cannot be combined', { hint: 'Pick one output format.' });
       const { config, paths, terminal } = await commandContext(flags);
       const { checkStatus } = await import('../operations/check-status.js');
       const { runnerOptions } = await import('../operations/runner-options.js');
+      if (flags.prometheus) return printPrometheus(() => checkStatus(runnerOptions(config, paths)));
       const result = await checkStatus(runnerOptions(config, paths));
       if (terminal.json) terminal.printJson({ ok: result.state === 'upToDate', ...result });
       else printStatus(terminal, result);
       setExitCode(EXIT_CODES[STATUS_EXIT_KIND[result.state]]);
     });
+}
+
+/**
+ * Metrics instead of text; the exit code is still status's. An unreachable database still prints
+ * `digilog_database_up 0`, so a textfile collector reports the outage instead of an empty file.
+ */
+async function printPrometheus(check: () => Promise<StatusResult>): Promise<void> {
+  const { migrationMetrics } = await import('../metrics/migration-metrics.js');
+  const { renderFamilies } = await import('../metrics/prometheus.js');
+  let result: StatusResult;
+  try {
+    result = await check();
+  } catch (error) {
+    if (error instanceof DigilogError && error.kind === 'unreachable') process.stdout.write(await renderFamilies(migrationMetrics(null)));
+    throw error;
+  }
+  process.stdout.write(await renderFamilies(migrationMetrics(result)));
+  setExitCode(EXIT_CODES[STATUS_EXIT_KIND[result.state]]);
 }
 
 function printStatus(terminal: Terminal, status: StatusResult): void {

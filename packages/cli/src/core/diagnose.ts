@@ -9,6 +9,8 @@ import type { LocalMigration, MigrationRow } from './types.js';
 
 export interface AppliedMigration {
   name: string;
+  /** When its script started (with finishedAt: the migration's duration, for metrics). */
+  startedAt: Date;
   finishedAt: Date;
   checksum: string;
   /** finished_at − started_at of its row. */
@@ -97,7 +99,7 @@ export function diagnose({ local, rows, schemaEmpty, budgetMs = 0, migrationRunn
       continue;
     }
     const durationMs = row.finishedAt!.getTime() - row.startedAt.getTime();
-    applied.push({ name: migration.name, finishedAt: row.finishedAt!, checksum: row.checksum, durationMs });
+    applied.push({ name: migration.name, startedAt: row.startedAt, finishedAt: row.finishedAt!, checksum: row.checksum, durationMs });
     const budget = budgetOf(migration.sql, budgetMs);
     if (budget > 0 && durationMs > budget) slow.push({ name: migration.name, durationMs, budgetMs: budget });
     // Prisma also accepts the file with CRLF/LF swapped; computed only on a mismatch.

@@ -6,6 +6,7 @@
 import { Chalk, type ChalkInstance } from 'chalk';
 import type { Ora } from 'ora';
 import { DigilogError } from '../errors.js';
+import type { Logger } from '../log/json-logger.js';
 import { redact, redactDeep } from '../redact.js';
 
 export interface Terminal {
@@ -19,6 +20,8 @@ export interface Terminal {
   spinner(text: string): Promise<Pick<Ora, 'succeed' | 'fail' | 'stop' | 'text'>>;
   /** The one JSON document of a --json run. */
   printJson(value: unknown): void;
+  /** Set with LOG_FORMAT=json: stderr carries JSON log lines instead of human text. */
+  log: Logger | undefined;
 }
 
 function colorsWanted(stream: NodeJS.WriteStream, env: NodeJS.ProcessEnv): boolean {
@@ -27,18 +30,20 @@ function colorsWanted(stream: NodeJS.WriteStream, env: NodeJS.ProcessEnv): boole
   return stream.isTTY === true && env.TERM !== 'dumb';
 }
 
-/** Creates the terminal for one command run. */
-export function createTerminal({ json, env = process.env }: { json: boolean; env?: NodeJS.ProcessEnv }): Terminal {
-  const color = new Chalk({ level: !json && colorsWanted(process.stdout, env) ? 1 : 0 });
-  const interactive = !json && process.stderr.isTTY === true && !env.CI && colorsWanted(process.stderr, env);
+/** Creates the terminal for one command run; `log` (LOG_FORMAT=json) turns stderr into JSON log lines. */
+export function createTerminal({ json, env = process.env, log }: { json: boolean; env?: NodeJS.ProcessEnv; log?: Logger }): Terminal {
+  const color = new Chalk({ level: !json && !log && colorsWanted(process.stdout, env) ? 1 : 0 });
+  const interactive = !json && !log && process.stderr.isTTY === true && !env.CI && colorsWanted(process.stderr, env);
   return {
     json,
     color,
+    log,
     out(line = '') {
       if (!json) process.stdout.write(`${redact(line)}\n`);
     },
     err(line) {
-      process.stderr.write(`${redact(line)}\n`);
+      if (log) log('info', line, { event: 'cli.message' });
+      else process.stderr.write(`${redact(line)}\n`);
     },
     async spinner(text) {
       if (!interactive) {
@@ -56,6 +61,14 @@ export function createTerminal({ json, env = process.env }: { json: boolean; env
 
 /** Renders a failure: one clear line, Prisma's code, the next step. */
 export function printError(terminal: Terminal, error: DigilogError): void {
+  // With JSON logs the failure is also one log line, so a collector sees it (connectivity errors get their own event name).
+  terminal.log?.('error', error.message, {
+    event: error.kind === 'unreachable' ? 'database.unreachable' : 'command.failed',
+    kind: error.kind,
+    exitCode: error.exitCode,
+    prismaCode: error.prismaCode ?? null,
+    hint: error.hint ?? null,
+  });
   if (terminal.json) {
     terminal.printJson({
       ok: false,
@@ -70,6 +83,7 @@ export function printError(terminal: Terminal, error: DigilogError): void {
     });
     return;
   }
+  if (terminal.log) return;
   const { color } = terminal;
   const code = error.prismaCode ? ` ${color.dim(`[${error.prismaCode}]`)}` : '';
   terminal.err(`${color.red('Error:')} ${error.message}${code}`);

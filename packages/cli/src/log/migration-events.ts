@@ -1,0 +1,124 @@
+/**
+ * Turns the `migrate` operation's events into structured log lines: started,
+ * finished and failed with name, duration and safety classification; lock
+ * waits. Shared by the CLI (`LOG_FORMAT=json`) and the API's boot-time
+ * ensureMigrated(), so both write the same events.
+ */
+import type { LocalMigration } from '../core/types.js';
+import { DigilogError } from '../errors.js';
+import type { MigrateEvent } from '../operations/migrate.js';
+import type { Logger } from './json-logger.js';
+
+export interface MigrationClassification {
+  /** The worst finding: safe, care (requires care) or dangerous; `unparsed` when PostgreSQL's parser rejects the file. */
+  level: string;
+  rules: string[];
+}
+
+export interface MigrationEventLog {
+  /** Pass as `onEvent` to migrate() / ensureMigrated(). */
+  onEvent(event: MigrateEvent): void;
+  /** Logs a failed run (call with what migrate() threw). */
+  failed(error: unknown): void;
+  /** Resolves once every line is written (classification is asynchronous). */
+  settled(): Promise<void>;
+}
+
+/**
+ * Classifies a migration's SQL with the same classifier as `digilog-db lint`.
+ * Loaded only when a migration actually starts, so an up-to-date run never loads the parser.
+ */
+async function classifyMigration(migration: LocalMigration | undefined): Promise<MigrationClassification | undefined> {
+  if (!migration) return undefined;
+  try {
+    const [{ classify, worstLevel }, { parseStatements }] = await Promise.all([import('../core/classify.js'), import('../core/execution-mode.js')]);
+    const findings = classify(await parseStatements(migration.sql), migration.sql);
+    return { level: worstLevel(findings), rules: [...new Set(findings.filter((f) => f.level !== 'safe').map((f) => f.rule))] };
+  } catch {
+    return { level: 'unparsed', rules: [] };
+  }
+}
+
+/** Creates the event logger; `local` is the migrations folder as read (for classification). */
+export function migrationEventLog(log: Logger, local: LocalMigration[]): MigrationEventLog {
+  const byName = new Map(local.map((m) => [m.name, m]));
+  // Lines are written in event order even though classification is asynchronous.
+  let chain: Promise<void> = Promise.resolve();
+  const later = (write: () => Promise<void> | void) => {
+    chain = chain.then(write).catch(() => {});
+  };
+  const classifications = new Map<string, Promise<MigrationClassification | undefined>>();
+  const classificationOf = (name: string) => {
+    if (!classifications.has(name)) classifications.set(name, classifyMigration(byName.get(name)));
+    return classifications.get(name)!;
+  };
+  let current: { name: string; startedAt: number } | undefined;
+
+  return {
+    onEvent(event) {
+      switch (event.type) {
+        case 'plan':
+          // migrate's own classification, adjusted to the live tables: no need to parse again.
+          for (const m of event.plan.migrations) {
+            classifications.set(m.name, Promise.resolve({ level: m.parseError ? 'unparsed' : m.worst, rules: [...new Set(m.findings.filter((f) => f.level !== 'safe').map((f) => f.rule))] }));
+          }
+          break;
+        case 'lock-wait':
+          later(() =>
+            log('warn', 'waiting for the migration lock', {
+              event: 'migration.lock_wait',
+              holderPid: event.holder?.pid ?? null,
+              holderApplication: event.holder?.applicationName ?? null,
+            }),
+          );
+          break;
+        case 'lock-acquired':
+          later(() => log('info', 'migration lock acquired', { event: 'migration.lock_acquired', waitedMs: Math.round(event.waitedMs) }));
+          break;
+        case 'migration-start': {
+          current = { name: event.name, startedAt: performance.now() };
+          const classification = classificationOf(event.name);
+          later(async () =>
+            log('info', `applying ${event.name}`, { event: 'migration.started', migration: event.name, index: event.index + 1, total: event.total, classification: await classification }),
+          );
+          break;
+        }
+        case 'migration-done': {
+          current = undefined;
+          const classification = classificationOf(event.result.name);
+          later(async () =>
+            log('info', `applied ${event.result.name}`, {
+              event: 'migration.finished',
+              migration: event.result.name,
+              durationMs: Math.round(event.result.durationMs),
+              mode: event.result.mode,
+              classification: await classification,
+            }),
+          );
+          break;
+        }
+        case 'warning':
+          later(() => log('warn', event.message, { event: 'migration.warning' }));
+          break;
+      }
+    },
+    failed(error) {
+      const e = error instanceof DigilogError ? error : undefined;
+      const running = current;
+      const name = (e?.details.migration as string | undefined) ?? running?.name ?? null;
+      const fields: Record<string, unknown> = {
+        event: e?.kind === 'unreachable' ? 'database.unreachable' : e?.kind === 'lock-timeout' ? 'migration.lock_timeout' : 'migration.failed',
+        migration: name,
+        durationMs: running ? Math.round(performance.now() - running.startedAt) : null,
+        kind: e?.kind ?? 'internal',
+        exitCode: e?.exitCode ?? 1,
+        prismaCode: e?.prismaCode ?? null,
+        sqlState: (e?.details.sqlState as string | undefined) ?? null,
+        hint: e?.hint ?? null,
+      };
+      const classification = name ? classificationOf(name) : Promise.resolve(undefined);
+      later(async () => log('error', (error as Error)?.message ?? String(error), { ...fields, classification: await classification }));
+    },
+    settled: () => chain,
+  };
+}

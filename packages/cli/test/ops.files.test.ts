@@ -1,0 +1,208 @@
+/**
+ * The operations files an operator deploys from, read with real parsers (dockerfile-ast for the
+ * Dockerfile, yaml for compose, CI and Kubernetes): the properties the README promises.
+ * No Docker engine runs here; ops.image.e2e.test.ts runs the runtime stage's layout for real.
+ */
+import { existsSync, readFileSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { execFileSync } from 'node:child_process';
+import { DockerfileParser, type Copy, type Instruction } from 'dockerfile-ast';
+import { parse, parseAllDocuments } from 'yaml';
+import { describe, expect, it } from 'vitest';
+import { REPO_ROOT } from './support/migrations.js';
+
+const read = (path: string) => readFileSync(join(REPO_ROOT, path), 'utf8');
+type Yaml = Record<string, any>;
+
+/** Instructions grouped by build stage (FROM … AS name). */
+function stages(): Array<{ name: string; from: string; instructions: Instruction[] }> {
+  const dockerfile = DockerfileParser.parse(read('Dockerfile'));
+  const result: Array<{ name: string; from: string; instructions: Instruction[] }> = [];
+  for (const instruction of dockerfile.getInstructions()) {
+    if (instruction.getKeyword() === 'FROM') {
+      const args = instruction.getArguments().map((a) => a.getValue());
+      result.push({ name: args[2] ?? `stage${result.length}`, from: args[0]!, instructions: [] });
+    } else {
+      result.at(-1)?.instructions.push(instruction);
+    }
+  }
+  return result;
+}
+const args = (i: Instruction) => i.getArgumentsContent() ?? '';
+const ofKind = (stage: { instructions: Instruction[] }, keyword: string) => stage.instructions.filter((i) => i.getKeyword() === keyword);
+
+describe('Dockerfile', () => {
+  const all = stages();
+  const byName = Object.fromEntries(all.map((s) => [s.name, s]));
+  const runtime = all.at(-1)!;
+
+  it('has the stages deps → build → runtime, in that order, each building on the previous', () => {
+    expect(all.map((s) => s.name)).toEqual(['base', 'deps', 'build', 'runtime']);
+    expect(byName.deps!.from).toBe('base');
+    expect(byName.build!.from).toBe('deps');
+    // The runtime starts from a clean Node image, not from a stage holding the toolchain.
+    expect(runtime.from).toBe('${NODE_IMAGE}');
+    expect(read('Dockerfile')).toMatch(/^ARG NODE_IMAGE=node:20-[a-z]+-slim$/m);
+  });
+
+  it('installs dependencies from the manifests and the frozen lockfile before copying any source (cache-friendly)', () => {
+    const deps = byName.deps!;
+    const copies = ofKind(deps, 'COPY').map(args);
+    expect(copies.join(' ')).toContain('pnpm-lock.yaml');
+    expect(copies.join(' ')).not.toMatch(/\bpackages\s+\.\/packages|src\b/);
+    // Manifests, and the CLI's bin launcher (pnpm links `digilog-db` only if the file exists at install time).
+    for (const copied of copies.flatMap((c) => c.split(/\s+/).slice(0, -1))) expect(copied).toMatch(/package\.json|pnpm-lock\.yaml|pnpm-workspace\.yaml|^packages\/cli\/bin$/);
+    expect(copies).toContain('packages/cli/bin packages/cli/bin');
+    expect(ofKind(deps, 'RUN').map(args).join('\n')).toMatch(/pnpm install --frozen-lockfile/);
+  });
+
+  it('compiles TypeScript, generates Prisma Client with digilog-db and deploys production dependencies only', () => {
+    const runs = ofKind(byName.build!, 'RUN').map(args).join('\n');
+    expect(runs).toMatch(/pnpm --filter @digilog\/db run build/);
+    expect(runs).toMatch(/digilog-db generate/);
+    expect(runs).toMatch(/pnpm --filter @digilog\/api run build/);
+    expect(runs).toMatch(/pnpm --filter @digilog\/api deploy --prod\b.* \/out/);
+    // No engine download: digilog-db needs no PRISMA_*_BINARY and never runs `prisma generate`.
+    expect(read('Dockerfile')).not.toMatch(/prisma generate|BINARY_TARGET|ENGINE_BINARY/);
+  });
+
+  it('runtime: only the production deploy, the migrations and the entry scripts; non-root; NODE_ENV=production; tini; HEALTHCHECK', () => {
+    const copies = ofKind(runtime, 'COPY');
+    const fromBuild = copies.filter((c) => (c as Copy).getFromFlag()?.getValue() === 'build');
+    expect(fromBuild.map(args)).toEqual(['/out ./']);
+    // Nothing else comes from a stage that holds devDependencies (build's /repo, deps' node_modules).
+    expect(copies.filter((c) => (c as Copy).getFromFlag() !== null)).toHaveLength(1);
+    expect(copies.map(args)).toContain('prisma ./prisma');
+    expect(copies.map(args).join('\n')).toMatch(/deploy\/entrypoint\.sh/);
+    expect(ofKind(runtime, 'RUN').map(args).join('\n')).not.toMatch(/pnpm|npm install|yarn/);
+
+    const users = ofKind(runtime, 'USER').map(args);
+    expect(users).toHaveLength(1);
+    expect(users[0]).not.toMatch(/^(root|0)(:|$)/);
+    const env = ofKind(runtime, 'ENV').map(args).join(' ');
+    expect(env).toMatch(/NODE_ENV=production/);
+    expect(env).toMatch(/LOG_FORMAT=json/);
+
+    const healthchecks = ofKind(runtime, 'HEALTHCHECK');
+    expect(healthchecks).toHaveLength(1);
+    expect(args(healthchecks[0]!)).toMatch(/CMD \["node", "\/app\/deploy\/healthcheck\.mjs"\]/);
+    const entrypoint = ofKind(runtime, 'ENTRYPOINT').map(args);
+    expect(entrypoint).toEqual(['["/usr/bin/tini", "--", "/app/deploy/entrypoint.sh"]']);
+    expect(ofKind(runtime, 'RUN').map(args).join('\n')).toMatch(/apt-get install .*\btini\b/);
+  });
+
+  it('the scripts it runs exist, are executable, and the build context excludes host builds and secrets', () => {
+    expect(statSync(join(REPO_ROOT, 'deploy/entrypoint.sh')).mode & 0o111).not.toBe(0);
+    expect(existsSync(join(REPO_ROOT, 'deploy/healthcheck.mjs'))).toBe(true);
+    execFileSync('sh', ['-n', join(REPO_ROOT, 'deploy/entrypoint.sh')]);
+    const ignored = read('.dockerignore').split('\n');
+    for (const entry of ['**/node_modules', '**/dist', '.env', '.env.*', '.git']) expect(ignored).toContain(entry);
+  });
+});
+
+describe('docker-compose.prod.yml', () => {
+  const compose = parse(read('docker-compose.prod.yml')) as Yaml;
+  const { postgres, app } = compose.services;
+
+  it('postgres: pg_isready healthcheck and a named volume for its data', () => {
+    expect(postgres.image).toMatch(/^postgres:15/);
+    expect(postgres.healthcheck.test.join(' ')).toMatch(/pg_isready/);
+    const [volume, target] = String(postgres.volumes[0]).split(':');
+    expect(target).toBe('/var/lib/postgresql/data');
+    expect(Object.keys(compose.volumes)).toContain(volume);
+    // Not reachable from outside the compose network.
+    expect(postgres.ports).toBeUndefined();
+  });
+
+  it('app: built from the Dockerfile, starts after postgres is healthy, migrates in production, has its own healthcheck', () => {
+    expect(app.build.dockerfile).toBe('Dockerfile');
+    expect(app.depends_on.postgres.condition).toBe('service_healthy');
+    expect(app.environment.NODE_ENV).toBe('production');
+    expect(app.environment.AUTO_MIGRATE).toBe('true');
+    expect(app.healthcheck.test).toEqual(['CMD', 'node', '/app/deploy/healthcheck.mjs', '/api/v1/health']);
+  });
+
+  it('secrets come from .env.production (git-ignored); the committed example holds placeholders only', () => {
+    for (const service of [postgres, app]) expect(service.env_file).toBe('.env.production');
+    expect(JSON.stringify(compose)).not.toMatch(/PASSWORD\W+[^$C{]/);
+    const example = read('.env.production.example');
+    for (const name of ['POSTGRES_PASSWORD', 'DATABASE_URL', 'POSTGRES_USER', 'POSTGRES_DB']) expect(example).toMatch(new RegExp(`^${name}=`, 'm'));
+    expect(example).toMatch(/^POSTGRES_PASSWORD=CHANGE_ME$/m);
+    // git check-ignore exits 0 when the path is ignored, 1 when it is not.
+    expect(() => execFileSync('git', ['check-ignore', '-q', '.env.production'], { cwd: REPO_ROOT })).not.toThrow();
+    expect(() => execFileSync('git', ['check-ignore', '-q', '.env.production.example'], { cwd: REPO_ROOT })).toThrow();
+  });
+
+  it('docker-compose.yml (development) is a PostgreSQL 15 with a healthcheck', () => {
+    const dev = parse(read('docker-compose.yml')) as Yaml;
+    expect(dev.services.postgres.image).toMatch(/^postgres:15/);
+    expect(dev.services.postgres.healthcheck.test.join(' ')).toMatch(/pg_isready/);
+  });
+});
+
+describe('.github/workflows/ci.yml', () => {
+  const workflow = parse(read('.github/workflows/ci.yml')) as Yaml;
+  const runs = (job: string): string[] => workflow.jobs[job].steps.map((s: Yaml) => s.run ?? '');
+
+  it('runs the tests against a PostgreSQL service container', () => {
+    const service = workflow.jobs.test.services.postgres;
+    expect(service.image).toMatch(/^postgres:15/);
+    expect(service.options).toMatch(/--health-cmd "pg_isready/);
+    expect(workflow.jobs.test.env.TEST_DATABASE_URL).toMatch(/^postgresql:\/\/postgres@127\.0\.0\.1:5432\//);
+    expect(runs('test')).toContain('pnpm install --frozen-lockfile');
+    expect(runs('test')).toContain('pnpm test');
+  });
+
+  it('gates on lint, migrate, status and diff --exit-code before the tests', () => {
+    const steps = runs('test');
+    const at = (command: string) => steps.findIndex((s) => s.includes(command));
+    for (const command of ['digilog-db lint', 'digilog-db migrate', 'digilog-db status', 'digilog-db diff --exit-code']) expect(at(command)).toBeGreaterThan(0);
+    expect(at('digilog-db migrate')).toBeLessThan(at('digilog-db status'));
+    expect(at('digilog-db status')).toBeLessThan(at('pnpm test'));
+  });
+
+  it('deploy: after the tests, on main only, migrates the production database before rolling out', () => {
+    const deploy = workflow.jobs.deploy;
+    expect(deploy.needs).toBe('test');
+    expect(deploy.if).toMatch(/refs\/heads\/main/);
+    expect(deploy.env.DATABASE_URL).toBe('${{ secrets.DATABASE_URL }}');
+    const steps = runs('deploy');
+    const migrateAt = steps.findIndex((s) => /digilog-db migrate/.test(s));
+    const rolloutAt = steps.findIndex((s) => /kubectl set image|docker push/.test(s));
+    expect(migrateAt).toBeGreaterThan(0);
+    expect(rolloutAt).toBeGreaterThan(migrateAt);
+  });
+
+  it('.ci/run stays the local entry and runs the same pnpm test', () => {
+    expect(read('.ci/run')).toMatch(/^pnpm test$/m);
+  });
+});
+
+describe('deploy/k8s', () => {
+  const docs = ['migrate-job.yaml', 'deployment.yaml'].flatMap((file) => parseAllDocuments(read(`deploy/k8s/${file}`)).map((d) => d.toJS() as Yaml));
+  const ofKindK8s = (kind: string) => docs.filter((d) => d.kind === kind);
+
+  it('pattern 1: a Job that runs digilog-db migrate once, never retried blindly', () => {
+    const [job] = ofKindK8s('Job');
+    const container = job!.spec.template.spec.containers[0];
+    expect(container.args.slice(0, 2)).toEqual(['digilog-db', 'migrate']);
+    expect(job!.spec.backoffLimit).toBe(0);
+    expect(job!.spec.template.spec.restartPolicy).toBe('Never');
+    expect(container.env).toContainEqual({ name: 'NODE_ENV', value: 'production' });
+  });
+
+  it('pattern 2 and probes: readiness on /api/v1/health/db, liveness on /api/v1/health, non-root', () => {
+    const [deployment] = ofKindK8s('Deployment');
+    const spec = deployment!.spec.template.spec;
+    const api = spec.containers[0];
+    expect(api.readinessProbe.httpGet.path).toBe('/api/v1/health/db');
+    expect(api.livenessProbe.httpGet.path).toBe('/api/v1/health');
+    expect(api.startupProbe.httpGet.path).toBe('/api/v1/health');
+    expect(api.env).toContainEqual({ name: 'NODE_ENV', value: 'production' });
+    expect(spec.securityContext.runAsNonRoot).toBe(true);
+    const [service] = ofKindK8s('Service');
+    expect(service!.spec.selector).toEqual(deployment!.spec.selector.matchLabels);
+    expect(read('deploy/kubernetes.md')).toMatch(/ensureMigrated\(\)/);
+    expect(read('README.md')).toMatch(/\(deploy\/kubernetes\.md\)/);
+  });
+});

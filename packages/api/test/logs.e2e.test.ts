@@ -95,7 +95,9 @@ describe('JSON logs (LOG_FORMAT=json) of the CLI', () => {
       exitCode: 6,
       prismaCode: 'P3018',
       sqlState: '42P01',
-      classification: { level: 'care', rules: ['add-required-column'] },
+      // migrate's own classification, with the live context: "accounts" is created by the
+      // migration before it in the same run, so adding a required column to it is Safe.
+      classification: { level: 'safe', rules: [] },
     });
     expect(command).toMatchObject({ level: 'error', kind: 'migration-sql', exitCode: 6 });
     expectNoPassword(stdout + stderr);

@@ -46,7 +46,7 @@ describe('docs/operations.md procedures, step by step', () => {
     const db = await createDatabase('digilog_proc_startup', { create: false });
     const { root, dir } = project({
       '20240101000000_init': 'CREATE TABLE accounts (id int PRIMARY KEY);',
-      '20240102000000_add_plan': "ALTER TABLE accounts ADD COLUMN plan text;\nUPDATE acounts SET plan = 'free';",
+      '20240102000000_add_plan': "ALTER TABLE accounts ADD COLUMN plan text;\nUPDATE acounts SET plan = 'free' WHERE plan IS NULL;",
     });
     const env = { DATABASE_URL: db.url, NODE_ENV: 'production' };
 

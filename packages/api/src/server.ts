@@ -68,12 +68,28 @@ async function main(): Promise<void> {
 
   // The same migration events as `LOG_FORMAT=json digilog-db migrate` (started/finished/failed, lock waits).
   const events = migrationEventLog(log, readLocalMigrations(paths.migrationsDir));
-  const boot = await ensureMigrated({ config, onEvent: events.onEvent });
+  // SIGTERM while booting (a rolling deploy replacing this pod): finish the current migration,
+  // start no other, release the lock and exit, instead of being killed mid-script.
+  const bootStop = new AbortController();
+  const onBootSignal = (signal: NodeJS.Signals) => {
+    log('warn', `${signal} during boot: finishing the current migration, then exiting`, { event: 'boot.signal', signal });
+    bootStop.abort();
+  };
+  process.once('SIGTERM', onBootSignal);
+  process.once('SIGINT', onBootSignal);
+  const boot = await ensureMigrated({ config, onEvent: events.onEvent, signal: bootStop.signal });
+  process.removeListener('SIGTERM', onBootSignal);
+  process.removeListener('SIGINT', onBootSignal);
   if (boot.error && boot.error.kind !== 'unreachable' && boot.error.kind !== 'config') {
     events.failed(new DigilogError(boot.error.kind as ErrorKind, boot.error.message, { prismaCode: boot.error.prismaCode, hint: boot.error.hint }));
   }
   await events.settled();
   const bootFields = { event: 'boot.migrations', action: boot.action, applied: boot.applied, pending: boot.pending, durationMs: Math.round(boot.durationMs) };
+  if (bootStop.signal.aborted) {
+    log('info', 'stopped during boot', { ...bootFields, event: 'boot.stopped' });
+    await embedded.stop();
+    process.exit(boot.action === 'failed' ? (boot.error?.exitCode ?? 1) : 0);
+  }
   if (boot.action === 'failed') {
     const event = boot.error?.kind === 'unreachable' ? 'database.unreachable' : 'boot.migrations';
     log('error', `migration failed at boot: ${boot.reason}`, { ...bootFields, event, kind: boot.error?.kind, prismaCode: boot.error?.prismaCode, hint: boot.error?.hint });

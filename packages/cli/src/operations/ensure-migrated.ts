@@ -23,6 +23,8 @@ export interface EnsureMigratedOptions extends PathOptions {
   /** Connection attempts while the database starts (default 8, about 30 s with backoff). */
   connectRetries?: number;
   onEvent?: (event: MigrateEvent) => void;
+  /** Abort on SIGTERM during boot: the current migration finishes, no other starts (result: failed, kind `interrupted`). */
+  signal?: AbortSignal;
 }
 
 export interface EnsureMigratedError {
@@ -71,7 +73,7 @@ export async function ensureMigrated(options: EnsureMigratedOptions = {}): Promi
     // in production when pg_dump is installed (DIGILOG_BACKUP=false turns it off).
     const projectDir = dirname(runner.schemaPath ? dirname(runner.schemaPath) : runner.migrationsDir);
     const backupDir = chooseBackupDir(undefined, config, join(projectDir, '.digilog', 'backups'));
-    const result = await migrate({ ...runner, ...(backupDir ? { backupDir } : {}), ...(options.onEvent ? { onEvent: options.onEvent } : {}) });
+    const result = await migrate({ ...runner, ...(backupDir ? { backupDir } : {}), ...(options.onEvent ? { onEvent: options.onEvent } : {}), ...(options.signal ? { signal: options.signal } : {}) });
     return {
       action: result.action,
       applied: result.applied.map((a) => a.name),

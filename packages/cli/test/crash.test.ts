@@ -112,7 +112,7 @@ describe('[rows 7–8] kill -9 during migrate', () => {
     const dir = writeMigrations({ [name]: 'CREATE TABLE long_ddl (id int);\nINSERT INTO long_ddl SELECT generate_series(1, 1000);\nSELECT pg_sleep(3);\n' });
     const runner = startCli(['migrate', '--migrations-dir', dir], { DATABASE_URL: db.url });
     try {
-      await eventually('migration running', async () => (await db.query(`SELECT 1 FROM pg_stat_activity WHERE query LIKE '%pg_sleep(3)%' AND pid <> pg_backend_pid()`)).length > 0);
+      await eventually('migration running', async () => (await db.query(`SELECT 1 FROM pg_stat_activity WHERE datname = current_database() AND query LIKE '%pg_sleep(3)%' AND pid <> pg_backend_pid()`)).length > 0);
     } finally {
       runner.child.kill('SIGKILL');
     }
@@ -154,7 +154,7 @@ INSERT INTO committed_ddl VALUES (1);
     const runner = startCli(['migrate', '--migrations-dir', dir], { DATABASE_URL: db.url });
     try {
       await eventually('commit in progress', async () =>
-        (await db.query(`SELECT 1 FROM pg_stat_activity WHERE wait_event = 'PgSleep' AND query LIKE '%slow_commit%' AND pid <> pg_backend_pid()`)).length > 0,
+        (await db.query(`SELECT 1 FROM pg_stat_activity WHERE datname = current_database() AND wait_event = 'PgSleep' AND query LIKE '%slow_commit%' AND pid <> pg_backend_pid()`)).length > 0,
       );
     } finally {
       runner.child.kill('SIGKILL');

@@ -42,7 +42,7 @@ async function runThroughProxy(db: TestDatabase): Promise<{ proxy: TcpProxy; run
     DIGILOG_CONNECT_RETRIES: '0',
   });
   cleanups.push(() => void runner.child.kill('SIGKILL'));
-  await eventually('first migration running', async () => (await db.query(`SELECT 1 FROM pg_stat_activity WHERE query LIKE '%pg_sleep(2)%' AND pid <> pg_backend_pid()`)).length > 0);
+  await eventually('first migration running', async () => (await db.query(`SELECT 1 FROM pg_stat_activity WHERE datname = current_database() AND query LIKE '%pg_sleep(2)%' AND pid <> pg_backend_pid()`)).length > 0);
   return { proxy, runner, dir };
 }
 

@@ -25,7 +25,7 @@ describe('[row 12] SIGTERM during migrate', () => {
     child.stderr.on('data', (chunk) => (stderr += chunk));
     // Signal once the first migration is running.
     for (let i = 0; i < 100; i++) {
-      const running = await db.query(`SELECT 1 FROM pg_stat_activity WHERE query LIKE '%pg_sleep(0.4)%' AND pid <> pg_backend_pid()`);
+      const running = await db.query(`SELECT 1 FROM pg_stat_activity WHERE datname = current_database() AND query LIKE '%pg_sleep(0.4)%' AND pid <> pg_backend_pid()`);
       if (running.length > 0) break;
       await new Promise((r) => setTimeout(r, 20));
     }

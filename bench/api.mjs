@@ -17,15 +17,19 @@ function boot(env) {
   const child = spawn(process.execPath, [SERVER], {
     cwd: ROOT,
     env: { PATH: process.env.PATH, PORT: '0', HOST: '127.0.0.1', ...env },
-    stdio: ['ignore', 'ignore', 'pipe'],
+    stdio: ['ignore', 'pipe', 'pipe'],
   });
   let output = '';
   return new Promise((resolve, reject) => {
-    child.stderr.on('data', (chunk) => {
+    const onData = (chunk) => {
       output += chunk;
-      const match = /"msg":"listening","port":(\d+)/.exec(output);
+      // pino writes the message after the fields: find the "listening" line, then its port.
+      const line = output.split('\n').find((l) => l.includes('"msg":"listening"'));
+      const match = line && /"port":(\d+)/.exec(line);
       if (match) resolve({ child, port: Number(match[1]), ms: performance.now() - started, output });
-    });
+    };
+    child.stdout.on('data', onData);
+    child.stderr.on('data', onData);
     child.on('exit', (code) => reject(new Error(`server exited ${code}: ${output}`)));
   });
 }
@@ -40,7 +44,8 @@ async function bootOverhead() {
     const total = [];
     for (let i = 0; i < RUNS; i++) {
       const server = await boot({ DATABASE_URL: url, AUTO_MIGRATE: 'true' });
-      inside.push(Number(/"msg":"migrations: [^"]*".*?"durationMs":(\d+)/.exec(server.output)[1]));
+      const bootLine = server.output.split('\n').find((l) => l.includes('"event":"boot.migrations"'));
+      inside.push(JSON.parse(bootLine).durationMs);
       total.push(server.ms);
       await stop(server);
     }

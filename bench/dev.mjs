@@ -52,20 +52,24 @@ function bootToHealthy(dataDir) {
   const child = spawn(process.execPath, [join(ROOT, 'packages/api/dist/server.js')], {
     cwd: ROOT,
     env: { PATH: process.env.PATH, PORT: '0', HOST: '127.0.0.1', AUTO_MIGRATE: 'true', DIGILOG_DATA_DIR: dataDir },
-    stdio: ['ignore', 'ignore', 'pipe'],
+    stdio: ['ignore', 'pipe', 'pipe'],
   });
   let output = '';
   return new Promise((resolve, reject) => {
-    child.stderr.on('data', async (chunk) => {
+    const onData = async (chunk) => {
       output += chunk;
-      const match = /"msg":"listening","port":(\d+)/.exec(output);
+      // pino writes the message after the fields: find the "listening" line, then its port.
+      const line = output.split('\n').find((l) => l.includes('"msg":"listening"'));
+      const match = line && /"port":(\d+)/.exec(line);
       if (!match || child.listened) return;
       child.listened = true;
       const res = await fetch(`http://127.0.0.1:${match[1]}/api/v1/health`);
       const ms = performance.now() - started;
       child.once('exit', () => resolve({ ms, status: res.status }));
       child.kill('SIGTERM');
-    });
+    };
+    child.stdout.on('data', onData);
+    child.stderr.on('data', onData);
     child.on('exit', (code) => !child.listened && reject(new Error(`server exited ${code}: ${output}`)));
   });
 }

@@ -93,14 +93,18 @@ export function cannotRunInTransaction({ nodeType, node }: ParsedStatement): boo
   }
 }
 
-/** Decides how a script is executed. Pure apart from lazily loading the parser. */
-export async function executionModeOf(sql: string): Promise<ExecutionMode> {
+/**
+ * Decides how a script is executed. Pure apart from lazily loading the parser.
+ * `parsed`: the statements when the caller already parsed the file (the deploy plan does),
+ * or null when the parser rejected it.
+ */
+export async function executionModeOf(sql: string, parsed?: ParsedStatement[] | null): Promise<ExecutionMode> {
   if (NO_TRANSACTION_DIRECTIVE.test(sql)) return 'statement-by-statement';
-  if (!MAY_NEED_PARSE.test(sql)) return 'transactional';
-  const { parseSync } = await loadParser();
+  if (parsed === undefined && !MAY_NEED_PARSE.test(sql)) return 'transactional';
   let statements: ParsedStatement[];
   try {
-    statements = toStatements(sql, parseSync(sql));
+    if (parsed === null) throw new Error('not parsed');
+    statements = parsed ?? toStatements(sql, (await loadParser()).parseSync(sql));
   } catch {
     // Invalid SQL: send it exactly as written and let the server report the error with its position.
     return 'as-written';

@@ -57,9 +57,11 @@ export async function applyMigration(
   { migration, id }: StartedMigration,
   next: LocalMigration | undefined,
   hooks: ApplyHooks = {},
+  /** The mode when the caller already decided it from its own parse (the deploy plan). */
+  knownMode?: ExecutionMode,
 ): Promise<{ result: AppliedResult; next: StartedMigration | undefined }> {
   await hooks.afterStartRecorded?.(migration.name);
-  const mode = await executionModeOf(migration.sql);
+  const mode = knownMode ?? (await executionModeOf(migration.sql));
   const nextId = randomUUID();
   const bookkeeping = [history.finishSql(id), ...(next ? [history.startSql(nextId, next.name, next.checksum)] : [])].join(';\n');
   const started = performance.now();

@@ -131,7 +131,7 @@ export async function deployLocked(
     const limits = { lockTimeoutMs: directives.lockTimeoutMs ?? options.lockTimeoutMs, statementTimeoutMs: directives.statementTimeoutMs ?? options.statementTimeoutMs };
     await timeouts.set(limits);
     emit({ type: 'migration-start', name: current.migration.name, index, total: pending.length });
-    const step = await applyMigration(session.client, session.history, current, pending[index + 1], options.hooks).catch((error: unknown) => {
+    const step = await applyMigration(session.client, session.history, current, pending[index + 1], options.hooks, plan.migrations[index]?.mode).catch((error: unknown) => {
       throw explainTimeout(error, limits);
     });
     const budgetMs = directives.budgetMs ?? options.migrationBudgetMs;

@@ -8,7 +8,7 @@ import type pg from 'pg';
 import { applyContext, type ContextFinding, type TableFacts } from '../core/context.js';
 import { classify, worstLevel } from '../core/classify.js';
 import { readDirectives, type Directives } from '../core/directives.js';
-import { cannotRunInTransaction, parseStatements, type ParsedStatement } from '../core/execution-mode.js';
+import { cannotRunInTransaction, executionModeOf, parseStatements, type ExecutionMode, type ParsedStatement } from '../core/execution-mode.js';
 import type { Level } from '../core/rules.js';
 import type { LocalMigration } from '../core/types.js';
 import { readTableFacts } from '../db/table-stats.js';
@@ -22,6 +22,8 @@ export interface PlannedMigration {
   findings: ContextFinding[];
   /** Statements counted by the parser. */
   statements: number;
+  /** How the runner sends it (decided from this same parse, so the file is parsed once). */
+  mode: ExecutionMode;
   /** Set when PostgreSQL's parser rejects the file (the server will report the error when it runs). */
   parseError?: string;
 }
@@ -81,10 +83,10 @@ export async function planMigrations(migrations: LocalMigration[], options: Plan
       try {
         const statements = await parseStatements(migration.sql);
         checkTransactionMix(migration, statements, directives);
-        return { migration, statements, findings: classify(statements, migration.sql) };
+        return { migration, statements, findings: classify(statements, migration.sql), mode: await executionModeOf(migration.sql, statements) };
       } catch (error) {
         if (error instanceof DigilogError) throw error;
-        return { migration, statements: [], findings: [], parseError: (error as Error).message };
+        return { migration, statements: [], findings: [], mode: await executionModeOf(migration.sql), parseError: (error as Error).message };
       }
     }),
   );
@@ -94,7 +96,7 @@ export async function planMigrations(migrations: LocalMigration[], options: Plan
     options.client && options.schema ? await readTableFacts(options.client, options.schema, [...touched], options.largeTableRows) : new Map();
 
   const createdEarlier = new Set<string>();
-  const planned: PlannedMigration[] = parsed.map(({ migration, statements, findings, parseError }) => {
+  const planned: PlannedMigration[] = parsed.map(({ migration, statements, findings, mode, parseError }) => {
     const adjusted = applyContext(findings, { tables, createdEarlier, largeTableRows: options.largeTableRows });
     for (const f of findings) if (f.rule === 'create-table' && f.table) createdEarlier.add(f.table);
     return {
@@ -104,6 +106,7 @@ export async function planMigrations(migrations: LocalMigration[], options: Plan
       worst: parseError ? 'care' : worstLevel(adjusted),
       findings: adjusted,
       statements: statements.length,
+      mode,
       ...(parseError ? { parseError } : {}),
     };
   });

@@ -14,7 +14,7 @@ import { EXIT_CODES } from '../src/errors.js';
 import { findPgDump } from '../src/operations/backup.js';
 import { runCli } from './support/cli.js';
 import { testDatabases, type TestDatabase } from './support/database.js';
-import { addMigration, writeMigrations } from './support/migrations.js';
+import { addMigration, workloadsDir, writeMigrations } from './support/migrations.js';
 import { recordReliability } from './support/reliability.js';
 
 const database = testDatabases();
@@ -79,6 +79,20 @@ describe('production guard (matrix row 24)', () => {
 });
 
 describe('classification against the live database', () => {
+  it('a whole real history deploys to a new production database: its Dangerous statements touch only tables the same deploy creates', async () => {
+    const db = await database('digilog_fresh_prod');
+    const dir = join(workloadsDir(), 'documenso-documenso', 'migrations');
+    const lint = JSON.parse((await runCli(['lint', '--json', dir], {})).stdout);
+    expect(lint.counts.dangerous).toBeGreaterThan(0);
+    const run = await runCli(['migrate', '--json', '--migrations-dir', dir], { DATABASE_URL: db.url, NODE_ENV: 'production', DIGILOG_BACKUP: 'false' });
+    expect(run.code, run.stderr).toBe(0);
+    const { plan, applied } = JSON.parse(run.stdout);
+    expect(applied).toHaveLength(lint.files.length);
+    const relaxed = plan.migrations.flatMap((m: { findings: Array<{ ruleLevel: string; level: string; context?: string }> }) => m.findings).filter((f: { ruleLevel: string }) => f.ruleLevel === 'dangerous');
+    expect(relaxed.length).toBe(lint.counts.dangerous);
+    for (const f of relaxed) expect(f.context).toMatch(/is created (earlier in this migration|by an earlier pending migration): still empty here/);
+  });
+
   it('escalates on a big table, relaxes on a small, empty or just-created one, and names the rows; --dry-run changes nothing', async () => {
     const db = await database('digilog_context');
     const dir = writeMigrations({ '20240101000000_init': 'CREATE TABLE big (id int, v text);\nCREATE TABLE small (id int, v text);\nCREATE TABLE empty (id int);\n' });

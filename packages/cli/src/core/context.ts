@@ -53,6 +53,7 @@ const HARMLESS_WHEN_EMPTY: Partial<Record<RuleId, Level>> = {
   'update-without-where': 'safe',
   'add-required-column': 'safe',
   'drop-table': 'care', // no data lost, but code still using the table breaks
+  'drop-primary-key': 'care', // no row loses its identity, but foreign keys and code may rely on it
 };
 
 const ESCALATE: Record<Level, Level> = { safe: 'care', care: 'dangerous', dangerous: 'dangerous' };
@@ -65,10 +66,10 @@ export function applyContext(findings: Finding[], input: ContextInput): ContextF
     if (table === undefined || finding.level === 'safe') return base;
     const createdInFile = findings.some((f) => f.rule === 'create-table' && f.table === table && f.statement < finding.statement);
     if (createdInFile || input.createdEarlier.has(table)) {
-      if (SIZE_BOUND.has(finding.rule) || finding.rule in HARMLESS_WHEN_EMPTY) {
-        return { ...base, level: SIZE_BOUND.has(finding.rule) ? 'safe' : HARMLESS_WHEN_EMPTY[finding.rule]!, context: `"${table}" is created ${createdInFile ? 'earlier in this migration' : 'by an earlier pending migration'}: still empty here` };
-      }
-      return base;
+      // Created by this same deploy: it holds no row yet and no running code depends on its old
+      // shape, so nothing can be lost, broken or locked for long (this is what lets a whole
+      // history be deployed to a new production database through the guard).
+      return { ...base, level: 'safe', context: `"${table}" is created ${createdInFile ? 'earlier in this migration' : 'by an earlier pending migration'}: still empty here` };
     }
     const facts = input.tables.get(table);
     if (!facts?.exists) return base;

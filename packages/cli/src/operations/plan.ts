@@ -6,7 +6,7 @@
  */
 import type pg from 'pg';
 import { applyContext, type ContextFinding, type TableFacts } from '../core/context.js';
-import { classify, worstLevel } from '../core/classify.js';
+import { classify, worstLevel, type Finding } from '../core/classify.js';
 import { readDirectives, type Directives } from '../core/directives.js';
 import { cannotRunInTransaction, executionModeOf, parseStatements, type ExecutionMode, type ParsedStatement } from '../core/execution-mode.js';
 import type { Level } from '../core/rules.js';
@@ -77,19 +77,21 @@ export function checkTransactionMix(migration: Pick<LocalMigration, 'name' | 'pa
 
 /** Classifies the migrations in order; with a client, adjusts findings to the target's tables. */
 export async function planMigrations(migrations: LocalMigration[], options: PlanOptions): Promise<Plan> {
-  const parsed = await Promise.all(
-    migrations.map(async (migration) => {
-      const directives = directivesOf(migration);
-      try {
-        const statements = await parseStatements(migration.sql);
-        checkTransactionMix(migration, statements, directives);
-        return { migration, statements, findings: classify(statements, migration.sql), mode: await executionModeOf(migration.sql, statements) };
-      } catch (error) {
-        if (error instanceof DigilogError) throw error;
-        return { migration, statements: [], findings: [], mode: await executionModeOf(migration.sql), parseError: (error as Error).message };
-      }
-    }),
-  );
+  // Every file's directives first (a bad one is reported before any parse error), then one file
+  // at a time: its parse tree is dropped once classified. Holding all the trees until the last
+  // file was parsed made the garbage collector copy them all (~10 ms per 100 files).
+  const withDirectives = migrations.map((migration) => ({ migration, directives: directivesOf(migration) }));
+  const parsed: Array<{ migration: LocalMigration; statements: number; findings: Finding[]; mode: ExecutionMode; parseError?: string }> = [];
+  for (const { migration, directives } of withDirectives) {
+    try {
+      const statements = await parseStatements(migration.sql);
+      checkTransactionMix(migration, statements, directives);
+      parsed.push({ migration, statements: statements.length, findings: classify(statements, migration.sql), mode: await executionModeOf(migration.sql, statements) });
+    } catch (error) {
+      if (error instanceof DigilogError) throw error;
+      parsed.push({ migration, statements: 0, findings: [], mode: await executionModeOf(migration.sql), parseError: (error as Error).message });
+    }
+  }
   const touched = new Set<string>();
   for (const { findings } of parsed) for (const f of findings) if (f.table && f.rule !== 'create-table' && f.level !== 'safe') touched.add(f.table);
   const tables: Map<string, TableFacts> =
@@ -105,7 +107,7 @@ export async function planMigrations(migrations: LocalMigration[], options: Plan
       sql: migration.sql,
       worst: parseError ? 'care' : worstLevel(adjusted),
       findings: adjusted,
-      statements: statements.length,
+      statements,
       mode,
       ...(parseError ? { parseError } : {}),
     };

@@ -5,31 +5,26 @@
  */
 import { request } from 'node:http';
 import { afterAll, describe, expect, it } from 'vitest';
-import { adminQuery, createTestDatabase, type TestDatabase } from '../../cli/test/support/database.js';
+import { createTestDatabase, passwordRole, type TestDatabase } from '../../cli/test/support/database.js';
 import { startServer, waitFor, type RunningServer } from './support/server.js';
 
 const PASSWORD = 'Api:P4ss#w%rd';
 const ROLE = `digilog_api_${process.pid}`;
+const role = passwordRole(ROLE, PASSWORD);
 const databases: TestDatabase[] = [];
 const servers: RunningServer[] = [];
 
-await adminQuery(`DO $$ BEGIN
-  IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = '${ROLE}') THEN CREATE ROLE ${ROLE} LOGIN PASSWORD '${PASSWORD}'; END IF; END $$`);
+await role.create();
 afterAll(async () => {
   await Promise.all(servers.map((s) => s.stop('SIGKILL')));
   await Promise.all(databases.map((db) => db.drop()));
-  await adminQuery(`DROP ROLE IF EXISTS ${ROLE}`);
+  await role.drop();
 });
 
 async function ownedDatabase(): Promise<{ db: TestDatabase; url: string }> {
   const db = await createTestDatabase('digilog_api');
   databases.push(db);
-  await adminQuery(`ALTER DATABASE "${db.name}" OWNER TO ${ROLE}`);
-  await db.query(`ALTER SCHEMA public OWNER TO ${ROLE}`);
-  const url = new URL(db.url);
-  url.username = ROLE;
-  url.password = encodeURIComponent(PASSWORD);
-  return { db, url: url.toString() };
+  return { db, url: await role.own(db) };
 }
 
 async function boot(env: Record<string, string>): Promise<RunningServer> {

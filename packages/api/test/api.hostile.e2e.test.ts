@@ -10,23 +10,23 @@ import { join } from 'node:path';
 import pg from 'pg';
 import { afterAll, describe, expect, it } from 'vitest';
 import { runCli, type CliRun } from '../../cli/test/support/cli.js';
-import { adminQuery, createTestDatabase, type TestDatabase } from '../../cli/test/support/database.js';
+import { createTestDatabase, passwordRole, type TestDatabase } from '../../cli/test/support/database.js';
 import { PROJECT_MIGRATIONS } from '../../cli/test/support/migrations.js';
 import { recordReliability } from '../../cli/test/support/reliability.js';
 import { startServer, waitFor, type RunningServer } from './support/server.js';
 
 const PASSWORD = 'H3alth:pr0be#s3cr%t';
 const ROLE = `digilog_hostile_${process.pid}`;
+const role = passwordRole(ROLE, PASSWORD);
 const databases: TestDatabase[] = [];
 const servers: RunningServer[] = [];
 
-await adminQuery(`DO $$ BEGIN
-  IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = '${ROLE}') THEN CREATE ROLE ${ROLE} LOGIN PASSWORD '${PASSWORD}'; END IF; END $$`);
+await role.create();
 afterAll(async () => {
   await Promise.all(servers.map((s) => s.stop('SIGKILL')));
   // The role owns a test database: drop the databases first, then the role.
   await Promise.all(databases.map((db) => db.drop()));
-  await adminQuery(`DROP ROLE IF EXISTS ${ROLE}`);
+  await role.drop();
 });
 
 async function newDatabase(): Promise<TestDatabase> {
@@ -64,12 +64,7 @@ function raw(server: RunningServer, method: string, path: string, headers: Recor
 describe('[row 27] health while migrating', () => {
   it('[row 27] health while a runner waits for the lock, while a slow migration runs and after it fails: states and migration names only', async () => {
     const db = await newDatabase();
-    await adminQuery(`ALTER DATABASE "${db.name}" OWNER TO ${ROLE}`);
-    await db.query(`ALTER SCHEMA public OWNER TO ${ROLE}`);
-    const url = new URL(db.url);
-    url.username = ROLE;
-    url.password = encodeURIComponent(PASSWORD);
-    const env = { DATABASE_URL: url.toString() };
+    const env = { DATABASE_URL: await role.own(db) };
     const server = await boot({ ...env, AUTO_MIGRATE: 'true', HEALTH_REFRESH_MS: '200' });
 
     // The next release's migrations: the project's, then a slow one, then a failing one (run by the CLI, as a deploy job would).

@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { EXIT_CODES } from '../src/errors.js';
 import { runCli, type CliRun } from './support/cli.js';
-import { adminQuery, createTestDatabase, urlFor, type TestDatabase } from './support/database.js';
+import { createTestDatabase, passwordRole, type TestDatabase } from './support/database.js';
 import { addMigration, writeMigrations } from './support/migrations.js';
 import { schemaDump } from './support/psql.js';
 import { recordReliability } from './support/reliability.js';
@@ -15,14 +15,9 @@ import { recordReliability } from './support/reliability.js';
 const PASSWORD = 'Sup3r:s3cr#t/pw%';
 const ROLE = `digilog_e2e_${process.pid}`;
 const databases: TestDatabase[] = [];
-
-/** A URL with a password-protected role, so every output can be searched for the password. */
-function withPassword(database: string): string {
-  const url = new URL(urlFor(database));
-  url.username = ROLE;
-  url.password = encodeURIComponent(PASSWORD);
-  return url.toString();
-}
+/** A password-protected role, so every output can be searched for the password. */
+const role = passwordRole(ROLE, PASSWORD, { createdb: true });
+const withPassword = role.urlFor;
 
 function expectNoPassword(run: CliRun): void {
   for (const form of [PASSWORD, encodeURIComponent(PASSWORD), 'Sup3r']) {
@@ -31,19 +26,15 @@ function expectNoPassword(run: CliRun): void {
   }
 }
 
-await adminQuery(`DO $$ BEGIN
-  IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = '${ROLE}') THEN
-    CREATE ROLE ${ROLE} LOGIN CREATEDB PASSWORD '${PASSWORD.replace(/'/g, "''")}';
-  END IF; END $$`);
+await role.create();
 afterAll(async () => {
   await Promise.all(databases.map((db) => db.drop()));
-  await adminQuery(`DROP ROLE IF EXISTS ${ROLE}`);
+  await role.drop();
 });
 
 async function ownedDatabase(): Promise<TestDatabase> {
   const db = await createTestDatabase('digilog_e2e');
-  await adminQuery(`ALTER DATABASE "${db.name}" OWNER TO ${ROLE}`);
-  await db.query(`ALTER SCHEMA public OWNER TO ${ROLE}`);
+  await role.own(db);
   databases.push(db);
   return db;
 }

@@ -90,3 +90,42 @@ export async function leakedShadows(before: string[]): Promise<string[]> {
   };
   return (await shadowDatabases()).filter((name) => !before.includes(name) && !alive(Number(/^digilog_shadow_(\d+)_/.exec(name)?.[1])));
 }
+
+/** A login role with a password, so a test can search every output for that password. */
+export interface PasswordRole {
+  name: string;
+  password: string;
+  /** Creates the role if it does not exist yet. */
+  create(): Promise<void>;
+  /** Drops it (drop the databases it owns first). */
+  drop(): Promise<void>;
+  /** Gives the database and its public schema to the role; returns its URL with the role's credentials. */
+  own(db: TestDatabase): Promise<string>;
+  /** The URL of a database, logged in as the role (password percent-encoded). */
+  urlFor(database: string): string;
+}
+
+export function passwordRole(name: string, password: string, { createdb = false }: { createdb?: boolean } = {}): PasswordRole {
+  const roleUrl = (database: string) => {
+    const url = new URL(urlFor(database));
+    url.username = name;
+    url.password = encodeURIComponent(password);
+    return url.toString();
+  };
+  return {
+    name,
+    password,
+    create: () =>
+      adminQuery(`DO $$ BEGIN
+  IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = '${name}') THEN
+    CREATE ROLE ${name} LOGIN${createdb ? ' CREATEDB' : ''} PASSWORD '${password.replace(/'/g, "''")}';
+  END IF; END $$`).then(() => {}),
+    drop: () => adminQuery(`DROP ROLE IF EXISTS ${name}`).then(() => {}),
+    async own(db) {
+      await adminQuery(`ALTER DATABASE "${db.name}" OWNER TO ${name}`);
+      await db.query(`ALTER SCHEMA public OWNER TO ${name}`);
+      return roleUrl(db.name);
+    },
+    urlFor: roleUrl,
+  };
+}

@@ -11,7 +11,6 @@ import {
   ensureMigrated,
   loadConfig,
   migrationEventLog,
-  readMigrations,
   redact,
   resolveProjectPaths,
   runnerOptions,
@@ -67,7 +66,7 @@ async function main(): Promise<void> {
   const databaseUrl = config.databaseUrl!;
 
   // The same migration events as `LOG_FORMAT=json digilog-db migrate` (started/finished/failed, lock waits).
-  const events = migrationEventLog(log, readLocalMigrations(paths.migrationsDir));
+  const events = migrationEventLog(log);
   // SIGTERM while booting (a rolling deploy replacing this pod): finish the current migration,
   // start no other, release the lock and exit, instead of being killed mid-script.
   const bootStop = new AbortController();
@@ -83,7 +82,6 @@ async function main(): Promise<void> {
   if (boot.error && boot.error.kind !== 'unreachable' && boot.error.kind !== 'config') {
     events.failed(new DigilogError(boot.error.kind as ErrorKind, boot.error.message, { prismaCode: boot.error.prismaCode, hint: boot.error.hint }));
   }
-  await events.settled();
   const bootFields = { event: 'boot.migrations', action: boot.action, applied: boot.applied, pending: boot.pending, durationMs: Math.round(boot.durationMs) };
   if (bootStop.signal.aborted) {
     log('info', 'stopped during boot', { ...bootFields, event: 'boot.stopped' });
@@ -143,15 +141,6 @@ async function main(): Promise<void> {
   };
   process.on('SIGTERM', () => shutdown('SIGTERM'));
   process.on('SIGINT', () => shutdown('SIGINT'));
-}
-
-/** The folder as read for classifying migrations in log lines; a missing folder is ensureMigrated()'s error to report. */
-function readLocalMigrations(dir: string): ReturnType<typeof readMigrations> {
-  try {
-    return readMigrations(dir);
-  } catch {
-    return [];
-  }
 }
 
 main().catch((error: unknown) => {

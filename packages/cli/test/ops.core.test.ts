@@ -1,6 +1,6 @@
 /**
  * The pure parts of logs and metrics: migration metrics from a status result, and the
- * migration event log's lines (order kept across the asynchronous classification, failure
+ * migration event log's lines (classification taken from migrate's plan, failure
  * fields, connectivity errors named as such), written through a capturing logger.
  */
 import { describe, expect, it } from 'vitest';
@@ -11,6 +11,7 @@ import type { Logger } from '../src/log/json-logger.js';
 import { DigilogError } from '../src/errors.js';
 import type { StatusResult } from '../src/operations/check-status.js';
 import type { LocalMigration } from '../src/core/types.js';
+import { planMigrations } from '../src/operations/plan.js';
 
 const at = (iso: string) => new Date(iso);
 
@@ -78,9 +79,13 @@ describe('migrationEventLog', () => {
     return { lines, log: (level, message, fields = {}) => lines.push({ level, message, fields }) };
   }
 
-  it('writes lines in event order, each with its classification', async () => {
+  /** The `plan` event migrate sends before the first migration starts (no database: rule levels). */
+  const planEvent = async (...migrations: LocalMigration[]) => ({ type: 'plan' as const, plan: await planMigrations(migrations, { largeTableRows: 100_000 }) });
+
+  it('writes lines in event order, each with its classification from the plan', async () => {
     const { log, lines } = capture();
-    const events = migrationEventLog(log, [local('m1', 'CREATE TABLE t (id int);'), local('m2', 'DROP TABLE t;')]);
+    const events = migrationEventLog(log);
+    events.onEvent(await planEvent(local('m1', 'CREATE TABLE t (id int);'), local('m2', 'DROP TABLE u;')));
     events.onEvent({ type: 'lock-wait', holder: null });
     events.onEvent({ type: 'lock-acquired', waitedMs: 120.4 });
     events.onEvent({ type: 'migration-start', name: 'm1', index: 0, total: 2 });
@@ -88,7 +93,6 @@ describe('migrationEventLog', () => {
     events.onEvent({ type: 'migration-start', name: 'm2', index: 1, total: 2 });
     events.onEvent({ type: 'migration-done', result: { name: 'm2', mode: 'transactional', durationMs: 3 }, index: 1, total: 2 });
     events.onEvent({ type: 'warning', message: 'Applied but missing from disk: m0' });
-    await events.settled();
     expect(lines.map((l) => l.fields.event)).toEqual(['migration.lock_wait', 'migration.lock_acquired', 'migration.started', 'migration.finished', 'migration.started', 'migration.finished', 'migration.warning']);
     expect(lines[1]!.fields.waitedMs).toBe(120);
     expect(lines[3]!.fields).toMatchObject({ migration: 'm1', durationMs: 13, classification: { level: 'safe', rules: [] } });
@@ -98,13 +102,13 @@ describe('migrationEventLog', () => {
 
   it('a failure names the running migration, its duration, kind, exit code and SQLSTATE; unreachable and lock timeouts get their own events', async () => {
     const { log, lines } = capture();
-    const events = migrationEventLog(log, [local('m1', 'SELECT 1;\nSELEC broken')]);
+    const events = migrationEventLog(log);
+    events.onEvent(await planEvent(local('m1', 'SELECT 1;\nSELEC broken')));
     events.onEvent({ type: 'migration-start', name: 'm1', index: 0, total: 1 });
     events.failed(new DigilogError('migration-sql', 'Migration m1 failed to apply: boom', { prismaCode: 'P3018', details: { migration: 'm1', sqlState: '42601' } }));
     events.failed(new DigilogError('unreachable', "Can't reach database server", { prismaCode: 'P1001' }));
     events.failed(new DigilogError('lock-timeout', 'Timed out', { prismaCode: 'P1002' }));
     events.failed(new Error('unexpected'));
-    await events.settled();
     expect(lines[1]!.fields).toMatchObject({ event: 'migration.failed', migration: 'm1', kind: 'migration-sql', exitCode: 6, prismaCode: 'P3018', sqlState: '42601', classification: { level: 'unparsed' } });
     expect(lines[1]!.fields.durationMs).toEqual(expect.any(Number));
     expect(lines.slice(2).map((l) => [l.fields.event, l.fields.exitCode])).toEqual([

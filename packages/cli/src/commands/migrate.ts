@@ -3,7 +3,6 @@ import type { Command } from 'commander';
 import { dirname, join } from 'node:path';
 import { parseDuration } from '../core/directives.js';
 import { DigilogError, EXIT_CODES } from '../errors.js';
-import type { Logger } from '../log/json-logger.js';
 import { printFindings } from '../output/findings.js';
 import { formatMs, type Terminal } from '../output/terminal.js';
 import type { Plan } from '../operations/plan.js';
@@ -84,7 +83,7 @@ Examples:
       process.once('SIGTERM', onSignal);
       process.once('SIGINT', onSignal);
       // LOG_FORMAT=json: each event is also a log line (the same lines the API writes at boot).
-      const events = terminal.log ? await migrationEvents(terminal.log, paths.migrationsDir) : undefined;
+      const events = terminal.log ? (await import('../log/migration-events.js')).migrationEventLog(terminal.log) : undefined;
       try {
         const result = await migrate({
           ...options,
@@ -113,7 +112,6 @@ Examples:
           },
         });
         spinner.stop();
-        await events?.settled();
         terminal.log?.('info', result.action === 'applied' ? `applied ${result.applied.length} migration(s)` : 'Database is up to date!', {
           event: 'migrate.completed',
           action: result.action,
@@ -137,7 +135,6 @@ Examples:
         spinner.stop();
         // Connection and configuration errors are logged once, by the entry point's error printer.
         if (!(error instanceof DigilogError && ['unreachable', 'config', 'usage'].includes(error.kind))) events?.failed(error);
-        await events?.settled();
         throw error;
       } finally {
         process.removeListener('SIGTERM', onSignal);
@@ -180,16 +177,4 @@ function printDryRun(terminal: Terminal, result: import('../operations/dry-run.j
 
 function formatBytes(bytes: number): string {
   return bytes >= 1_048_576 ? `${(bytes / 1_048_576).toFixed(1)} MB` : `${(bytes / 1024).toFixed(1)} kB`;
-}
-
-/** The event logger, with the migrations folder read for classification (a missing folder is reported by migrate itself). */
-async function migrationEvents(log: Logger, migrationsDir: string) {
-  const [{ migrationEventLog }, { readMigrations }] = await Promise.all([import('../log/migration-events.js'), import('../project.js')]);
-  let local: ReturnType<typeof readMigrations> = [];
-  try {
-    local = readMigrations(migrationsDir);
-  } catch {
-    // migrate() reads the folder again and throws the typed error.
-  }
-  return migrationEventLog(log, local);
 }

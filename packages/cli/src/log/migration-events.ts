@@ -4,7 +4,6 @@
  * waits. Shared by the CLI (`LOG_FORMAT=json`) and the API's boot-time
  * ensureMigrated(), so both write the same events.
  */
-import type { LocalMigration } from '../core/types.js';
 import { DigilogError } from '../errors.js';
 import type { MigrateEvent } from '../operations/migrate.js';
 import type { Logger } from './json-logger.js';
@@ -20,38 +19,12 @@ export interface MigrationEventLog {
   onEvent(event: MigrateEvent): void;
   /** Logs a failed run (call with what migrate() threw). */
   failed(error: unknown): void;
-  /** Resolves once every line is written (classification is asynchronous). */
-  settled(): Promise<void>;
 }
 
-/**
- * Classifies a migration's SQL with the same classifier as `digilog-db lint`.
- * Loaded only when a migration actually starts, so an up-to-date run never loads the parser.
- */
-async function classifyMigration(migration: LocalMigration | undefined): Promise<MigrationClassification | undefined> {
-  if (!migration) return undefined;
-  try {
-    const [{ classify, worstLevel }, { parseStatements }] = await Promise.all([import('../core/classify.js'), import('../core/execution-mode.js')]);
-    const findings = classify(await parseStatements(migration.sql), migration.sql);
-    return { level: worstLevel(findings), rules: [...new Set(findings.filter((f) => f.level !== 'safe').map((f) => f.rule))] };
-  } catch {
-    return { level: 'unparsed', rules: [] };
-  }
-}
-
-/** Creates the event logger; `local` is the migrations folder as read (for classification). */
-export function migrationEventLog(log: Logger, local: LocalMigration[]): MigrationEventLog {
-  const byName = new Map(local.map((m) => [m.name, m]));
-  // Lines are written in event order even though classification is asynchronous.
-  let chain: Promise<void> = Promise.resolve();
-  const later = (write: () => Promise<void> | void) => {
-    chain = chain.then(write).catch(() => {});
-  };
-  const classifications = new Map<string, Promise<MigrationClassification | undefined>>();
-  const classificationOf = (name: string) => {
-    if (!classifications.has(name)) classifications.set(name, classifyMigration(byName.get(name)));
-    return classifications.get(name)!;
-  };
+/** Creates the event logger. Classifications come from migrate's own plan (the `plan` event, sent before any migration starts). */
+export function migrationEventLog(log: Logger): MigrationEventLog {
+  const classifications = new Map<string, MigrationClassification>();
+  const classificationOf = (name: string) => classifications.get(name);
   let current: { name: string; startedAt: number } | undefined;
 
   return {
@@ -60,45 +33,39 @@ export function migrationEventLog(log: Logger, local: LocalMigration[]): Migrati
         case 'plan':
           // migrate's own classification, adjusted to the live tables: no need to parse again.
           for (const m of event.plan.migrations) {
-            classifications.set(m.name, Promise.resolve({ level: m.parseError ? 'unparsed' : m.worst, rules: [...new Set(m.findings.filter((f) => f.level !== 'safe').map((f) => f.rule))] }));
+            classifications.set(m.name, { level: m.parseError ? 'unparsed' : m.worst, rules: [...new Set(m.findings.filter((f) => f.level !== 'safe').map((f) => f.rule))] });
           }
           break;
         case 'lock-wait':
-          later(() =>
-            log('warn', 'waiting for the migration lock', {
-              event: 'migration.lock_wait',
-              holderPid: event.holder?.pid ?? null,
-              holderApplication: event.holder?.applicationName ?? null,
-            }),
-          );
+          log('warn', 'waiting for the migration lock', {
+            event: 'migration.lock_wait',
+            holderPid: event.holder?.pid ?? null,
+            holderApplication: event.holder?.applicationName ?? null,
+          });
           break;
         case 'lock-acquired':
-          later(() => log('info', 'migration lock acquired', { event: 'migration.lock_acquired', waitedMs: Math.round(event.waitedMs) }));
+          log('info', 'migration lock acquired', { event: 'migration.lock_acquired', waitedMs: Math.round(event.waitedMs) });
           break;
         case 'migration-start': {
           current = { name: event.name, startedAt: performance.now() };
           const classification = classificationOf(event.name);
-          later(async () =>
-            log('info', `applying ${event.name}`, { event: 'migration.started', migration: event.name, index: event.index + 1, total: event.total, classification: await classification }),
-          );
+          log('info', `applying ${event.name}`, { event: 'migration.started', migration: event.name, index: event.index + 1, total: event.total, classification });
           break;
         }
         case 'migration-done': {
           current = undefined;
           const classification = classificationOf(event.result.name);
-          later(async () =>
-            log('info', `applied ${event.result.name}`, {
-              event: 'migration.finished',
-              migration: event.result.name,
-              durationMs: Math.round(event.result.durationMs),
-              mode: event.result.mode,
-              classification: await classification,
-            }),
-          );
+          log('info', `applied ${event.result.name}`, {
+            event: 'migration.finished',
+            migration: event.result.name,
+            durationMs: Math.round(event.result.durationMs),
+            mode: event.result.mode,
+            classification,
+          });
           break;
         }
         case 'warning':
-          later(() => log('warn', event.message, { event: 'migration.warning' }));
+          log('warn', event.message, { event: 'migration.warning' });
           break;
       }
     },
@@ -116,9 +83,8 @@ export function migrationEventLog(log: Logger, local: LocalMigration[]): Migrati
         sqlState: (e?.details.sqlState as string | undefined) ?? null,
         hint: e?.hint ?? null,
       };
-      const classification = name ? classificationOf(name) : Promise.resolve(undefined);
-      later(async () => log('error', (error as Error)?.message ?? String(error), { ...fields, classification: await classification }));
+      const classification = name ? classificationOf(name) : undefined;
+      log('error', (error as Error)?.message ?? String(error), { ...fields, classification });
     },
-    settled: () => chain,
   };
 }

@@ -6,9 +6,8 @@
  */
 import type { StatusState } from '../core/diagnose.js';
 import { readMigrations } from '../project.js';
-import { readStatus } from './check-status.js';
-import { checkDeployable, type MigrateOptions } from './migrate.js';
-import { planMigrations, type Plan } from './plan.js';
+import { prepareDeploy, type MigrateOptions } from './migrate.js';
+import { isBlocked, type Plan } from './plan.js';
 import { withSession } from './session.js';
 
 export interface DryRunResult {
@@ -27,16 +26,12 @@ export interface DryRunResult {
 export async function dryRun(options: MigrateOptions): Promise<DryRunResult> {
   const local = readMigrations(options.migrationsDir);
   return withSession(options, async (session) => {
-    const report = await readStatus(session, local);
-    const warnings = checkDeployable(report, options);
-    const byName = new Map(local.map((m) => [m.name, m]));
-    const pending = report.pending.map((name) => byName.get(name)!);
-    const plan = await planMigrations(pending, { client: session.client, schema: session.target.schema, largeTableRows: options.largeTableRows });
+    const { report, warnings, pending, plan } = await prepareDeploy(session, local, options);
     return {
       state: report.state,
       pending: report.pending,
       plan,
-      blocked: options.production && options.allowDangerous !== true && plan.blocking.length > 0,
+      blocked: isBlocked(plan, { production: options.production, allowDangerous: options.allowDangerous === true }),
       warnings,
       backupDir: pending.length > 0 ? (options.backupDir ?? null) : null,
       database: session.target.label,

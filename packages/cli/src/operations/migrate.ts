@@ -99,13 +99,9 @@ export async function deployLocked(
     `SELECT set_config('client_connection_check_interval', '1000', false) WHERE current_setting('server_version_num')::int >= 140000`,
   );
   // State is read only once the lock is held: another replica may have just applied everything.
-  const report = await readStatus(session, local, options.migrationBudgetMs);
-  const warnings = [...checkDeployable(report, options), ...invalidIndexWarnings(await readInvalidIndexes(session.client, session.target.schema))];
+  // Classified before anything changes: the production guard must refuse before the first statement.
+  const { report, warnings, pending, plan } = await prepareDeploy(session, local, options);
   for (const message of warnings) emit({ type: 'warning', message });
-  const byName = new Map(local.map((m) => [m.name, m]));
-  const pending = report.pending.map((name) => byName.get(name)!);
-  // Classify before anything changes: the production guard must refuse before the first statement.
-  const plan = await planMigrations(pending, { client: session.client, schema: session.target.schema, largeTableRows: options.largeTableRows });
   if (pending.length > 0) emit({ type: 'plan', plan });
   guardDangerous(plan, { production: options.production, allowDangerous: options.allowDangerous === true });
   let backup: BackupResult | null = null;
@@ -156,6 +152,20 @@ export async function deployLocked(
     durationMs: performance.now() - started,
     database: session.target.label,
   };
+}
+
+/** What a deploy would do, read on a session without changing anything: status, warnings, pending files and their plan (shared by migrate and --dry-run). */
+export async function prepareDeploy(
+  session: Session,
+  local: LocalMigration[],
+  options: MigrateOptions,
+): Promise<{ report: StatusReport; warnings: string[]; pending: LocalMigration[]; plan: Plan }> {
+  const report = await readStatus(session, local, options.migrationBudgetMs);
+  const warnings = [...checkDeployable(report, options), ...invalidIndexWarnings(await readInvalidIndexes(session.client, session.target.schema))];
+  const byName = new Map(local.map((m) => [m.name, m]));
+  const pending = report.pending.map((name) => byName.get(name)!);
+  const plan = await planMigrations(pending, { client: session.client, schema: session.target.schema, largeTableRows: options.largeTableRows });
+  return { report, warnings, pending, plan };
 }
 
 /** Throws when deploying would be unsafe; returns warnings for what is only worth saying. Pure. */

@@ -123,9 +123,14 @@ export async function planMigrations(migrations: LocalMigration[], options: Plan
   return { migrations: planned, counts, blocking, withContext: options.client !== undefined };
 }
 
+/** Whether the production guard refuses this plan. Pure. */
+export function isBlocked(plan: Plan, { production, allowDangerous }: { production: boolean; allowDangerous: boolean }): boolean {
+  return production && !allowDangerous && plan.blocking.length > 0;
+}
+
 /** The production guard: throws `dangerous-blocked` (exit 4) before any statement runs. */
-export function guardDangerous(plan: Plan, { production, allowDangerous }: { production: boolean; allowDangerous: boolean }): void {
-  if (!production || allowDangerous || plan.blocking.length === 0) return;
+export function guardDangerous(plan: Plan, policy: { production: boolean; allowDangerous: boolean }): void {
+  if (!isBlocked(plan, policy)) return;
   const list = plan.blocking.map((b) => `  ${b.migration} #${b.statement} [${b.rule}]${b.table ? ` "${b.table}"` : ''}: ${b.message}`).join('\n');
   throw new DigilogError('dangerous-blocked', `Refusing Dangerous changes in production (nothing was applied):\n${list}`, {
     hint: `If this is intended, acknowledge each rule in its migration file (e.g. "-- digilog:allow ${plan.blocking[0]!.rule}") or pass --allow-dangerous.`,

@@ -69,8 +69,10 @@ describe('the runtime image, assembled as the Dockerfile does', () => {
   it('pnpm deploy --prod: the API, @digilog/db with its WebAssembly engines, and no devDependency', () => {
     const app = join(mkdtempSync(join(tmpdir(), 'digilog-image-')), 'app');
     temporary.push(dirname(app));
-    // The Dockerfile's build-stage command (offline: the store is already filled by the install).
-    execFileSync('pnpm', ['--filter', '@digilog/api', 'deploy', '--prod', '--legacy', '--offline', app], { cwd: REPO_ROOT, stdio: 'ignore' });
+    // The Dockerfile's build-stage command. Prefer-offline, not offline: the store holds every
+    // package after the install, but a frozen-lockfile install on a fresh machine caches no
+    // registry metadata, which the legacy deploy reads and then fetches.
+    execFileSync('pnpm', ['--filter', '@digilog/api', 'deploy', '--prod', '--legacy', '--prefer-offline', app], { cwd: REPO_ROOT, stdio: 'ignore' });
     // The runtime stage's other COPY lines.
     cpSync(join(REPO_ROOT, 'prisma'), join(app, 'prisma'), { recursive: true });
     for (const file of ['entrypoint.sh', 'healthcheck.mjs']) cpSync(join(REPO_ROOT, 'deploy', file), join(app, 'deploy', file));

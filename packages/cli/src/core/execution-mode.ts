@@ -6,6 +6,7 @@
  * in that same implicit transaction.
  */
 import { createRequire } from 'node:module';
+import { withBaselineWasmCompiler } from '../wasm-compiler.js';
 
 /**
  * - `transactional`: the script plus the "finished" record in one implicit transaction (atomic).
@@ -43,7 +44,7 @@ let parser: Promise<PgQueryModule> | undefined;
 export function loadParser(): Promise<PgQueryModule> {
   parser ??= (async () => {
     const module = createRequire(import.meta.url)('libpg-query') as PgQueryModule;
-    await module.loadModule();
+    await withBaselineWasmCompiler(() => module.loadModule());
     return module;
   })();
   return parser;

@@ -1,6 +1,5 @@
 /**
- * How V8 compiles the WebAssembly modules digilog-db loads (libpg-query's parser,
- * PGlite, Prisma's schema engine).
+ * How V8 compiles a WebAssembly module that runs briefly (libpg-query's parser).
  *
  * By default V8 compiles a module twice: Liftoff (its baseline compiler) at once,
  * then TurboFan (the optimizing one) on background threads. For libpg-query's

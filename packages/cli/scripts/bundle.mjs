@@ -12,10 +12,12 @@ await build({
   format: 'esm',
   target: 'node20',
   // WebAssembly packages, the Prisma CLI and tsx load files relative to their own
-  // folders; ora is only loaded on an interactive terminal. pg stays one shared
-  // module: @prisma/adapter-pg checks `instanceof pg.Pool`, which a bundled copy fails.
-  // pino (LOG_FORMAT=json) and prom-client (status --prometheus) load only when asked for.
-  external: ['libpg-query', '@prisma/*', 'prisma', 'tsx', 'ora', 'pg', '@electric-sql/*', 'pino', 'prom-client'],
+  // folders; ora is only loaded on an interactive terminal. pino (LOG_FORMAT=json) and
+  // prom-client (status --prometheus) load only when asked for.
+  // node-postgres is bundled (its ~20 files cost ~10 ms to resolve and load one by one);
+  // its optional native and Cloudflare transports are not. The schema engine's adapter
+  // takes the installed pg instead (see engine/adapter-factory.ts).
+  external: ['libpg-query', '@prisma/*', 'prisma', 'tsx', 'ora', 'pg-native', 'pg-cloudflare', '@electric-sql/*', 'pino', 'prom-client'],
   banner: { js: "import { createRequire as __digilogCreateRequire } from 'node:module'; const require = __digilogCreateRequire(import.meta.url);" },
   sourcemap: true,
   // Smaller text parses faster at every cold start; names are kept for readable stack traces.

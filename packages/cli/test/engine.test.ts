@@ -39,7 +39,7 @@ async function shadowCount(): Promise<number> {
 }
 /** The raw engine on our adapter factory; freed and closed afterwards, as callers must. */
 async function withEngine<T>(url: string, fn: (engine: SchemaEngine, adapters: EngineAdapterFactory) => Promise<T>, schemaText = BARE_SCHEMA): Promise<T> {
-  const adapters = createEngineAdapterFactory({ connectionString: url });
+  const adapters = await createEngineAdapterFactory({ connectionString: url });
   const engine = await createSchemaEngine('schema.prisma', schemaText, adapters.bound);
   try {
     return await fn(engine, adapters);
@@ -267,7 +267,7 @@ import { callEngine, createSchemaEngine, withPanic, withSchemaEngine } from ${JS
 
   it('lets the process exit right after a command (the engine arms a 60 s timer in schemaPush and never clears it)', async () => {
     const db = await fresh();
-    const { out, ms } = runChild(`const adapters = createEngineAdapterFactory({ connectionString: ${JSON.stringify(db.url)} });
+    const { out, ms } = runChild(`const adapters = await createEngineAdapterFactory({ connectionString: ${JSON.stringify(db.url)} });
 const files = [{ path: 'schema.prisma', content: ${JSON.stringify(`${BARE_SCHEMA}model a {\n  id Int @id\n}\n`)} }];
 const result = await withSchemaEngine({ schemaPath: 'schema.prisma', schemaText: files[0].content, adapters }, (engine) =>
   engine.schemaPush({ schema: { files }, force: false, filters: { externalTables: [], externalEnums: [] } }));
@@ -279,7 +279,7 @@ console.log(result.executedSteps);
 
   it('turns a panic into a readable error and refuses further use (in a child process: a panic poisons the module)', async () => {
     const db = await fresh();
-    const { out } = runChild(`const adapters = createEngineAdapterFactory({ connectionString: ${JSON.stringify(db.url)} });
+    const { out } = runChild(`const adapters = await createEngineAdapterFactory({ connectionString: ${JSON.stringify(db.url)} });
 const engine = await createSchemaEngine('schema.prisma', ${JSON.stringify(BARE_SCHEMA)}, adapters.bound);
 let first, second;
 try { engine.debugPanic(); } catch (error) { first = withPanic(error).message; }

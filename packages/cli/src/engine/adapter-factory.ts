@@ -13,19 +13,16 @@
  *     session-level advisory lock and the migration it guards share it.
  */
 import { randomBytes } from 'node:crypto';
-import { PrismaPg } from '@prisma/adapter-pg';
-import {
-  ColumnTypeEnum,
-  DriverAdapterError,
-  bindMigrationAwareSqlAdapterFactory,
-  type ErrorCapturingSqlMigrationAwareDriverAdapterFactory,
-  type SqlDriverAdapter,
-  type SqlMigrationAwareDriverAdapterFactory,
-  type SqlQuery,
-  type SqlQueryable,
-  type SqlResultSet,
+import type {
+  ErrorCapturingSqlMigrationAwareDriverAdapterFactory,
+  SqlDriverAdapter,
+  SqlMigrationAwareDriverAdapterFactory,
+  SqlQuery,
+  SqlQueryable,
+  SqlResultSet,
 } from '@prisma/driver-adapter-utils';
-import pg from 'pg';
+import { createRequire } from 'node:module';
+import type pg from 'pg';
 import { parseTarget, quoteIdent, withDatabase, type DatabaseTarget } from '../db/target.js';
 
 const CHAR_OID = 18;
@@ -53,6 +50,19 @@ export interface EngineAdapterFactory {
   close(): Promise<void>;
 }
 
+/**
+ * Prisma's adapter packages, loaded only by the commands that run the schema engine:
+ * every `migrate`, `status` and `health` would otherwise pay for loading them (~8 ms).
+ * The pools handed to PrismaPg come from the same node-postgres it imports (it checks
+ * `instanceof pg.Pool`), which is the installed package, not the copy bundled into the CLI.
+ */
+async function loadPrismaAdapter() {
+  const [{ PrismaPg }, utils] = await Promise.all([import('@prisma/adapter-pg'), import('@prisma/driver-adapter-utils')]);
+  const installedPg = createRequire(import.meta.url)('pg') as typeof pg;
+  return { PrismaPg, pg: installedPg, ...utils };
+}
+type PrismaAdapter = Awaited<ReturnType<typeof loadPrismaAdapter>>;
+
 /** The adapter's result-producing step; private in its typings, present at run time (checked below). */
 type WithPerformIO = { performIO(query: SqlQuery): Promise<pg.QueryArrayResult> };
 
@@ -62,7 +72,7 @@ type WithPerformIO = { performIO(query: SqlQuery): Promise<pg.QueryArrayResult> 
  * fields are relabelled text for the adapter, and the column types fixed in
  * the result. Transactions are wrapped the same way.
  */
-function reportCharAsCharacter<T extends SqlQueryable>(queryable: T): T {
+function reportCharAsCharacter<T extends SqlQueryable>(queryable: T, characterType: PrismaAdapter['ColumnTypeEnum']['Character']): T {
   const internals = queryable as unknown as WithPerformIO;
   if (typeof internals.performIO !== 'function') {
     throw new Error('@prisma/adapter-pg changed: performIO() not found; the "char" column work-around needs updating');
@@ -84,13 +94,13 @@ function reportCharAsCharacter<T extends SqlQueryable>(queryable: T): T {
   const queryRaw = queryable.queryRaw.bind(queryable);
   queryable.queryRaw = async (query: SqlQuery): Promise<SqlResultSet> => {
     const result = await queryRaw(query);
-    for (const index of charColumns.get(query) ?? []) result.columnTypes[index] = ColumnTypeEnum.Character;
+    for (const index of charColumns.get(query) ?? []) result.columnTypes[index] = characterType;
     return result;
   };
   const adapter = queryable as unknown as Partial<SqlDriverAdapter>;
   if (adapter.startTransaction) {
     const startTransaction = adapter.startTransaction.bind(queryable);
-    adapter.startTransaction = async (isolationLevel) => reportCharAsCharacter(await startTransaction(isolationLevel));
+    adapter.startTransaction = async (isolationLevel) => reportCharAsCharacter(await startTransaction(isolationLevel), characterType);
   }
   return queryable;
 }
@@ -104,14 +114,14 @@ interface PinnedSession {
 }
 
 /** A pool of exactly one connection that never idles out and survives failing queries. */
-function pinnedSession(target: DatabaseTarget, applicationName: string): PinnedSession {
+function pinnedSession(Pool: typeof pg.Pool, target: DatabaseTarget, applicationName: string): PinnedSession {
   // Unqualified names in migration scripts resolve in the Prisma schema, as with the native engine.
   // pg lets an `options` URL parameter override the config field, so the two are merged here.
   const url = new URL(target.connectionString);
   const userOptions = url.searchParams.get('options');
   url.searchParams.delete('options');
   const searchPath = `-c search_path=${quoteIdent(target.schema).replace(/ /g, '\\ ')}`;
-  const pool = new pg.Pool({
+  const pool = new Pool({
     connectionString: url.toString(),
     max: 1,
     idleTimeoutMillis: 0,
@@ -140,8 +150,8 @@ function pinnedSession(target: DatabaseTarget, applicationName: string): PinnedS
 }
 
 /** Runs one statement on a short-lived maintenance session (CREATE/DROP DATABASE cannot run in a transaction). */
-async function maintenance(target: DatabaseTarget, sql: string, applicationName: string): Promise<void> {
-  const client = new pg.Client({ connectionString: target.connectionString, application_name: applicationName });
+async function maintenance(Client: typeof pg.Client, target: DatabaseTarget, sql: string, applicationName: string): Promise<void> {
+  const client = new Client({ connectionString: target.connectionString, application_name: applicationName });
   client.on('error', () => {});
   await client.connect();
   try {
@@ -152,7 +162,9 @@ async function maintenance(target: DatabaseTarget, sql: string, applicationName:
 }
 
 /** Builds the engine's adapter factory. The caller owns close(): call it in `finally`, also when the engine call threw. */
-export function createEngineAdapterFactory(options: EngineAdapterOptions): EngineAdapterFactory {
+export async function createEngineAdapterFactory(options: EngineAdapterOptions): Promise<EngineAdapterFactory> {
+  const { PrismaPg, pg, ColumnTypeEnum, DriverAdapterError, bindMigrationAwareSqlAdapterFactory } = await loadPrismaAdapter();
+  const runMaintenance = (target: DatabaseTarget, sql: string, name: string) => maintenance(pg.Client, target, sql, name);
   const main = parseTarget(options.connectionString);
   const applicationName = options.applicationName ?? 'digilog-db schema engine';
   const sessions = new Set<PinnedSession>();
@@ -166,8 +178,8 @@ export function createEngineAdapterFactory(options: EngineAdapterOptions): Engin
       // pool.end() would wait for that query forever, and the backend would take the lock later.
       // The two-argument form (PostgreSQL 14+) waits until the backend is gone; older servers get the plain one.
       const cleanup = `${applicationName} (cleanup)`;
-      await maintenance(session.target, `SELECT pg_terminate_backend(${Number(pid)}, 5000)`, cleanup)
-        .catch(() => maintenance(session.target, `SELECT pg_terminate_backend(${Number(pid)})`, cleanup))
+      await runMaintenance(session.target, `SELECT pg_terminate_backend(${Number(pid)}, 5000)`, cleanup)
+        .catch(() => runMaintenance(session.target, `SELECT pg_terminate_backend(${Number(pid)})`, cleanup))
         .catch(() => {});
     }
     await session.pool.end().catch(() => {});
@@ -175,16 +187,16 @@ export function createEngineAdapterFactory(options: EngineAdapterOptions): Engin
 
   async function dropShadow(name: string): Promise<void> {
     if (!shadows.has(name)) return;
-    await maintenance(main, `DROP DATABASE IF EXISTS ${quoteIdent(name)} WITH (FORCE)`, `${applicationName} (shadow)`);
+    await runMaintenance(main, `DROP DATABASE IF EXISTS ${quoteIdent(name)} WITH (FORCE)`, `${applicationName} (shadow)`);
     shadows.delete(name);
   }
 
   /** An adapter on its own pinned session; `onDispose` runs after the session is closed. */
   async function connectTo(target: DatabaseTarget, onDispose?: () => Promise<void>): Promise<SqlDriverAdapter> {
-    const session = pinnedSession(target, applicationName);
+    const session = pinnedSession(pg.Pool, target, applicationName);
     sessions.add(session);
     const { pool } = session;
-    const adapter = reportCharAsCharacter(await new PrismaPg(pool, { schema: target.schema }).connect());
+    const adapter = reportCharAsCharacter(await new PrismaPg(pool, { schema: target.schema }).connect(), ColumnTypeEnum.Character);
     const onError = (adapter as unknown as { onError(error: unknown): never }).onError.bind(adapter);
     // Defect 3: no parameters means node-postgres uses the simple protocol, one round trip, one implicit transaction.
     adapter.executeScript = async (script: string) => {
@@ -212,7 +224,7 @@ export function createEngineAdapterFactory(options: EngineAdapterOptions): Engin
     }
     const name = `${SHADOW_DATABASE_PREFIX}${process.pid}_${randomBytes(6).toString('hex')}`;
     try {
-      await maintenance(main, `CREATE DATABASE ${quoteIdent(name)}`, `${applicationName} (shadow)`);
+      await runMaintenance(main, `CREATE DATABASE ${quoteIdent(name)}`, `${applicationName} (shadow)`);
     } catch (error) {
       // Anything but a DriverAdapterError reaches the user as "External error id#0".
       const pgError = error as { code?: string; message?: string };

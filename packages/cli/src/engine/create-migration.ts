@@ -67,7 +67,7 @@ export async function createMigrationFromSchema(options: CreateMigrationOptions)
   }
   const migrationsDir = resolve(options.migrationsDir);
   const schemaText = readFileSync(options.schemaPath, 'utf8');
-  const adapters = options.adapters ?? createEngineAdapterFactory({ connectionString: options.connectionString, shadowDatabaseUrl: options.shadowDatabaseUrl });
+  const adapters = options.adapters ?? (await createEngineAdapterFactory({ connectionString: options.connectionString, shadowDatabaseUrl: options.shadowDatabaseUrl }));
 
   const { created, appliedPending } = await withSchemaEngine({ schemaPath: options.schemaPath, schemaText, adapters }, async (engine) => {
     const input = migrationsList(migrationsDir);

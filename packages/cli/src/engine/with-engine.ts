@@ -7,7 +7,7 @@
 import { readFileSync } from 'node:fs';
 import { DigilogError } from '../errors.js';
 import { redact } from '../redact.js';
-import { createEngineAdapterFactory } from './adapter-factory.js';
+import { createEngineAdapterFactory, type EngineAdapterFactory } from './adapter-factory.js';
 import { withSchemaEngine, type EngineApi } from './load-schema-engine.js';
 
 export interface EngineOptions {
@@ -33,9 +33,9 @@ export async function withEngine<T>(options: EngineOptions, use: (engine: Engine
 /** Creates the adapter factory, closes it on SIGINT/SIGTERM, and maps engine errors. */
 export async function withEngineSignals<T>(
   options: Pick<EngineOptions, 'databaseUrl' | 'shadowDatabaseUrl'>,
-  run: (adapters: ReturnType<typeof createEngineAdapterFactory>) => Promise<T>,
+  run: (adapters: EngineAdapterFactory) => Promise<T>,
 ): Promise<T> {
-  const adapters = createEngineAdapterFactory({ connectionString: options.databaseUrl, shadowDatabaseUrl: options.shadowDatabaseUrl });
+  const adapters = await createEngineAdapterFactory({ connectionString: options.databaseUrl, shadowDatabaseUrl: options.shadowDatabaseUrl });
   const onSignal = (signal: NodeJS.Signals) => {
     void adapters.close().finally(() => process.kill(process.pid, signal));
   };

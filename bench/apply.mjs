@@ -1,21 +1,33 @@
 // P1 and P2: applying migration histories with `digilog-db migrate` (a whole CLI process)
 // vs the floor, psql in one session with one transaction per file (also a whole process).
-// Runs alternate between the two so drift in the machine's speed hits both alike.
+// Beside them, the Node floor (node-apply-floor.mjs): the same files sent from a bare Node
+// process with node-postgres, the least any Node.js runner can do.
+// Runs alternate between the three so drift in the machine's speed hits all alike.
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { BIN, WORKLOADS_DIR, fmt, median, psqlApplyScript, syntheticHistory, timeCommand, withDatabase } from './lib.mjs';
 
 const RUNS = Number(process.env.BENCH_RUNS ?? 5);
+const NODE_FLOOR = fileURLToPath(new URL('./node-apply-floor.mjs', import.meta.url));
 
 async function compare(label, migrationsDir) {
   const ours = [];
   const floor = [];
+  const nodeFloor = [];
   const script = psqlApplyScript(migrationsDir);
   for (let i = 0; i < RUNS; i++) {
     await withDatabase((url) => floor.push(timeCommand('psql', ['-X', '-q', '-d', url, '-f', script])));
+    await withDatabase((url) => nodeFloor.push(timeCommand(process.execPath, [NODE_FLOOR, migrationsDir], { DATABASE_URL: url })));
     await withDatabase((url) => ours.push(timeCommand(process.execPath, [BIN, 'migrate', '--migrations-dir', migrationsDir], { DATABASE_URL: url })));
   }
-  const ratio = median(ours) / median(floor);
-  return { label, ours: median(ours), floor: median(floor), ratio };
+  return {
+    label,
+    ours: median(ours),
+    floor: median(floor),
+    ratio: median(ours) / median(floor),
+    nodeFloor: median(nodeFloor),
+    nodeFloorRatio: median(nodeFloor) / median(floor),
+  };
 }
 
 export async function runApplyBenchmarks() {
@@ -28,9 +40,12 @@ export async function runApplyBenchmarks() {
 }
 
 export function printRows(rows) {
-  console.log('| id | benchmark | digilog-db | floor | ratio | goal |');
-  console.log('|---|---|---|---|---|---|');
-  for (const r of rows) console.log(`| ${r.id} | ${r.label} | ${fmt(r.ours)} | ${fmt(r.floor)} | ${r.ratio.toFixed(2)}× | ≤ ${r.goal}× |`);
+  console.log('| id | benchmark | digilog-db | floor | ratio | goal | Node floor (ratio to floor) |');
+  console.log('|---|---|---|---|---|---|---|');
+  for (const r of rows) {
+    const nodeFloor = r.nodeFloor === undefined ? '–' : `${fmt(r.nodeFloor)} (${r.nodeFloorRatio.toFixed(2)}×)`;
+    console.log(`| ${r.id} | ${r.label} | ${fmt(r.ours)} | ${fmt(r.floor)} | ${r.ratio.toFixed(2)}× | ≤ ${r.goal}× | ${nodeFloor} |`);
+  }
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) printRows(await runApplyBenchmarks());

@@ -14,7 +14,6 @@ import { readStatus } from './check-status.js';
 import { takeBackup, type BackupResult } from './backup.js';
 import { directivesOf, guardDangerous, planMigrations, type Plan } from './plan.js';
 import { formatDuration } from '../core/directives.js';
-import { loadParser } from '../core/execution-mode.js';
 import type { RunnerOptions } from './runner-options.js';
 import { withSession, type Session } from './session.js';
 
@@ -63,10 +62,6 @@ export async function migrate(options: MigrateOptions): Promise<MigrateResult> {
   const started = performance.now();
   // Read the folder first: a missing folder or provider mismatch is reported without touching the network.
   const local = readMigrations(options.migrationsDir);
-  // Classifying pending files needs PostgreSQL's parser, a WebAssembly module: it compiles on
-  // background threads while the connection, the lock and the history are set up (~20 ms
-  // earlier on a small machine). Unused, at a few ms of CPU, when nothing turns out pending.
-  if (local.length > 0) loadParser().catch(() => {});
   return withSession(options, (session) => withMigrationLock(session, options, (lockWaitMs) => deployLocked(session, options, { local, started, lockWaitMs })), {
     createDatabase: true,
   });

@@ -8,6 +8,7 @@
  */
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
+import { withBaselineWasmCompiler } from '../wasm-compiler.js';
 
 export interface EmbeddedDatabase {
   /** postgresql://postgres@127.0.0.1:<port>/postgres */
@@ -27,7 +28,9 @@ async function serve(dataDir: string): Promise<Served> {
   const { PGlite } = await import('@electric-sql/pglite');
   const { PGLiteSocketServer } = await import('@electric-sql/pglite-socket');
   mkdirSync(dataDir, { recursive: true });
-  const db = await PGlite.create(dataDir);
+  // Liftoff only (see wasm-compiler.ts): TurboFan's background compile of PGlite took CPU from
+  // the API's start-up and, on a settings-sized workload, was not repaid by faster queries.
+  const db = await withBaselineWasmCompiler(() => PGlite.create(dataDir));
   // Several client connections share the one instance; queries are queued.
   const server = new PGLiteSocketServer({ db, port: 0, host: '127.0.0.1', maxConnections: 64 });
   await server.start();

@@ -18,6 +18,7 @@ import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import type { SchemaEngine } from '@prisma/schema-engine-wasm';
 import type { EngineAdapterFactory } from './adapter-factory.js';
+import { withBaselineWasmCompiler } from '../wasm-compiler.js';
 
 export type { SchemaEngine } from '@prisma/schema-engine-wasm';
 
@@ -123,7 +124,8 @@ export function loadSchemaEngineModule(): Promise<EngineModule> {
       __wbg_set_wasm(exports: Record<string, unknown>): void;
     };
     const bytes = await readFile(join(packageDir(), 'schema_engine_bg.wasm'));
-    const instance = new wasm.Instance(new wasm.Module(bytes), { './schema_engine_bg.js': withUnrefTimers(bindings) });
+    // Liftoff only (see wasm-compiler.ts): one command's schema work is short-lived.
+    const instance = await withBaselineWasmCompiler(async () => new wasm.Instance(new wasm.Module(bytes), { './schema_engine_bg.js': withUnrefTimers(bindings) }));
     bindings.__wbg_set_wasm(instance.exports);
     (instance.exports.__wbindgen_start as () => void)();
     return bindings;

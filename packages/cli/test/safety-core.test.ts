@@ -76,6 +76,19 @@ describe('live-database context', () => {
     expect(out[1]).toMatchObject({ rule: 'update-without-where', level: 'safe', context: '"t" is created earlier in this migration: still empty here' });
   });
 
+  it('DROP INDEX carries the table of an index created or renamed earlier, across files when they share one map', async () => {
+    const indexTables = new Map<string, string>();
+    const first = classify(await parseStatements('CREATE TABLE t (id int); CREATE INDEX t_idx ON t (id); ALTER INDEX t_idx RENAME TO t_id_idx;'), '', indexTables);
+    const second = classify(await parseStatements('DROP INDEX t_id_idx, unknown_idx;'), '', indexTables);
+    expect(first[1]).toMatchObject({ rule: 'create-index-new-table', table: 't', index: 't_idx' });
+    expect(second.map((f) => [f.rule, f.index, f.table])).toEqual([
+      ['drop-index', 't_id_idx', 't'],
+      ['drop-index', 'unknown_idx', undefined],
+    ]);
+    const out = applyContext(second, { tables: new Map(), createdEarlier: new Set(['t']), largeTableRows: 10 });
+    expect(out.map((f) => f.level)).toEqual(['safe', 'care']);
+  });
+
   it('formats row counts', () => expect([0, 999, 15_300, 1_000_000, 1_234_567].map(formatRows)).toEqual(['0', '999', '15.3k', '1M', '1.2M']));
 });
 

@@ -129,6 +129,25 @@ describe('classification against the live database', () => {
     const lint = JSON.parse((await runCli(['lint', '--json', join(dir, '20240102000000_indexes')], {})).stdout);
     expect(lint.files[0].findings.map((f: { level: string }) => f.level)).toEqual(['care', 'care', 'dangerous', 'safe']);
   });
+  it('DROP INDEX is judged by its table: one the deploy creates, an empty one, or one with rows (named from the catalog)', async () => {
+    const db = await database('digilog_drop_index');
+    const dir = writeMigrations({
+      '20240101000000_init': 'CREATE TABLE accounts (id int, email text);\nCREATE INDEX accounts_email_idx ON accounts (email);\nCREATE TABLE empty (id int);\nCREATE INDEX empty_id_idx ON empty (id);\n',
+    });
+    const env = { DATABASE_URL: db.url };
+    expect((await runCli(['migrate', '--migrations-dir', dir], env)).code).toBe(0);
+    await db.query(`INSERT INTO accounts VALUES (1, 'a@digilog.io')`);
+    addMigration(dir, '20240102000000_drop_existing', 'DROP INDEX accounts_email_idx;\nDROP INDEX empty_id_idx;\nCREATE TABLE fresh (id int);\nCREATE INDEX fresh_idx ON fresh (id);\nALTER INDEX fresh_idx RENAME TO fresh_id_idx;\n');
+    addMigration(dir, '20240103000000_drop_fresh', 'DROP INDEX fresh_id_idx;\n');
+
+    const run = await runCli(['migrate', '--dry-run', '--json', '--migrations-dir', dir], env);
+    expect(run.code).toBe(EXIT_CODES.pending);
+    const [existing, fresh] = JSON.parse(run.stdout).plan.migrations;
+    expect(existing.findings[0]).toMatchObject({ rule: 'drop-index', index: 'accounts_email_idx', table: 'accounts', level: 'care' });
+    expect(existing.findings[1]).toMatchObject({ rule: 'drop-index', index: 'empty_id_idx', table: 'empty', level: 'safe', context: '"empty" is empty right now' });
+    expect(fresh.findings[0]).toMatchObject({ rule: 'drop-index', index: 'fresh_id_idx', table: 'fresh', level: 'safe' });
+    expect(fresh.findings[0].context).toContain('earlier pending migration');
+  });
 });
 
 describe('timeouts (matrix rows 16, 17)', () => {

@@ -13,6 +13,8 @@ export interface Finding extends Rule {
   statement: number;
   sql: string;
   table: string | undefined;
+  /** The index a CREATE INDEX or DROP INDEX names (its table, when known, is in `table`). */
+  index?: string;
   /** The file says `-- digilog:allow <rule>`. */
   acknowledged: boolean;
 }
@@ -76,8 +78,14 @@ function droppedNames(node: Node): Array<string | undefined> {
   });
 }
 
+/**
+ * Index name → table, for the indexes created (or renamed) by the statements classified so far.
+ * DROP INDEX names only the index; this tells which table it locks.
+ */
+export type IndexTables = Map<string, string>;
+
 /** Rules hit by one statement; `created` holds tables created earlier in the same file. */
-function statementRules({ nodeType, node }: ParsedStatement, created: Set<string>): Array<{ rule: RuleId; table?: string }> {
+function statementRules({ nodeType, node }: ParsedStatement, created: Set<string>, indexTables: IndexTables): Array<{ rule: RuleId; table?: string; index?: string }> {
   switch (nodeType) {
     case 'CreateStmt':
       created.add(relname(node) ?? '');
@@ -88,8 +96,10 @@ function statementRules({ nodeType, node }: ParsedStatement, created: Set<string
       return node.newVal ? [{ rule: 'add-enum-value' }] : [{ rule: 'other-ddl' }];
     case 'IndexStmt': {
       const table = relname(node);
-      if (node.concurrent) return [{ rule: 'create-index-concurrently', table }];
-      return [{ rule: created.has(table ?? '') ? 'create-index-new-table' : 'create-index', table }];
+      const index = node.idxname as string | undefined;
+      if (index && table) indexTables.set(index, table);
+      if (node.concurrent) return [{ rule: 'create-index-concurrently', table, index }];
+      return [{ rule: created.has(table ?? '') ? 'create-index-new-table' : 'create-index', table, index }];
     }
     case 'AlterTableStmt': {
       const table = relname(node);
@@ -99,12 +109,20 @@ function statementRules({ nodeType, node }: ParsedStatement, created: Set<string
     case 'RenameStmt':
       if (node.renameType === 'OBJECT_COLUMN') return [{ rule: 'rename-column', table: relname(node) }];
       if (node.renameType === 'OBJECT_TABLE') return [{ rule: 'rename-table', table: relname(node) }];
+      if (node.renameType === 'OBJECT_INDEX') {
+        // ALTER INDEX a RENAME TO b: a later DROP INDEX b still locks a's table.
+        const table = indexTables.get(relname(node) ?? '');
+        if (table !== undefined) indexTables.set(node.newname as string, table);
+      }
       return [{ rule: 'other-ddl' }];
     case 'DropStmt': {
       const type = node.removeType as string;
       if (type === 'OBJECT_TABLE') return droppedNames(node).map((table) => ({ rule: 'drop-table', table }));
       if (type === 'OBJECT_SCHEMA') return [{ rule: 'drop-schema' }];
-      if (type === 'OBJECT_INDEX') return node.concurrent ? [{ rule: 'other-ddl' }] : [{ rule: 'drop-index' }];
+      if (type === 'OBJECT_INDEX') {
+        if (node.concurrent) return [{ rule: 'other-ddl' }];
+        return droppedNames(node).map((index) => ({ rule: 'drop-index', table: indexTables.get(index ?? ''), index }));
+      }
       if (type === 'OBJECT_TYPE') return [{ rule: 'drop-type' }];
       return [{ rule: 'other-ddl' }];
     }
@@ -134,17 +152,22 @@ export function acknowledgedRules(sql: string): Set<string> {
   }
 }
 
-/** Findings for one migration's parsed statements (safe ones included, so a report can say "all safe"). */
-export function classify(statements: ParsedStatement[], sql = ''): Finding[] {
+/**
+ * Findings for one migration's parsed statements (safe ones included, so a report can say "all safe").
+ * `indexTables` carries the indexes created so far; a caller classifying a whole deploy in order
+ * passes one map to every file, so a DROP INDEX finds the table of an index an earlier file created.
+ */
+export function classify(statements: ParsedStatement[], sql = '', indexTables: IndexTables = new Map()): Finding[] {
   const created = new Set<string>();
   const acknowledged = acknowledgedRules(sql);
-  return statements.flatMap((statement, index) =>
-    statementRules(statement, created).map(({ rule, table }) => ({
+  return statements.flatMap((statement, number) =>
+    statementRules(statement, created, indexTables).map(({ rule, table, index }) => ({
       ...(RULES[rule] as Rule),
       rule,
-      statement: index + 1,
+      statement: number + 1,
       sql: statement.text.length > 200 ? `${statement.text.slice(0, 197)}...` : statement.text,
       table,
+      ...(index === undefined ? {} : { index }),
       acknowledged: acknowledged.has(rule),
     })),
   );

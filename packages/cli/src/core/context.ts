@@ -54,6 +54,7 @@ const HARMLESS_WHEN_EMPTY: Partial<Record<RuleId, Level>> = {
   'add-required-column': 'safe',
   'drop-table': 'care', // no data lost, but code still using the table breaks
   'drop-primary-key': 'care', // no row loses its identity, but foreign keys and code may rely on it
+  'drop-index': 'safe', // no query on an empty table slows down, and the exclusive lock is brief
 };
 
 const ESCALATE: Record<Level, Level> = { safe: 'care', care: 'dangerous', dangerous: 'dangerous' };

@@ -33,6 +33,15 @@ export async function readTableFacts(client: pg.Client, schema: string, tables: 
   return facts;
 }
 
+/** The table of each named index of `schema` (indexes that do not exist are left out). */
+export async function readIndexTables(client: pg.Client, schema: string, indexes: string[]): Promise<Map<string, string>> {
+  const result = await client.query<{ index: string; table: string }>(
+    `SELECT indexname AS index, tablename AS table FROM pg_indexes WHERE schemaname = $1 AND indexname = ANY($2::text[])`,
+    [schema, indexes],
+  );
+  return new Map(result.rows.map((row) => [row.index, row.table]));
+}
+
 /** count(*) of at most `limit` rows, or null when the table is locked or unreadable. */
 async function boundedCount(client: pg.Client, regclass: string, limit: number): Promise<number | null> {
   try {

@@ -6,12 +6,12 @@
  */
 import type pg from 'pg';
 import { applyContext, type ContextFinding, type TableFacts } from '../core/context.js';
-import { classify, worstLevel, type Finding } from '../core/classify.js';
+import { classify, worstLevel, type Finding, type IndexTables } from '../core/classify.js';
 import { readDirectives, type Directives } from '../core/directives.js';
 import { cannotRunInTransaction, executionModeOf, parseStatements, type ExecutionMode, type ParsedStatement } from '../core/execution-mode.js';
 import type { Level } from '../core/rules.js';
 import type { LocalMigration } from '../core/types.js';
-import { readTableFacts } from '../db/table-stats.js';
+import { readIndexTables, readTableFacts } from '../db/table-stats.js';
 import { DigilogError } from '../errors.js';
 
 export interface PlannedMigration {
@@ -75,6 +75,14 @@ export function checkTransactionMix(migration: Pick<LocalMigration, 'name' | 'pa
   });
 }
 
+/** Sets the table of each DROP INDEX whose index exists in the database (the deploy did not create it). */
+async function findTablesOfDroppedIndexes(client: pg.Client, schema: string, findings: Finding[]): Promise<void> {
+  const unresolved = findings.filter((f) => f.rule === 'drop-index' && f.table === undefined && f.index !== undefined);
+  if (unresolved.length === 0) return;
+  const tableOf = await readIndexTables(client, schema, [...new Set(unresolved.map((f) => f.index!))]);
+  for (const finding of unresolved) finding.table = tableOf.get(finding.index!);
+}
+
 /** Classifies the migrations in order; with a client, adjusts findings to the target's tables. */
 export async function planMigrations(migrations: LocalMigration[], options: PlanOptions): Promise<Plan> {
   // Every file's directives first (a bad one is reported before any parse error), then one file
@@ -82,16 +90,19 @@ export async function planMigrations(migrations: LocalMigration[], options: Plan
   // file was parsed made the garbage collector copy them all (~10 ms per 100 files).
   const withDirectives = migrations.map((migration) => ({ migration, directives: directivesOf(migration) }));
   const parsed: Array<{ migration: LocalMigration; statements: number; findings: Finding[]; mode: ExecutionMode; parseError?: string }> = [];
+  // One map for the whole deploy: a DROP INDEX finds the table of an index an earlier pending file created.
+  const indexTables: IndexTables = new Map();
   for (const { migration, directives } of withDirectives) {
     try {
       const statements = await parseStatements(migration.sql);
       checkTransactionMix(migration, statements, directives);
-      parsed.push({ migration, statements: statements.length, findings: classify(statements, migration.sql), mode: await executionModeOf(migration.sql, statements) });
+      parsed.push({ migration, statements: statements.length, findings: classify(statements, migration.sql, indexTables), mode: await executionModeOf(migration.sql, statements) });
     } catch (error) {
       if (error instanceof DigilogError) throw error;
       parsed.push({ migration, statements: 0, findings: [], mode: await executionModeOf(migration.sql), parseError: (error as Error).message });
     }
   }
+  if (options.client && options.schema) await findTablesOfDroppedIndexes(options.client, options.schema, parsed.flatMap((p) => p.findings));
   const touched = new Set<string>();
   for (const { findings } of parsed) for (const f of findings) if (f.table && f.rule !== 'create-table' && f.level !== 'safe') touched.add(f.table);
   const tables: Map<string, TableFacts> =

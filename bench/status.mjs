@@ -80,8 +80,12 @@ export function printGrowthRows(points) {
 export function growthSummary(points) {
   if (points.length < 2) return '';
   const [first, last] = [points[0], points.at(-1)];
-  const marginal = (key) => ((last[key] - first[key]) / (last.n - first.n)).toFixed(2);
-  return `Growth from ${first.n} to ${last.n} migrations: migrate +${marginal('migrate')} ms and status +${marginal('status')} ms per added migration (start-up excluded).`;
+  // Signed: a slope inside the noise can come out negative.
+  const marginal = (key) => {
+    const ms = (last[key] - first[key]) / (last.n - first.n);
+    return `${ms < 0 ? '−' : '+'}${Math.abs(ms).toFixed(2)}`;
+  };
+  return `Growth from ${first.n} to ${last.n} migrations: migrate ${marginal('migrate')} ms and status ${marginal('status')} ms per added migration (start-up excluded).`;
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {

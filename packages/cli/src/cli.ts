@@ -48,6 +48,7 @@ Exit codes: 0 ok, 1 error, 2 usage/config, 3 pending, 4 dangerous change blocked
 
 /** Runs the CLI and exits with the code of the table in errors.ts (the only place digilog-db exits). */
 export async function main(argv: string[]): Promise<void> {
+  ignoreClosedReader();
   const program = buildProgram();
   try {
     await program.parseAsync(argv);
@@ -67,6 +68,19 @@ export async function main(argv: string[]): Promise<void> {
     printError(currentTerminal ?? createTerminal({ json }), error);
     await runExitHooks();
     await exitAfterFlush(error.exitCode);
+  }
+}
+
+/**
+ * A reader that goes away (`digilog-db lint --json | head`) must neither crash the command with
+ * Node's "Unhandled 'error' event" stack trace nor stop a migration half-way: the command goes
+ * on, what it would still print is dropped, and it exits with its own code.
+ */
+function ignoreClosedReader(): void {
+  for (const stream of [process.stdout, process.stderr]) {
+    stream.on('error', (error: NodeJS.ErrnoException) => {
+      if (error.code !== 'EPIPE' && error.code !== 'ERR_STREAM_DESTROYED') throw error;
+    });
   }
 }
 

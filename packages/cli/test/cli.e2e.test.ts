@@ -2,13 +2,14 @@
  * The built `digilog-db` binary, run as a user or CI would: exit codes from
  * the documented table, one clear line per error, no password anywhere.
  */
+import { spawn } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { EXIT_CODES } from '../src/errors.js';
-import { runCli, type CliRun } from './support/cli.js';
+import { BIN, runCli, type CliRun } from './support/cli.js';
 import { createTestDatabase, passwordRole, type TestDatabase } from './support/database.js';
-import { addMigration, writeMigrations } from './support/migrations.js';
+import { addMigration, workloadsDir, writeMigrations } from './support/migrations.js';
 import { schemaDump } from './support/psql.js';
 import { recordReliability } from './support/reliability.js';
 
@@ -215,6 +216,34 @@ describe('digilog-db end to end', () => {
     const run = await runCli(['migrate', '--migrations-dir', dir], { DATABASE_URL: db.url });
     expect(run.code).toBe(0);
     expect(await db.query(`SELECT count(*)::int AS n FROM _prisma_migrations`)).toEqual([{ n: 1 }]);
+  });
+
+  it('a reader that closes the pipe early (`| head`) neither crashes the command nor stops a migration', async () => {
+    /** Runs the CLI with stdout piped, closing the pipe as soon as the first bytes arrive. */
+    const withEarlyClose = (args: string[], env: Record<string, string> = {}) =>
+      new Promise<{ code: number | null; stderr: string }>((resolve) => {
+        const child = spawn(process.execPath, [BIN, ...args], { env: { PATH: process.env.PATH, NO_COLOR: '1', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+        let stderr = '';
+        child.stderr.on('data', (chunk) => (stderr += chunk));
+        child.stdout.once('data', () => child.stdout.destroy());
+        child.on('close', (code) => resolve({ code, stderr }));
+      });
+    const history = join(workloadsDir(), 'documenso-documenso', 'migrations');
+
+    // lint --json of a whole history prints far more than a pipe buffer holds.
+    const lint = await withEarlyClose(['lint', '--json', history]);
+    expect(lint.stderr).not.toMatch(/EPIPE|Unhandled|at /);
+    // Its own exit code (4: the history has Dangerous statements), as when the whole output is read.
+    expect(lint.code).toBe((await runCli(['lint', '--json', history])).code);
+    expect(lint.code).toBe(EXIT_CODES['dangerous-blocked']);
+
+    const db = await createTestDatabase('digilog_e2e_pipe');
+    databases.push(db);
+    const migrate = await withEarlyClose(['migrate', '--migrations-dir', history], { DATABASE_URL: db.url });
+    expect(migrate.stderr).not.toMatch(/EPIPE|Unhandled/);
+    expect(migrate.code).toBe(0);
+    const [rows] = await db.query<{ total: number; finished: number }>(`SELECT count(*)::int AS total, count(finished_at)::int AS finished FROM _prisma_migrations`);
+    expect(rows).toEqual({ total: 163, finished: 163 });
   });
 
   it('--help shows examples and the exit codes', async () => {

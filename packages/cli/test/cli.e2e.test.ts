@@ -3,7 +3,8 @@
  * the documented table, one clear line per error, no password anywhere.
  */
 import { spawn } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { EXIT_CODES } from '../src/errors.js';
@@ -244,6 +245,15 @@ describe('digilog-db end to end', () => {
     expect(migrate.code).toBe(0);
     const [rows] = await db.query<{ total: number; finished: number }>(`SELECT count(*)::int AS total, count(finished_at)::int AS finished FROM _prisma_migrations`);
     expect(rows).toEqual({ total: 163, finished: 163 });
+  });
+
+  it('resolve without --applied or --rolled-back is a usage error before anything starts (no embedded database)', async () => {
+    const cwd = mkdtempSync(join(tmpdir(), 'digilog-resolve-usage-'));
+    const run = await runCli(['resolve'], {}, cwd);
+    expect(run.code).toBe(EXIT_CODES.usage);
+    expect(run.stderr).toContain('resolve needs exactly one of --applied <name> or --rolled-back <name>');
+    expect(run.stdout + run.stderr).not.toContain('embedded');
+    expect(existsSync(join(cwd, '.digilog'))).toBe(false);
   });
 
   it('--help shows examples and the exit codes', async () => {

@@ -21,12 +21,13 @@ Examples:
   $ digilog-db resolve --applied "20240101000000_init"            # baseline an existing database`,
     )
     .action(async (flags: ResolveFlags) => {
-      const { config, paths, terminal } = await commandContext(flags);
+      // A usage error is reported before the context starts anything (the embedded database, say).
       if ((flags.applied === undefined) === (flags.rolledBack === undefined)) {
         throw new DigilogError('usage', 'resolve needs exactly one of --applied <name> or --rolled-back <name>', {
           hint: 'Run `digilog-db status` to see which migration failed.',
         });
       }
+      const { config, paths, terminal } = await commandContext(flags);
       const { resolveMigration } = await import('../operations/resolve.js');
       const { runnerOptions } = await import('../operations/runner-options.js');
       const action = flags.applied !== undefined ? 'applied' : 'rolled-back';

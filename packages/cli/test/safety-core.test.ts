@@ -89,6 +89,20 @@ describe('live-database context', () => {
     expect(out.map((f) => f.level)).toEqual(['safe', 'care']);
   });
 
+  it('DROP TYPE of an enum the deploy created is Safe; of another type, or with CASCADE, it keeps its level', async () => {
+    const findings = await findingsOf('CREATE TYPE "Role" AS ENUM (\'a\'); DROP TYPE "Role"; DROP TYPE "Old"; DROP TYPE "Earlier" CASCADE; DROP TYPE public."Earlier";');
+    const out = applyContext(findings, { tables: new Map(), createdEarlier: new Set(), typesCreatedEarlier: new Set(['Earlier']), largeTableRows: 10 });
+    expect(out.map((f) => [f.rule, f.type, f.level])).toEqual([
+      ['create-enum', 'Role', 'safe'],
+      ['drop-type', 'Role', 'safe'],
+      ['drop-type', 'Old', 'care'],
+      ['drop-type', undefined, 'care'],
+      ['drop-type', 'Earlier', 'safe'],
+    ]);
+    expect(out[1]!.context).toBe('type "Role" is created earlier in this migration: nothing running uses it yet');
+    expect(out[4]!.context).toContain('by an earlier pending migration');
+  });
+
   it('formats row counts', () => expect([0, 999, 15_300, 1_000_000, 1_234_567].map(formatRows)).toEqual(['0', '999', '15.3k', '1M', '1.2M']));
 });
 

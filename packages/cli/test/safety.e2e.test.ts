@@ -129,7 +129,7 @@ describe('classification against the live database', () => {
     const lint = JSON.parse((await runCli(['lint', '--json', join(dir, '20240102000000_indexes')], {})).stdout);
     expect(lint.files[0].findings.map((f: { level: string }) => f.level)).toEqual(['care', 'care', 'dangerous', 'safe']);
   });
-  it('DROP INDEX is judged by its table: one the deploy creates, an empty one, or one with rows (named from the catalog)', async () => {
+  it('DROP INDEX is judged by its table (one the deploy creates, an empty one, or one with rows, named from the catalog); DROP TYPE by whether the deploy created it', async () => {
     const db = await database('digilog_drop_index');
     const dir = writeMigrations({
       '20240101000000_init': 'CREATE TABLE accounts (id int, email text);\nCREATE INDEX accounts_email_idx ON accounts (email);\nCREATE TABLE empty (id int);\nCREATE INDEX empty_id_idx ON empty (id);\n',
@@ -137,8 +137,8 @@ describe('classification against the live database', () => {
     const env = { DATABASE_URL: db.url };
     expect((await runCli(['migrate', '--migrations-dir', dir], env)).code).toBe(0);
     await db.query(`INSERT INTO accounts VALUES (1, 'a@digilog.io')`);
-    addMigration(dir, '20240102000000_drop_existing', 'DROP INDEX accounts_email_idx;\nDROP INDEX empty_id_idx;\nCREATE TABLE fresh (id int);\nCREATE INDEX fresh_idx ON fresh (id);\nALTER INDEX fresh_idx RENAME TO fresh_id_idx;\n');
-    addMigration(dir, '20240103000000_drop_fresh', 'DROP INDEX fresh_id_idx;\n');
+    addMigration(dir, '20240102000000_drop_existing', 'DROP INDEX accounts_email_idx;\nDROP INDEX empty_id_idx;\nCREATE TABLE fresh (id int);\nCREATE INDEX fresh_idx ON fresh (id);\nALTER INDEX fresh_idx RENAME TO fresh_id_idx;\nCREATE TYPE "Mood" AS ENUM (\'ok\');\n');
+    addMigration(dir, '20240103000000_drop_fresh', 'DROP INDEX fresh_id_idx;\nDROP TYPE "Mood";\n');
 
     const run = await runCli(['migrate', '--dry-run', '--json', '--migrations-dir', dir], env);
     expect(run.code).toBe(EXIT_CODES.pending);
@@ -147,6 +147,8 @@ describe('classification against the live database', () => {
     expect(existing.findings[1]).toMatchObject({ rule: 'drop-index', index: 'empty_id_idx', table: 'empty', level: 'safe', context: '"empty" is empty right now' });
     expect(fresh.findings[0]).toMatchObject({ rule: 'drop-index', index: 'fresh_id_idx', table: 'fresh', level: 'safe' });
     expect(fresh.findings[0].context).toContain('earlier pending migration');
+    // The same for an enum type the deploy creates and drops.
+    expect(fresh.findings[1]).toMatchObject({ rule: 'drop-type', type: 'Mood', ruleLevel: 'care', level: 'safe' });
   });
 });
 

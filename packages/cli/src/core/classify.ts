@@ -15,6 +15,8 @@ export interface Finding extends Rule {
   table: string | undefined;
   /** The index a CREATE INDEX or DROP INDEX names (its table, when known, is in `table`). */
   index?: string;
+  /** The type a CREATE TYPE … AS ENUM or DROP TYPE names (unqualified). */
+  type?: string;
   /** The file says `-- digilog:allow <rule>`. */
   acknowledged: boolean;
 }
@@ -84,14 +86,17 @@ function droppedNames(node: Node): Array<string | undefined> {
  */
 export type IndexTables = Map<string, string>;
 
+/** The unqualified name a list of String nodes ends with (`s."Role"` → Role). */
+const lastName = (names: unknown): string | undefined => (((names as Node[] | undefined) ?? []).at(-1)?.String as Node | undefined)?.sval as string | undefined;
+
 /** Rules hit by one statement; `created` holds tables created earlier in the same file. */
-function statementRules({ nodeType, node }: ParsedStatement, created: Set<string>, indexTables: IndexTables): Array<{ rule: RuleId; table?: string; index?: string }> {
+function statementRules({ nodeType, node }: ParsedStatement, created: Set<string>, indexTables: IndexTables): Array<{ rule: RuleId; table?: string; index?: string; type?: string }> {
   switch (nodeType) {
     case 'CreateStmt':
       created.add(relname(node) ?? '');
       return [{ rule: 'create-table', table: relname(node) }];
     case 'CreateEnumStmt':
-      return [{ rule: 'create-enum' }];
+      return [{ rule: 'create-enum', type: lastName(node.typeName) }];
     case 'AlterEnumStmt':
       return node.newVal ? [{ rule: 'add-enum-value' }] : [{ rule: 'other-ddl' }];
     case 'IndexStmt': {
@@ -123,7 +128,11 @@ function statementRules({ nodeType, node }: ParsedStatement, created: Set<string
         if (node.concurrent) return [{ rule: 'other-ddl' }];
         return droppedNames(node).map((index) => ({ rule: 'drop-index', table: indexTables.get(index ?? ''), index }));
       }
-      if (type === 'OBJECT_TYPE') return [{ rule: 'drop-type' }];
+      if (type === 'OBJECT_TYPE') {
+        // CASCADE also drops the columns using the type, wherever they are: no type name, so no relaxing.
+        const cascade = node.behavior === 'DROP_CASCADE';
+        return ((node.objects as Node[] | undefined) ?? []).map((o) => ({ rule: 'drop-type', type: cascade ? undefined : lastName((o.TypeName as Node | undefined)?.names) }));
+      }
       return [{ rule: 'other-ddl' }];
     }
     case 'TruncateStmt':
@@ -161,13 +170,14 @@ export function classify(statements: ParsedStatement[], sql = '', indexTables: I
   const created = new Set<string>();
   const acknowledged = acknowledgedRules(sql);
   return statements.flatMap((statement, number) =>
-    statementRules(statement, created, indexTables).map(({ rule, table, index }) => ({
+    statementRules(statement, created, indexTables).map(({ rule, table, index, type }) => ({
       ...(RULES[rule] as Rule),
       rule,
       statement: number + 1,
       sql: statement.text.length > 200 ? `${statement.text.slice(0, 197)}...` : statement.text,
       table,
       ...(index === undefined ? {} : { index }),
+      ...(type === undefined ? {} : { type }),
       acknowledged: acknowledged.has(rule),
     })),
   );

@@ -22,6 +22,8 @@ export interface ContextInput {
   tables: ReadonlyMap<string, TableFacts>;
   /** Tables created earlier in the pending migrations of this run (still empty when the statement runs). */
   createdEarlier: ReadonlySet<string>;
+  /** Enum types created earlier in the pending migrations of this run (no running code uses them yet). */
+  typesCreatedEarlier?: ReadonlySet<string>;
   /** Estimated rows from which a table is big. */
   largeTableRows: number;
 }
@@ -63,6 +65,14 @@ const ESCALATE: Record<Level, Level> = { safe: 'care', care: 'dangerous', danger
 export function applyContext(findings: Finding[], input: ContextInput): ContextFinding[] {
   return findings.map((finding) => {
     const base: ContextFinding = { ...finding, ruleLevel: finding.level };
+    if (finding.rule === 'drop-type' && finding.type !== undefined) {
+      const type = finding.type;
+      const typeCreatedInFile = findings.some((f) => f.rule === 'create-enum' && f.type === type && f.statement < finding.statement);
+      if (!typeCreatedInFile && !input.typesCreatedEarlier?.has(type)) return base;
+      // Created by this same deploy: no running code reads or writes it yet, and PostgreSQL refuses
+      // the drop (without CASCADE) while a column still uses it.
+      return { ...base, level: 'safe', context: `type "${type}" is created ${typeCreatedInFile ? 'earlier in this migration' : 'by an earlier pending migration'}: nothing running uses it yet` };
+    }
     const table = finding.table;
     if (table === undefined || finding.level === 'safe') return base;
     const createdInFile = findings.some((f) => f.rule === 'create-table' && f.table === table && f.statement < finding.statement);

@@ -109,9 +109,11 @@ export async function planMigrations(migrations: LocalMigration[], options: Plan
     options.client && options.schema ? await readTableFacts(options.client, options.schema, [...touched], options.largeTableRows) : new Map();
 
   const createdEarlier = new Set<string>();
+  const typesCreatedEarlier = new Set<string>();
   const planned: PlannedMigration[] = parsed.map(({ migration, statements, findings, mode, parseError }) => {
-    const adjusted = applyContext(findings, { tables, createdEarlier, largeTableRows: options.largeTableRows });
+    const adjusted = applyContext(findings, { tables, createdEarlier, typesCreatedEarlier, largeTableRows: options.largeTableRows });
     for (const f of findings) if (f.rule === 'create-table' && f.table) createdEarlier.add(f.table);
+    for (const f of findings) if (f.rule === 'create-enum' && f.type) typesCreatedEarlier.add(f.type);
     return {
       name: migration.name,
       path: migration.path,

@@ -53,14 +53,19 @@ export interface EngineAdapterFactory {
 /**
  * Prisma's adapter packages, loaded only by the commands that run the schema engine:
  * every `migrate`, `status` and `health` would otherwise pay for loading them (~8 ms).
- * The pools handed to PrismaPg come from the same node-postgres it imports (it checks
- * `instanceof pg.Pool`), which is the installed package, not the copy bundled into the CLI.
  */
 async function loadPrismaAdapter() {
   const [{ PrismaPg }, utils] = await Promise.all([import('@prisma/adapter-pg'), import('@prisma/driver-adapter-utils')]);
-  const installedPg = createRequire(import.meta.url)('pg') as typeof pg;
-  return { PrismaPg, pg: installedPg, ...utils };
+  return { PrismaPg, ...utils };
 }
+
+let installed: typeof pg | undefined;
+/**
+ * The pools handed to PrismaPg come from the same node-postgres it imports (it checks
+ * `instanceof pg.Pool`): the installed package, not the copy bundled into the CLI, required
+ * on first use for the same reason as the adapter packages.
+ */
+const installedPg = (): typeof pg => (installed ??= createRequire(import.meta.url)('pg') as typeof pg);
 type PrismaAdapter = Awaited<ReturnType<typeof loadPrismaAdapter>>;
 
 /** The adapter's result-producing step; private in its typings, present at run time (checked below). */
@@ -114,14 +119,14 @@ interface PinnedSession {
 }
 
 /** A pool of exactly one connection that never idles out and survives failing queries. */
-function pinnedSession(Pool: typeof pg.Pool, target: DatabaseTarget, applicationName: string): PinnedSession {
+function pinnedSession(target: DatabaseTarget, applicationName: string): PinnedSession {
   // Unqualified names in migration scripts resolve in the Prisma schema, as with the native engine.
   // pg lets an `options` URL parameter override the config field, so the two are merged here.
   const url = new URL(target.connectionString);
   const userOptions = url.searchParams.get('options');
   url.searchParams.delete('options');
   const searchPath = `-c search_path=${quoteIdent(target.schema).replace(/ /g, '\\ ')}`;
-  const pool = new Pool({
+  const pool = new (installedPg().Pool)({
     connectionString: url.toString(),
     max: 1,
     idleTimeoutMillis: 0,
@@ -150,8 +155,8 @@ function pinnedSession(Pool: typeof pg.Pool, target: DatabaseTarget, application
 }
 
 /** Runs one statement on a short-lived maintenance session (CREATE/DROP DATABASE cannot run in a transaction). */
-async function maintenance(Client: typeof pg.Client, target: DatabaseTarget, sql: string, applicationName: string): Promise<void> {
-  const client = new Client({ connectionString: target.connectionString, application_name: applicationName });
+async function maintenance(target: DatabaseTarget, sql: string, applicationName: string): Promise<void> {
+  const client = new (installedPg().Client)({ connectionString: target.connectionString, application_name: applicationName });
   client.on('error', () => {});
   await client.connect();
   try {
@@ -163,8 +168,7 @@ async function maintenance(Client: typeof pg.Client, target: DatabaseTarget, sql
 
 /** Builds the engine's adapter factory. The caller owns close(): call it in `finally`, also when the engine call threw. */
 export async function createEngineAdapterFactory(options: EngineAdapterOptions): Promise<EngineAdapterFactory> {
-  const { PrismaPg, pg, ColumnTypeEnum, DriverAdapterError, bindMigrationAwareSqlAdapterFactory } = await loadPrismaAdapter();
-  const runMaintenance = (target: DatabaseTarget, sql: string, name: string) => maintenance(pg.Client, target, sql, name);
+  const { PrismaPg, ColumnTypeEnum, DriverAdapterError, bindMigrationAwareSqlAdapterFactory } = await loadPrismaAdapter();
   const main = parseTarget(options.connectionString);
   const applicationName = options.applicationName ?? 'digilog-db schema engine';
   const sessions = new Set<PinnedSession>();
@@ -178,8 +182,8 @@ export async function createEngineAdapterFactory(options: EngineAdapterOptions):
       // pool.end() would wait for that query forever, and the backend would take the lock later.
       // The two-argument form (PostgreSQL 14+) waits until the backend is gone; older servers get the plain one.
       const cleanup = `${applicationName} (cleanup)`;
-      await runMaintenance(session.target, `SELECT pg_terminate_backend(${Number(pid)}, 5000)`, cleanup)
-        .catch(() => runMaintenance(session.target, `SELECT pg_terminate_backend(${Number(pid)})`, cleanup))
+      await maintenance(session.target, `SELECT pg_terminate_backend(${Number(pid)}, 5000)`, cleanup)
+        .catch(() => maintenance(session.target, `SELECT pg_terminate_backend(${Number(pid)})`, cleanup))
         .catch(() => {});
     }
     await session.pool.end().catch(() => {});
@@ -187,13 +191,13 @@ export async function createEngineAdapterFactory(options: EngineAdapterOptions):
 
   async function dropShadow(name: string): Promise<void> {
     if (!shadows.has(name)) return;
-    await runMaintenance(main, `DROP DATABASE IF EXISTS ${quoteIdent(name)} WITH (FORCE)`, `${applicationName} (shadow)`);
+    await maintenance(main, `DROP DATABASE IF EXISTS ${quoteIdent(name)} WITH (FORCE)`, `${applicationName} (shadow)`);
     shadows.delete(name);
   }
 
   /** An adapter on its own pinned session; `onDispose` runs after the session is closed. */
   async function connectTo(target: DatabaseTarget, onDispose?: () => Promise<void>): Promise<SqlDriverAdapter> {
-    const session = pinnedSession(pg.Pool, target, applicationName);
+    const session = pinnedSession(target, applicationName);
     sessions.add(session);
     const { pool } = session;
     const adapter = reportCharAsCharacter(await new PrismaPg(pool, { schema: target.schema }).connect(), ColumnTypeEnum.Character);
@@ -224,7 +228,7 @@ export async function createEngineAdapterFactory(options: EngineAdapterOptions):
     }
     const name = `${SHADOW_DATABASE_PREFIX}${process.pid}_${randomBytes(6).toString('hex')}`;
     try {
-      await runMaintenance(main, `CREATE DATABASE ${quoteIdent(name)}`, `${applicationName} (shadow)`);
+      await maintenance(main, `CREATE DATABASE ${quoteIdent(name)}`, `${applicationName} (shadow)`);
     } catch (error) {
       // Anything but a DriverAdapterError reaches the user as "External error id#0".
       const pgError = error as { code?: string; message?: string };

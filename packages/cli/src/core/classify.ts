@@ -71,13 +71,13 @@ function alterTableRules(cmd: Node, createdHere: boolean): RuleId[] {
   }
 }
 
+/** The unqualified name a list of String nodes ends with (`s."Role"` → Role). */
+const lastName = (names: unknown): string | undefined => (((names as Node[] | undefined) ?? []).at(-1)?.String as Node | undefined)?.sval as string | undefined;
+
 /** Unqualified names of the objects of a DROP (`DROP TABLE a, s.b` → a, b). */
 function droppedNames(node: Node): Array<string | undefined> {
   const objects = (node.objects as Node[] | undefined) ?? [];
-  return objects.map((o) => {
-    const items = ((o.List as Node | undefined)?.items as Node[] | undefined) ?? [];
-    return (items.at(-1)?.String as Node | undefined)?.sval as string | undefined;
-  });
+  return objects.map((o) => lastName((o.List as Node | undefined)?.items));
 }
 
 /**
@@ -85,9 +85,6 @@ function droppedNames(node: Node): Array<string | undefined> {
  * DROP INDEX names only the index; this tells which table it locks.
  */
 export type IndexTables = Map<string, string>;
-
-/** The unqualified name a list of String nodes ends with (`s."Role"` → Role). */
-const lastName = (names: unknown): string | undefined => (((names as Node[] | undefined) ?? []).at(-1)?.String as Node | undefined)?.sval as string | undefined;
 
 /** Rules hit by one statement; `created` holds tables created earlier in the same file. */
 function statementRules({ nodeType, node }: ParsedStatement, created: Set<string>, indexTables: IndexTables): Array<{ rule: RuleId; table?: string; index?: string; type?: string }> {

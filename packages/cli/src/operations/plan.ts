@@ -112,8 +112,10 @@ export async function planMigrations(migrations: LocalMigration[], options: Plan
   const typesCreatedEarlier = new Set<string>();
   const planned: PlannedMigration[] = parsed.map(({ migration, statements, findings, mode, parseError }) => {
     const adjusted = applyContext(findings, { tables, createdEarlier, typesCreatedEarlier, largeTableRows: options.largeTableRows });
-    for (const f of findings) if (f.rule === 'create-table' && f.table) createdEarlier.add(f.table);
-    for (const f of findings) if (f.rule === 'create-enum' && f.type) typesCreatedEarlier.add(f.type);
+    for (const f of findings) {
+      if (f.rule === 'create-table' && f.table) createdEarlier.add(f.table);
+      if (f.rule === 'create-enum' && f.type) typesCreatedEarlier.add(f.type);
+    }
     return {
       name: migration.name,
       path: migration.path,

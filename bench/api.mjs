@@ -70,7 +70,7 @@ async function healthThroughput() {
       try {
         const ours = await requestsPerSecond(`http://127.0.0.1:${server.port}/api/v1/health/db`);
         const floor = await requestsPerSecond(`http://127.0.0.1:${bareServer.address().port}/bare`);
-        return { id: 'P5', label: `GET /api/v1/health/db req/s vs bare Express route (${body.length} B body, ${LOAD_SECONDS} s each)`, ours, floor, ratio: ours / floor, goal: '≥ 0.8×', met: ours / floor >= 0.8, unit: 'req/s' };
+        return { id: 'P5', label: `GET /api/v1/health/db req/s vs bare Express route (${body.length} B body, ${LOAD_SECONDS} s each)`, ours, floor, ratio: ours / floor, goal: '≥ 0.8×', met: ours >= 0.8 * floor, unit: 'req/s' };
       } finally {
         bareServer.close();
       }
@@ -97,7 +97,8 @@ async function concurrentBoots() {
       await Promise.all(servers.map(stop));
     });
   }
-  return { id: 'P6', label: '16 API processes booting at once on an empty database vs one alone', ours: median(sixteen), floor: median(alone), ratio: median(sixteen) / median(alone), goal: '≤ 1.5×', met: median(sixteen) / median(alone) <= 1.5, unit: 'ms' };
+  const ratio = median(sixteen) / median(alone);
+  return { id: 'P6', label: '16 API processes booting at once on an empty database vs one alone', ours: median(sixteen), floor: median(alone), ratio, goal: '≤ 1.5×', met: ratio <= 1.5, unit: 'ms' };
 }
 
 export async function runApiBenchmarks() {

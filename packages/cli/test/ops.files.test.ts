@@ -191,13 +191,13 @@ describe('deploy/k8s', () => {
     expect(container.env).toContainEqual({ name: 'NODE_ENV', value: 'production' });
   });
 
-  it('pattern 2 and probes: readiness on /api/v1/health/db, liveness on /api/v1/health, non-root', () => {
+  it('pattern 2 and probes: readiness on /api/v1/health/db, liveness on /api/v1/health/live, non-root', () => {
     const [deployment] = ofKindK8s('Deployment');
     const spec = deployment!.spec.template.spec;
     const api = spec.containers[0];
     expect(api.readinessProbe.httpGet.path).toBe('/api/v1/health/db');
-    expect(api.livenessProbe.httpGet.path).toBe('/api/v1/health');
-    expect(api.startupProbe.httpGet.path).toBe('/api/v1/health');
+    expect(api.livenessProbe.httpGet.path).toBe('/api/v1/health/live');
+    expect(api.startupProbe.httpGet.path).toBe('/api/v1/health/live');
     expect(api.env).toContainEqual({ name: 'NODE_ENV', value: 'production' });
     expect(spec.securityContext.runAsNonRoot).toBe(true);
     const [service] = ofKindK8s('Service');

@@ -36,13 +36,32 @@ describe('Dockerfile', () => {
   const byName = Object.fromEntries(all.map((s) => [s.name, s]));
   const runtime = all.at(-1)!;
 
-  it('has the stages deps → build → runtime, in that order, each building on the previous', () => {
-    expect(all.map((s) => s.name)).toEqual(['base', 'deps', 'build', 'runtime']);
+  it('has the stages deps → build → cli → runtime, in that order; runtime last (the default target)', () => {
+    expect(all.map((s) => s.name)).toEqual(['base', 'deps', 'build', 'cli', 'runtime']);
     expect(byName.deps!.from).toBe('base');
     expect(byName.build!.from).toBe('deps');
-    // The runtime starts from a clean Node image, not from a stage holding the toolchain.
+    // The runtime and cli images start from a clean Node image, not from a stage holding the toolchain.
     expect(runtime.from).toBe('${NODE_IMAGE}');
-    expect(read('Dockerfile')).toMatch(/^ARG NODE_IMAGE=node:20-[a-z]+-slim$/m);
+    expect(byName.cli!.from).toBe('${NODE_IMAGE}');
+    // Node 22 LTS in the image.
+    expect(read('Dockerfile')).toMatch(/^ARG NODE_IMAGE=node:22-[a-z]+-slim$/m);
+  });
+
+  it('--target cli: digilog-db deployed alone with production dependencies, on PATH, the migrations, non-root, tini', () => {
+    const cli = byName.cli!;
+    expect(ofKind(byName.build!, 'RUN').map(args).join('\n')).toMatch(/pnpm --filter @digilog\/db deploy --prod\b.* \/out-cli/);
+    const copies = ofKind(cli, 'COPY');
+    expect(copies.filter((c) => (c as Copy).getFromFlag() !== null).map((c) => [(c as Copy).getFromFlag()!.getValue(), args(c)])).toEqual([['build', '/out-cli /opt/digilog-db']]);
+    expect(copies.map(args)).toContain('prisma ./prisma');
+    const runs = ofKind(cli, 'RUN').map(args).join('\n');
+    expect(runs).toMatch(/ln -s \/opt\/digilog-db\/bin\/digilog-db\.js \/usr\/local\/bin\/digilog-db/);
+    expect(runs).not.toMatch(/pnpm|npm install/);
+    expect(ofKind(cli, 'USER').map(args)).toEqual(['node']);
+    expect(ofKind(cli, 'WORKDIR').map(args)).toEqual(['/app']);
+    expect(ofKind(cli, 'ENV').map(args).join(' ')).toMatch(/NODE_ENV=production/);
+    expect(ofKind(cli, 'ENTRYPOINT').map(args)).toEqual(['["/usr/bin/tini", "--"]']);
+    // Same arguments as the runtime image's entry script takes: a Job's `args: [digilog-db, migrate]` fits both.
+    expect(ofKind(cli, 'CMD').map(args)).toEqual(['["digilog-db", "status"]']);
   });
 
   it('installs dependencies from the manifests and the frozen lockfile before copying any source (cache-friendly)', () => {

@@ -141,6 +141,19 @@ describe('docker-compose.prod.yml', () => {
     expect(app.healthcheck.test).toEqual(['CMD', 'node', '/app/deploy/healthcheck.mjs', '/api/v1/health']);
   });
 
+  it('app: container digilog-app-prod, published on 127.0.0.1 unless DIGILOG_BIND_ADDRESS says otherwise; docs use that name', () => {
+    expect(app.container_name).toBe('digilog-app-prod');
+    expect(app.ports).toEqual(['${DIGILOG_BIND_ADDRESS:-127.0.0.1}:${DIGILOG_HOST_PORT:-3000}:3000']);
+    const operations = read('docs/operations.md');
+    expect(operations).toContain('docker logs digilog-app-prod');
+    expect(operations).toContain('docker exec -it digilog-app-prod digilog-db status');
+    expect(operations).toMatch(/DIGILOG_BIND_ADDRESS/);
+    // The image puts digilog-db on PATH (ops.image.e2e runs it that way) and starts in /app, where prisma/ is.
+    const runtimeStage = read('Dockerfile').split(/^FROM /m).at(-1)!;
+    expect(runtimeStage).toMatch(/PATH=\/app\/node_modules\/\.bin:\$PATH/);
+    expect(runtimeStage).toMatch(/^WORKDIR \/app$/m);
+  });
+
   it('secrets come from .env.production (git-ignored); the committed example holds placeholders only', () => {
     for (const service of [postgres, app]) expect(service.env_file).toBe('.env.production');
     expect(JSON.stringify(compose)).not.toMatch(/PASSWORD\W+[^$C{]/);

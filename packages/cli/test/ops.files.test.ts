@@ -193,16 +193,11 @@ describe('.github/workflows/ci.yml', () => {
     expect(at('digilog-db status')).toBeLessThan(at('pnpm test'));
   });
 
-  it('deploy: after the tests, on main only, migrates the production database before rolling out', () => {
-    const deploy = workflow.jobs.deploy;
-    expect(deploy.needs).toBe('test');
-    expect(deploy.if).toMatch(/refs\/heads\/main/);
-    expect(deploy.env.DATABASE_URL).toBe('${{ secrets.DATABASE_URL }}');
-    const steps = runs('deploy');
-    const migrateAt = steps.findIndex((s) => /digilog-db migrate/.test(s));
-    const rolloutAt = steps.findIndex((s) => /kubectl set image|docker push/.test(s));
-    expect(migrateAt).toBeGreaterThan(0);
-    expect(rolloutAt).toBeGreaterThan(migrateAt);
+  it('on main: image, then migrate, then rollout (ops.workflow.test.ts checks the details)', () => {
+    expect(workflow.jobs.image.needs).toBe('test');
+    expect(workflow.jobs.migrate.needs).toBe('image');
+    expect(workflow.jobs.rollout.needs).toBe('migrate');
+    expect(runs('migrate').join('\n')).toMatch(/digilog-db migrate/);
   });
 
   it('.ci/run stays the local entry and runs the same pnpm test', () => {

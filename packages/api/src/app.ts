@@ -5,6 +5,7 @@
 import express, { type Express } from 'express';
 import type { DatabaseRouter } from './database.js';
 import { healthBody, httpStatusOf } from '@digilog/db';
+import { liveRouter } from './health/live.js';
 import type { HealthMonitor } from './health/monitor.js';
 import { HttpError, errorHandler } from './http-errors.js';
 import type { Logger } from './log.js';
@@ -32,6 +33,7 @@ export function createApp({ health, db, log, metrics }: AppDeps): Express {
     const body = healthBody(health.current(), 'db');
     res.status(httpStatusOf(body)).set('cache-control', 'no-store').json(body);
   });
+  app.use('/api/v1/health', liveRouter());
   if (metrics) {
     app.get('/metrics', async (_req, res) => {
       res.set('content-type', metrics.registry.contentType).set('cache-control', 'no-store').send(await metrics.render());

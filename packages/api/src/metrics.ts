@@ -82,7 +82,8 @@ export function createMetrics({ health, pools, boot }: MetricsSources): Metrics 
         for (const [pool, p] of Object.entries(pools())) this.set({ pool }, read(p));
       },
     });
-  poolGauge('digilog_db_pool_connections_total', 'Connections open in the pg pool (busy + idle)', (p) => p.totalCount);
+  // Not `_total`: an open-connection count goes up and down (a gauge; `_total` means a counter).
+  poolGauge('digilog_db_pool_connections', 'Connections open in the pg pool (busy + idle)', (p) => p.totalCount);
   poolGauge('digilog_db_pool_connections_idle', 'Idle connections in the pg pool', (p) => p.idleCount);
   poolGauge('digilog_db_pool_requests_waiting', 'Queries waiting for a pg pool connection', (p) => p.waitingCount);
 

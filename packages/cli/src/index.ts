@@ -22,5 +22,5 @@ export { parseLsn } from './health/lsn.js';
 export { withEmbeddedDefault, requireDatabaseUrl } from './config.js';
 export { createJsonLogger, silentLogger, type Logger, type LogLevel, type LogFormat } from './log/json-logger.js';
 export { migrationEventLog, type MigrationEventLog, type MigrationClassification } from './log/migration-events.js';
-export { migrationMetrics, migrationMetricDefinitions, MIGRATION_METRICS, type MetricFamily, type MetricSample } from './metrics/migration-metrics.js';
+export { migrationMetrics, migrationMetricDefinitions, MIGRATION_METRICS, RECENT_MIGRATIONS, type MetricFamily, type MetricSample } from './metrics/migration-metrics.js';
 export { registerFamilies, renderFamilies } from './metrics/prometheus.js';

@@ -49,7 +49,7 @@ describe('migrationMetrics', () => {
   it('counts by state, a duration per applied migration, the latest finish, the lock', () => {
     const families = migrationMetrics(status({ pending: ['20240103000000_c'], lockHolder: { pid: 7, applicationName: 'x', state: 'idle' } as StatusResult['lockHolder'] }));
     expect(family(families, 'digilog_database_up')!.samples).toEqual([{ value: 1 }]);
-    expect(family(families, 'digilog_migrations_total')!.samples).toEqual([
+    expect(family(families, 'digilog_migrations')!.samples).toEqual([
       { labels: { state: 'applied' }, value: 2 },
       { labels: { state: 'pending' }, value: 1 },
       { labels: { state: 'failed' }, value: 0 },

@@ -36,13 +36,32 @@ describe('Dockerfile', () => {
   const byName = Object.fromEntries(all.map((s) => [s.name, s]));
   const runtime = all.at(-1)!;
 
-  it('has the stages deps → build → runtime, in that order, each building on the previous', () => {
-    expect(all.map((s) => s.name)).toEqual(['base', 'deps', 'build', 'runtime']);
+  it('has the stages deps → build → cli → runtime, in that order; runtime last (the default target)', () => {
+    expect(all.map((s) => s.name)).toEqual(['base', 'deps', 'build', 'cli', 'runtime']);
     expect(byName.deps!.from).toBe('base');
     expect(byName.build!.from).toBe('deps');
-    // The runtime starts from a clean Node image, not from a stage holding the toolchain.
+    // The runtime and cli images start from a clean Node image, not from a stage holding the toolchain.
     expect(runtime.from).toBe('${NODE_IMAGE}');
-    expect(read('Dockerfile')).toMatch(/^ARG NODE_IMAGE=node:20-[a-z]+-slim$/m);
+    expect(byName.cli!.from).toBe('${NODE_IMAGE}');
+    // Node 22 LTS in the image.
+    expect(read('Dockerfile')).toMatch(/^ARG NODE_IMAGE=node:22-[a-z]+-slim$/m);
+  });
+
+  it('--target cli: digilog-db deployed alone with production dependencies, on PATH, the migrations, non-root, tini', () => {
+    const cli = byName.cli!;
+    expect(ofKind(byName.build!, 'RUN').map(args).join('\n')).toMatch(/pnpm --filter @digilog\/db deploy --prod\b.* \/out-cli/);
+    const copies = ofKind(cli, 'COPY');
+    expect(copies.filter((c) => (c as Copy).getFromFlag() !== null).map((c) => [(c as Copy).getFromFlag()!.getValue(), args(c)])).toEqual([['build', '/out-cli /opt/digilog-db']]);
+    expect(copies.map(args)).toContain('prisma ./prisma');
+    const runs = ofKind(cli, 'RUN').map(args).join('\n');
+    expect(runs).toMatch(/ln -s \/opt\/digilog-db\/bin\/digilog-db\.js \/usr\/local\/bin\/digilog-db/);
+    expect(runs).not.toMatch(/pnpm|npm install/);
+    expect(ofKind(cli, 'USER').map(args)).toEqual(['node']);
+    expect(ofKind(cli, 'WORKDIR').map(args)).toEqual(['/app']);
+    expect(ofKind(cli, 'ENV').map(args).join(' ')).toMatch(/NODE_ENV=production/);
+    expect(ofKind(cli, 'ENTRYPOINT').map(args)).toEqual(['["/usr/bin/tini", "--"]']);
+    // Same arguments as the runtime image's entry script takes: a Job's `args: [digilog-db, migrate]` fits both.
+    expect(ofKind(cli, 'CMD').map(args)).toEqual(['["digilog-db", "status"]']);
   });
 
   it('installs dependencies from the manifests and the frozen lockfile before copying any source (cache-friendly)', () => {
@@ -122,6 +141,19 @@ describe('docker-compose.prod.yml', () => {
     expect(app.healthcheck.test).toEqual(['CMD', 'node', '/app/deploy/healthcheck.mjs', '/api/v1/health']);
   });
 
+  it('app: container digilog-app-prod, published on 127.0.0.1 unless DIGILOG_BIND_ADDRESS says otherwise; docs use that name', () => {
+    expect(app.container_name).toBe('digilog-app-prod');
+    expect(app.ports).toEqual(['${DIGILOG_BIND_ADDRESS:-127.0.0.1}:${DIGILOG_HOST_PORT:-3000}:3000']);
+    const operations = read('docs/operations.md');
+    expect(operations).toContain('docker logs digilog-app-prod');
+    expect(operations).toContain('docker exec -it digilog-app-prod digilog-db status');
+    expect(operations).toMatch(/DIGILOG_BIND_ADDRESS/);
+    // The image puts digilog-db on PATH (ops.image.e2e runs it that way) and starts in /app, where prisma/ is.
+    const runtimeStage = read('Dockerfile').split(/^FROM /m).at(-1)!;
+    expect(runtimeStage).toMatch(/PATH=\/app\/node_modules\/\.bin:\$PATH/);
+    expect(runtimeStage).toMatch(/^WORKDIR \/app$/m);
+  });
+
   it('secrets come from .env.production (git-ignored); the committed example holds placeholders only', () => {
     for (const service of [postgres, app]) expect(service.env_file).toBe('.env.production');
     expect(JSON.stringify(compose)).not.toMatch(/PASSWORD\W+[^$C{]/);
@@ -161,16 +193,11 @@ describe('.github/workflows/ci.yml', () => {
     expect(at('digilog-db status')).toBeLessThan(at('pnpm test'));
   });
 
-  it('deploy: after the tests, on main only, migrates the production database before rolling out', () => {
-    const deploy = workflow.jobs.deploy;
-    expect(deploy.needs).toBe('test');
-    expect(deploy.if).toMatch(/refs\/heads\/main/);
-    expect(deploy.env.DATABASE_URL).toBe('${{ secrets.DATABASE_URL }}');
-    const steps = runs('deploy');
-    const migrateAt = steps.findIndex((s) => /digilog-db migrate/.test(s));
-    const rolloutAt = steps.findIndex((s) => /kubectl set image|docker push/.test(s));
-    expect(migrateAt).toBeGreaterThan(0);
-    expect(rolloutAt).toBeGreaterThan(migrateAt);
+  it('on main: image, then migrate, then rollout (ops.workflow.test.ts checks the details)', () => {
+    expect(workflow.jobs.image.needs).toBe('test');
+    expect(workflow.jobs.migrate.needs).toBe('image');
+    expect(workflow.jobs.rollout.needs).toBe('migrate');
+    expect(runs('migrate').join('\n')).toMatch(/digilog-db migrate/);
   });
 
   it('.ci/run stays the local entry and runs the same pnpm test', () => {
@@ -191,13 +218,13 @@ describe('deploy/k8s', () => {
     expect(container.env).toContainEqual({ name: 'NODE_ENV', value: 'production' });
   });
 
-  it('pattern 2 and probes: readiness on /api/v1/health/db, liveness on /api/v1/health, non-root', () => {
+  it('pattern 2 and probes: readiness on /api/v1/health/db, liveness on /api/v1/health/live, non-root', () => {
     const [deployment] = ofKindK8s('Deployment');
     const spec = deployment!.spec.template.spec;
     const api = spec.containers[0];
     expect(api.readinessProbe.httpGet.path).toBe('/api/v1/health/db');
-    expect(api.livenessProbe.httpGet.path).toBe('/api/v1/health');
-    expect(api.startupProbe.httpGet.path).toBe('/api/v1/health');
+    expect(api.livenessProbe.httpGet.path).toBe('/api/v1/health/live');
+    expect(api.startupProbe.httpGet.path).toBe('/api/v1/health/live');
     expect(api.env).toContainEqual({ name: 'NODE_ENV', value: 'production' });
     expect(spec.securityContext.runAsNonRoot).toBe(true);
     const [service] = ofKindK8s('Service');

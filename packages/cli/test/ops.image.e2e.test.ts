@@ -5,8 +5,8 @@
  * HEALTHCHECK, stop on SIGTERM with 0. A failed migration stops before the API; SIGTERM
  * while migrating reaches digilog-db (current migration finished, exit 11).
  */
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, realpathSync, rmSync } from 'node:fs';
+import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, realpathSync, rmSync, symlinkSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -116,12 +116,47 @@ describe('the runtime image, assembled as the Dockerfile does', () => {
     expect(events).toContain('entrypoint:entrypoint.start');
     // exec: the API replaced the script (same pid), so SIGTERM to the script is SIGTERM to the API.
     expect(entry.lines().find((l) => l.msg === 'listening')?.pid).toBe(entry.child.pid);
+    // `docker exec -it digilog-app-prod digilog-db status` (docs/operations.md): the image's PATH and
+    // WORKDIR (/app) find digilog-db and the migrations, with DATABASE_URL from the container's env.
+    const status = spawnSync('digilog-db', ['status'], { cwd: imageApp, encoding: 'utf8', env: { PATH: `${join(imageApp, 'node_modules', '.bin')}:${dirname(process.execPath)}:/usr/bin:/bin`, HOME: process.env.HOME, DATABASE_URL: db.url, NO_COLOR: '1' } });
+    expect(status.status, status.stderr).toBe(0);
+    expect(status.stdout + status.stderr).toMatch(/up to date/i);
     entry.child.kill('SIGTERM');
     expect(await entry.exited).toBe(0);
     expect(entry.lines().at(-1)?.msg).toBe('stopped');
     const rows = await db.query<{ migration_name: string; finished_at: Date | null }>('SELECT migration_name, finished_at FROM _prisma_migrations');
     expect(rows).toHaveLength(1);
     expect(rows[0]!.finished_at).not.toBeNull();
+  });
+});
+
+describe('the cli image (docker build --target cli), assembled as the Dockerfile does', () => {
+  it('digilog-db alone with production dependencies, on PATH, migrates and reports status from /app', async () => {
+    const root = mkdtempSync(join(tmpdir(), 'digilog-cli-image-'));
+    temporary.push(root);
+    const opt = join(root, 'opt', 'digilog-db');
+    // The build stage's command for the cli target, then the cli stage's COPY and ln lines.
+    execFileSync('pnpm', ['--filter', '@digilog/db', 'deploy', '--prod', '--legacy', '--prefer-offline', opt], { cwd: REPO_ROOT, stdio: 'ignore' });
+    const bin = join(root, 'usr', 'local', 'bin');
+    mkdirSync(bin, { recursive: true });
+    symlinkSync(join(opt, 'bin', 'digilog-db.js'), join(bin, 'digilog-db'));
+    const app = join(root, 'app');
+    const dir = writeMigrations({ '20240101000000_one': 'CREATE TABLE one (id int);' });
+    cpSync(dirname(dir), join(app, 'prisma'), { recursive: true });
+
+    // The workspace's test and API packages stay out (esbuild does come, through tsx: a production dependency).
+    const installed = readdirSync(join(opt, 'node_modules', '.pnpm'));
+    for (const devOnly of ['vitest', 'turbo', 'autocannon', 'dockerfile-ast', 'express', 'kubernetes-models', '@digilog+api']) expect(installed.filter((d) => d.startsWith(`${devOnly}@`)), devOnly).toEqual([]);
+    expect(existsSync(join(opt, 'dist', 'cli.bundle.mjs'))).toBe(true);
+
+    const db = await createDatabase('digilog_ops_cli_image', { create: false });
+    // PATH as in the image: no repository node_modules/.bin, only the symlink.
+    const run = (args: string[]) =>
+      spawnSync('digilog-db', args, { cwd: app, encoding: 'utf8', env: { PATH: `${bin}:${dirname(process.execPath)}:/usr/bin:/bin`, HOME: process.env.HOME, DATABASE_URL: db.url, NODE_ENV: 'production', LOG_FORMAT: 'json' } });
+    const migrate = run(['migrate']);
+    expect(migrate.status, migrate.stderr).toBe(0);
+    expect(run(['status']).status).toBe(0);
+    expect(await db.query('SELECT migration_name FROM _prisma_migrations')).toEqual([{ migration_name: '20240101000000_one' }]);
   });
 });
 

@@ -19,21 +19,31 @@ export interface MetricFamily {
 /** The metric names, fixed here: alert rules and dashboards depend on them. */
 export const MIGRATION_METRICS = {
   databaseUp: 'digilog_database_up',
-  migrationsTotal: 'digilog_migrations_total',
+  // Not `_total`: a count that goes down (pending → applied) is a gauge, and Prometheus reads `_total` as a counter.
+  migrations: 'digilog_migrations',
   migrationDuration: 'digilog_migration_duration_seconds',
+  migrationFinished: 'digilog_migration_finished_timestamp_seconds',
   lastRun: 'digilog_migration_last_run_timestamp',
   lockHeld: 'digilog_migration_lock_held',
 } as const;
 
+/**
+ * Per-migration series exist for the most recent ones only: a label per migration name would
+ * otherwise grow with the history forever (a series each, in every scrape and every TSDB block).
+ * Alerts need only a migration that just ran; older times are in _prisma_migrations.
+ */
+export const RECENT_MIGRATIONS = 10;
+
 const HELP: Record<keyof typeof MIGRATION_METRICS, string> = {
   databaseUp: 'Whether the last status check reached the database (1) or not (0)',
-  migrationsTotal: 'Migrations by state: applied, pending, failed, edited (checksum mismatch), missing (applied but not on disk)',
-  migrationDuration: 'Time each applied migration took, from _prisma_migrations started_at to finished_at',
+  migrations: 'Migrations by state: applied, pending, failed, edited (checksum mismatch), missing (applied but not on disk)',
+  migrationDuration: `Time each of the ${RECENT_MIGRATIONS} most recently finished migrations took, from _prisma_migrations started_at to finished_at`,
+  migrationFinished: `Unix time (seconds) at which each of the ${RECENT_MIGRATIONS} most recently finished migrations finished`,
   lastRun: 'Unix time (seconds) at which the most recent migration finished',
   lockHeld: 'Whether a session holds the migration lock right now (1) or not (0)',
 };
 
-const LABELS: Partial<Record<keyof typeof MIGRATION_METRICS, string[]>> = { migrationsTotal: ['state'], migrationDuration: ['name'] };
+const LABELS: Partial<Record<keyof typeof MIGRATION_METRICS, string[]>> = { migrations: ['state'], migrationDuration: ['name'], migrationFinished: ['name'] };
 
 /** Every migration metric with its help and label names (to register them before the first scrape). */
 export function migrationMetricDefinitions(): Array<{ name: string; help: string; labelNames: string[] }> {
@@ -52,13 +62,19 @@ export function migrationMetrics(status: StatusResult | null): MetricFamily[] {
     missing: status.missingFromDisk.length,
   };
   const lastFinished = status.applied.reduce((latest, m) => Math.max(latest, m.finishedAt.getTime()), 0);
+  // Newest first by finish time, then back in name order so the exposition reads like the history.
+  const recent = [...status.applied]
+    .sort((a, b) => b.finishedAt.getTime() - a.finishedAt.getTime())
+    .slice(0, RECENT_MIGRATIONS)
+    .sort((a, b) => status.applied.indexOf(a) - status.applied.indexOf(b));
   return [
     family('databaseUp', [{ value: 1 }]),
-    family('migrationsTotal', Object.entries(counts).map(([state, value]) => ({ labels: { state }, value }))),
+    family('migrations', Object.entries(counts).map(([state, value]) => ({ labels: { state }, value }))),
     family(
       'migrationDuration',
-      status.applied.map((m) => ({ labels: { name: m.name }, value: Math.max(0, m.finishedAt.getTime() - m.startedAt.getTime()) / 1000 })),
+      recent.map((m) => ({ labels: { name: m.name }, value: Math.max(0, m.finishedAt.getTime() - m.startedAt.getTime()) / 1000 })),
     ),
+    family('migrationFinished', recent.map((m) => ({ labels: { name: m.name }, value: m.finishedAt.getTime() / 1000 }))),
     ...(lastFinished > 0 ? [family('lastRun', [{ value: lastFinished / 1000 }])] : []),
     family('lockHeld', [{ value: status.lockHolder ? 1 : 0 }]),
   ];

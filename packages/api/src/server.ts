@@ -6,8 +6,10 @@
  */
 import type { Server } from 'node:http';
 import { dirname } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import {
   DigilogError,
+  EXIT_CODES,
   ensureMigrated,
   loadConfig,
   migrationEventLog,
@@ -32,9 +34,36 @@ const ApiEnv = z.object({
   SHUTDOWN_TIMEOUT_MS: z.coerce.number().int().min(0).default(10_000),
 });
 
-function fail(message: string, exitCode: number): never {
-  process.stderr.write(`${redact(message)}\n`);
+// Every line the API writes is a JSON log line, read by collectors: Node's own warnings too (its
+// default printer writes plain text), and whatever escapes main() below.
+process.removeAllListeners('warning');
+process.on('warning', (warning) => log('warn', warning.message, { event: 'process.warning', name: warning.name }));
+process.on('uncaughtException', (error) => fail(`digilog-api crashed: ${error?.message ?? String(error)}`, EXIT_CODES.internal, { kind: 'internal' }));
+process.on('unhandledRejection', (reason) => fail(`digilog-api crashed: ${(reason as Error)?.message ?? String(reason)}`, EXIT_CODES.internal, { kind: 'internal' }));
+
+/** One JSON error line (the logger redacts it), then the exit. */
+function fail(message: string, exitCode: number, fields: { kind?: string; hint?: string | undefined } = {}): never {
+  log('error', redact(message), { event: 'boot.failed', exitCode, ...fields });
   process.exit(exitCode);
+}
+
+function failWith(prefix: string, error: DigilogError): never {
+  fail(`${prefix}${error.message}`, error.exitCode, { kind: error.kind, hint: error.hint });
+}
+
+/**
+ * The project around the working directory (a checkout, a test's fixture), else the one this
+ * API was installed with: dist/ lies inside it (the repository's prisma/, the image's /app/prisma),
+ * so `node /abs/path/dist/server.js` started from any folder finds its migrations.
+ */
+function projectDirectory(): string {
+  try {
+    resolveProjectPaths();
+    return process.cwd();
+  } catch (error) {
+    if (!(error instanceof DigilogError) || error.kind !== 'usage') throw error;
+    return dirname(fileURLToPath(import.meta.url));
+  }
 }
 
 async function main(): Promise<void> {
@@ -49,17 +78,18 @@ async function main(): Promise<void> {
     }
     api = parsed.data;
   } catch (error) {
-    if (error instanceof DigilogError) fail(`Configuration error: ${error.message}${error.hint ? `\n${error.hint}` : ''}`, error.exitCode);
+    if (error instanceof DigilogError) failWith('Configuration error: ', error);
     throw error;
   }
 
   // Without DATABASE_URL (never in production) the API runs on the embedded PGlite database.
-  const paths = resolveProjectPaths();
+  const cwd = projectDirectory();
+  const paths = resolveProjectPaths({ cwd });
   let embedded;
   try {
     embedded = await withEmbeddedDefault(config, dirname(dirname(paths.schemaPath ?? paths.migrationsDir)), { announce: (line) => log('info', line) });
   } catch (error) {
-    if (error instanceof DigilogError) fail(`Configuration error: ${error.message}${error.hint ? `\n${error.hint}` : ''}`, error.exitCode);
+    if (error instanceof DigilogError) failWith('Configuration error: ', error);
     throw error;
   }
   config = embedded.config;
@@ -76,7 +106,9 @@ async function main(): Promise<void> {
   };
   process.once('SIGTERM', onBootSignal);
   process.once('SIGINT', onBootSignal);
-  const boot = await ensureMigrated({ config, onEvent: events.onEvent, signal: bootStop.signal });
+  // DIGILOG_CONNECT_RETRIES, when set, replaces ensureMigrated's default of waiting ~30 s for the database.
+  const connectRetries = process.env.DIGILOG_CONNECT_RETRIES?.trim() ? config.connectRetries : undefined;
+  const boot = await ensureMigrated({ config, cwd, connectRetries, onEvent: events.onEvent, signal: bootStop.signal });
   process.removeListener('SIGTERM', onBootSignal);
   process.removeListener('SIGINT', onBootSignal);
   if (boot.error && boot.error.kind !== 'unreachable' && boot.error.kind !== 'config') {
@@ -111,7 +143,14 @@ async function main(): Promise<void> {
   const metrics = createMetrics({ health, pools: () => db.pools, boot: { lockWaitMs: boot.migrate?.lockWaitMs ?? 0, durationMs: boot.durationMs } });
   const app = createApp({ health, db, log, metrics });
   const server: Server = await new Promise((resolve) => {
-    const s = app.listen(api.PORT, api.HOST, () => resolve(s));
+    // Express 5 hands a listen error (port in use, address not local) to this callback.
+    const s = app.listen(api.PORT, api.HOST, (error?: Error & { code?: string }) => {
+      if (!error) return resolve(s);
+      fail(`Configuration error: PORT ${api.PORT} on HOST ${api.HOST} cannot be used (${error.code ?? error.message})`, EXIT_CODES.config, {
+        kind: 'config',
+        hint: 'Choose a free PORT, and a HOST that is an address of this machine.',
+      });
+    });
   });
   const address = server.address();
   const port = typeof address === 'object' && address ? address.port : api.PORT;
@@ -134,15 +173,21 @@ async function main(): Promise<void> {
     // Keep-alive sockets become idle once their in-flight response is sent: close them as they do.
     server.closeIdleConnections();
     setInterval(() => server.closeIdleConnections(), 100).unref();
+    // SHUTDOWN_TIMEOUT_MS bounds the whole exit, not only the requests: a query still blocked then
+    // (a lock wait, a database gone silent) would hold pool.end() for as long as it lasts. Its work is
+    // abandoned (never committed: its transaction dies with the connection), hence exit 11 (interrupted);
+    // exiting closes the pool's sockets. Not unref'd: this timer is what ends a stuck shutdown.
     setTimeout(() => {
-      log('warn', 'shutdown timed out; closing remaining connections');
+      log('warn', 'shutdown timed out; closing remaining connections and exiting', { event: 'shutdown.timeout', timeoutMs: api.SHUTDOWN_TIMEOUT_MS });
       server.closeAllConnections();
-    }, api.SHUTDOWN_TIMEOUT_MS).unref();
+      process.exit(EXIT_CODES.interrupted);
+    }, api.SHUTDOWN_TIMEOUT_MS);
   };
   process.on('SIGTERM', () => shutdown('SIGTERM'));
   process.on('SIGINT', () => shutdown('SIGINT'));
 }
 
 main().catch((error: unknown) => {
-  fail(`digilog-api failed to start: ${(error as Error)?.message ?? String(error)}`, 1);
+  if (error instanceof DigilogError) failWith('digilog-api failed to start: ', error);
+  fail(`digilog-api failed to start: ${(error as Error)?.message ?? String(error)}`, EXIT_CODES.internal, { kind: 'internal' });
 });

@@ -90,7 +90,7 @@ describe('shutdown bound', () => {
     // Its session ends once it wakes up to a closed socket; the write never commits.
     await waitFor(async () => (await db.query(`SELECT 1 FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()`)).length === 0, 10_000);
     expect(await db.query('SELECT count(*)::int AS n FROM settings')).toEqual([{ n: 0 }]);
-  });
+  }, 120_000);
 });
 
 describe('working directory', () => {

@@ -7,6 +7,7 @@
 import type { Server } from 'node:http';
 import { dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { format } from 'node:util';
 import {
   DigilogError,
   EXIT_CODES,
@@ -38,6 +39,10 @@ const ApiEnv = z.object({
 // default printer writes plain text), and whatever escapes main() below.
 process.removeAllListeners('warning');
 process.on('warning', (warning) => log('warn', warning.message, { event: 'process.warning', name: warning.name }));
+// A library printing through console (Express's last-resort error printer, a driver's warning) logs JSON too.
+for (const [method, level] of [['log', 'info'], ['info', 'info'], ['debug', 'debug'], ['warn', 'warn'], ['error', 'error']] as const) {
+  console[method] = (...args: unknown[]) => log(level, format(...args), { event: 'console' });
+}
 process.on('uncaughtException', (error) => fail(`digilog-api crashed: ${error?.message ?? String(error)}`, EXIT_CODES.internal, { kind: 'internal' }));
 process.on('unhandledRejection', (reason) => fail(`digilog-api crashed: ${(reason as Error)?.message ?? String(reason)}`, EXIT_CODES.internal, { kind: 'internal' }));
 
@@ -142,16 +147,20 @@ async function main(): Promise<void> {
   );
   const metrics = createMetrics({ health, pools: () => db.pools, boot: { lockWaitMs: boot.migrate?.lockWaitMs ?? 0, durationMs: boot.durationMs } });
   const app = createApp({ health, db, log, metrics });
-  const server: Server = await new Promise((resolve) => {
+  const listened = await new Promise<Server | (Error & { code?: string })>((resolve) => {
     // Express 5 hands a listen error (port in use, address not local) to this callback.
-    const s = app.listen(api.PORT, api.HOST, (error?: Error & { code?: string }) => {
-      if (!error) return resolve(s);
-      fail(`Configuration error: PORT ${api.PORT} on HOST ${api.HOST} cannot be used (${error.code ?? error.message})`, EXIT_CODES.config, {
-        kind: 'config',
-        hint: 'Choose a free PORT, and a HOST that is an address of this machine.',
-      });
-    });
+    const s = app.listen(api.PORT, api.HOST, (error?: Error) => resolve(error ?? s));
   });
+  if (listened instanceof Error) {
+    await health.stop();
+    await db.disconnect().catch(() => {});
+    await embedded.stop();
+    fail(`Configuration error: PORT ${api.PORT} on HOST ${api.HOST} cannot be used (${listened.code ?? listened.message})`, EXIT_CODES.config, {
+      kind: 'config',
+      hint: 'Choose a free PORT, and a HOST that is an address of this machine.',
+    });
+  }
+  const server = listened;
   const address = server.address();
   const port = typeof address === 'object' && address ? address.port : api.PORT;
   log('info', 'listening', { port, replica: config.replicaUrl !== undefined });
@@ -180,7 +189,8 @@ async function main(): Promise<void> {
     setTimeout(() => {
       log('warn', 'shutdown timed out; closing remaining connections and exiting', { event: 'shutdown.timeout', timeoutMs: api.SHUTDOWN_TIMEOUT_MS });
       server.closeAllConnections();
-      process.exit(EXIT_CODES.interrupted);
+      // The embedded database gets a moment to close its files; a stop stuck behind the same query does not hold the exit.
+      void Promise.race([embedded.stop().catch(() => {}), new Promise((resolve) => setTimeout(resolve, 500))]).then(() => process.exit(EXIT_CODES.interrupted));
     }, api.SHUTDOWN_TIMEOUT_MS);
   };
   process.on('SIGTERM', () => shutdown('SIGTERM'));

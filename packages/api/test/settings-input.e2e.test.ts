@@ -76,5 +76,5 @@ describe('requests racing on one key', () => {
     // Every successful change is in the audit trail exactly once.
     const changes = await db.query<{ n: number }>(`SELECT count(*)::int AS n FROM setting_changes WHERE setting_key = 'race.key'`);
     expect(changes[0]!.n).toBe((statuses.get(200) ?? 0) + (statuses.get(201) ?? 0) + (statuses.get(204) ?? 0));
-  });
+  }, 120_000);
 });

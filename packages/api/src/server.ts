@@ -6,8 +6,11 @@
  */
 import type { Server } from 'node:http';
 import { dirname } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { format } from 'node:util';
 import {
   DigilogError,
+  EXIT_CODES,
   ensureMigrated,
   loadConfig,
   migrationEventLog,
@@ -32,9 +35,41 @@ const ApiEnv = z.object({
   SHUTDOWN_TIMEOUT_MS: z.coerce.number().int().min(0).default(10_000),
 });
 
-function fail(message: string, exitCode: number): never {
-  process.stderr.write(`${redact(message)}\n`);
+// Every line the API writes is a JSON log line, read by collectors: Node's own warnings too (its
+// default printer writes plain text), and whatever escapes main() below.
+process.removeAllListeners('warning');
+process.on('warning', (warning) => log('warn', warning.message, { event: 'process.warning', name: warning.name }));
+// A library printing through console (Express's last-resort error printer, a driver's warning) logs JSON too.
+for (const [method, level] of [['log', 'info'], ['info', 'info'], ['debug', 'debug'], ['warn', 'warn'], ['error', 'error']] as const) {
+  console[method] = (...args: unknown[]) => log(level, format(...args), { event: 'console' });
+}
+const crashed = (error: unknown) => fail(`digilog-api crashed: ${(error as Error)?.message ?? String(error)}`, EXIT_CODES.internal, { kind: 'internal', event: 'process.crashed' });
+process.on('uncaughtException', crashed);
+process.on('unhandledRejection', crashed);
+
+/** One JSON error line (the logger redacts it), then the exit. */
+function fail(message: string, exitCode: number, fields: { kind?: string; hint?: string | undefined; event?: string } = {}): never {
+  log('error', redact(message), { event: 'boot.failed', exitCode, ...fields });
   process.exit(exitCode);
+}
+
+function failWith(prefix: string, error: DigilogError): never {
+  fail(`${prefix}${error.message}`, error.exitCode, { kind: error.kind, hint: error.hint });
+}
+
+/**
+ * The project around the working directory (a checkout, a test's fixture), else the one this
+ * API was installed with: dist/ lies inside it (the repository's prisma/, the image's /app/prisma),
+ * so `node /abs/path/dist/server.js` started from any folder finds its migrations.
+ */
+function projectDirectory(): string {
+  try {
+    resolveProjectPaths();
+    return process.cwd();
+  } catch (error) {
+    if (!(error instanceof DigilogError) || error.kind !== 'usage') throw error;
+    return dirname(fileURLToPath(import.meta.url));
+  }
 }
 
 async function main(): Promise<void> {
@@ -49,17 +84,18 @@ async function main(): Promise<void> {
     }
     api = parsed.data;
   } catch (error) {
-    if (error instanceof DigilogError) fail(`Configuration error: ${error.message}${error.hint ? `\n${error.hint}` : ''}`, error.exitCode);
+    if (error instanceof DigilogError) failWith('Configuration error: ', error);
     throw error;
   }
 
   // Without DATABASE_URL (never in production) the API runs on the embedded PGlite database.
-  const paths = resolveProjectPaths();
+  const cwd = projectDirectory();
+  const paths = resolveProjectPaths({ cwd });
   let embedded;
   try {
     embedded = await withEmbeddedDefault(config, dirname(dirname(paths.schemaPath ?? paths.migrationsDir)), { announce: (line) => log('info', line) });
   } catch (error) {
-    if (error instanceof DigilogError) fail(`Configuration error: ${error.message}${error.hint ? `\n${error.hint}` : ''}`, error.exitCode);
+    if (error instanceof DigilogError) failWith('Configuration error: ', error);
     throw error;
   }
   config = embedded.config;
@@ -76,7 +112,9 @@ async function main(): Promise<void> {
   };
   process.once('SIGTERM', onBootSignal);
   process.once('SIGINT', onBootSignal);
-  const boot = await ensureMigrated({ config, onEvent: events.onEvent, signal: bootStop.signal });
+  // DIGILOG_CONNECT_RETRIES, when set, replaces ensureMigrated's default of waiting ~30 s for the database.
+  const connectRetries = process.env.DIGILOG_CONNECT_RETRIES?.trim() ? config.connectRetries : undefined;
+  const boot = await ensureMigrated({ config, cwd, connectRetries, onEvent: events.onEvent, signal: bootStop.signal });
   process.removeListener('SIGTERM', onBootSignal);
   process.removeListener('SIGINT', onBootSignal);
   if (boot.error && boot.error.kind !== 'unreachable' && boot.error.kind !== 'config') {
@@ -110,9 +148,20 @@ async function main(): Promise<void> {
   );
   const metrics = createMetrics({ health, pools: () => db.pools, boot: { lockWaitMs: boot.migrate?.lockWaitMs ?? 0, durationMs: boot.durationMs } });
   const app = createApp({ health, db, log, metrics });
-  const server: Server = await new Promise((resolve) => {
-    const s = app.listen(api.PORT, api.HOST, () => resolve(s));
+  const listened = await new Promise<Server | (Error & { code?: string })>((resolve) => {
+    // Express 5 hands a listen error (port in use, address not local) to this callback.
+    const s = app.listen(api.PORT, api.HOST, (error?: Error) => resolve(error ?? s));
   });
+  if (listened instanceof Error) {
+    await health.stop();
+    await db.disconnect().catch(() => {});
+    await embedded.stop();
+    fail(`Configuration error: PORT ${api.PORT} on HOST ${api.HOST} cannot be used (${listened.code ?? listened.message})`, EXIT_CODES.config, {
+      kind: 'config',
+      hint: 'Choose a free PORT, and a HOST that is an address of this machine.',
+    });
+  }
+  const server = listened;
   const address = server.address();
   const port = typeof address === 'object' && address ? address.port : api.PORT;
   log('info', 'listening', { port, replica: config.replicaUrl !== undefined });
@@ -134,15 +183,27 @@ async function main(): Promise<void> {
     // Keep-alive sockets become idle once their in-flight response is sent: close them as they do.
     server.closeIdleConnections();
     setInterval(() => server.closeIdleConnections(), 100).unref();
+    // SHUTDOWN_TIMEOUT_MS bounds the whole exit, not only the requests: a query still blocked then
+    // (a lock wait, a database gone silent) would hold pool.end() for as long as it lasts. Its work is
+    // abandoned (never committed: its transaction dies with the connection), hence exit 11 (interrupted);
+    // exiting closes the pool's sockets. Not unref'd: this timer is what ends a stuck shutdown.
+    const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
     setTimeout(() => {
-      log('warn', 'shutdown timed out; closing remaining connections');
+      log('warn', 'shutdown timed out; closing remaining connections', { event: 'shutdown.timeout', timeoutMs: api.SHUTDOWN_TIMEOUT_MS });
       server.closeAllConnections();
-    }, api.SHUTDOWN_TIMEOUT_MS).unref();
+      // With only slow clients cut off, the normal path above still finishes (exit 0) within a moment.
+      // Whatever is still stuck then is abandoned; the embedded database gets a moment to close its files.
+      void sleep(500).then(() => {
+        log('warn', 'shutdown still blocked by a query; exiting without waiting for it', { event: 'shutdown.abandoned' });
+        return Promise.race([embedded.stop().catch(() => {}), sleep(500)]).then(() => process.exit(EXIT_CODES.interrupted));
+      });
+    }, api.SHUTDOWN_TIMEOUT_MS);
   };
   process.on('SIGTERM', () => shutdown('SIGTERM'));
   process.on('SIGINT', () => shutdown('SIGINT'));
 }
 
 main().catch((error: unknown) => {
-  fail(`digilog-api failed to start: ${(error as Error)?.message ?? String(error)}`, 1);
+  if (error instanceof DigilogError) failWith('digilog-api failed to start: ', error);
+  fail(`digilog-api failed to start: ${(error as Error)?.message ?? String(error)}`, EXIT_CODES.internal, { kind: 'internal' });
 });

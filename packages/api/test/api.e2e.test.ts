@@ -117,7 +117,10 @@ describe('boot', () => {
       (e: unknown) => e,
     )) as { exitCode: number; output: string };
     expect(error.exitCode).toBe(2);
-    expect(error.output.trim().split('\n')[0]).toMatch(/^Configuration error: AUTO_MIGRATE/);
+    // One JSON log line, like everything the API writes.
+    const lines = error.output.trim().split('\n');
+    expect(lines).toHaveLength(1);
+    expect(JSON.parse(lines[0]!)).toMatchObject({ level: 'error', event: 'boot.failed', msg: expect.stringMatching(/^Configuration error: AUTO_MIGRATE/) });
     expect(error.output).not.toContain('hunter22');
   });
 });

@@ -44,6 +44,28 @@ function hasProtoKey(value: unknown, depth = 0): boolean {
   return Object.keys(value).some((key) => key === '__proto__' || hasProtoKey((value as Record<string, unknown>)[key], depth + 1));
 }
 
+// PostgreSQL stores no U+0000 (jsonb: 22P05, text: 22021) and no unpaired UTF-16 surrogate (invalid
+// JSON in jsonb; text would turn it into U+FFFD): refused up front instead of a 500 from the write.
+const UNSTORABLE = /\u0000|[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
+
+/** The first string or object key (down to the depth a body may have) PostgreSQL cannot store, as a path. */
+function unstorableText(value: unknown, path: string[] = [], depth = 0): string[] | undefined {
+  if (typeof value === 'string') return UNSTORABLE.test(value) ? path : undefined;
+  if (depth > MAX_DEPTH + 1 || value === null || typeof value !== 'object') return undefined;
+  for (const [key, item] of Object.entries(value)) {
+    if (UNSTORABLE.test(key)) return [...path, JSON.stringify(key)];
+    const found = unstorableText(item, [...path, key], depth + 1);
+    if (found) return found;
+  }
+  return undefined;
+}
+
+/** Prisma's error code (P2002 unique violation, P2025 record not found), if the error has one. */
+function prismaCode(error: unknown): string | undefined {
+  const code = (error as { code?: unknown } | null)?.code;
+  return typeof code === 'string' && /^P\d{4}$/.test(code) ? code : undefined;
+}
+
 function parseKey(raw: unknown): string {
   const parsed = keySchema.safeParse(raw);
   if (!parsed.success) throw new HttpError(400, 'invalid_key', `Invalid setting key: ${parsed.error.issues[0]?.message ?? 'bad format'}`);
@@ -113,6 +135,10 @@ export function settingsRouter(db: DatabaseRouter): Router {
       if (depthOf((req.body as { value?: unknown } | null)?.value) > MAX_DEPTH) throw new HttpError(400, 'value_too_deep', `Setting values may nest at most ${MAX_DEPTH} levels`);
       // JSON.parse keeps "__proto__" as a plain key, but copying the value would set a prototype and drop the data.
       if (hasProtoKey(req.body)) throw new HttpError(400, 'invalid_body', 'Invalid body: "__proto__" is not allowed as a key');
+      const unstorable = unstorableText(req.body);
+      if (unstorable) {
+        throw new HttpError(400, 'invalid_text', `Invalid body${unstorable.length ? ` at ${unstorable.join('.')}` : ''}: NUL characters (\\u0000) and unpaired surrogates cannot be stored`);
+      }
       const body = bodySchema.safeParse(req.body);
       if (!body.success) {
         const issue = body.error.issues[0];
@@ -124,16 +150,29 @@ export function settingsRouter(db: DatabaseRouter): Router {
       }
       if (depthOf(value) > MAX_DEPTH) throw new HttpError(400, 'value_too_deep', `Setting values may nest at most ${MAX_DEPTH} levels`);
       const jsonValue = value as NonNullable<typeof value>;
-      const { setting, created } = await db.primary.$transaction(async (tx) => {
-        const existing = await tx.setting.findUnique({ where: { key } });
-        const saved = await tx.setting.upsert({
-          where: { key },
-          create: { key, value: jsonValue, description: description ?? null, scope: scope ?? 'GLOBAL' },
-          update: { value: jsonValue, ...(description !== undefined ? { description } : {}), ...(scope ? { scope } : {}), version: { increment: 1 } },
+      const write = () =>
+        db.primary.$transaction(async (tx) => {
+          const existing = await tx.setting.findUnique({ where: { key } });
+          const saved = await tx.setting.upsert({
+            where: { key },
+            create: { key, value: jsonValue, description: description ?? null, scope: scope ?? 'GLOBAL' },
+            update: { value: jsonValue, ...(description !== undefined ? { description } : {}), ...(scope ? { scope } : {}), version: { increment: 1 } },
+          });
+          await tx.settingChange.create({ data: { settingKey: key, oldValue: existing?.value ?? undefined, newValue: jsonValue } });
+          // From the row written, not the read before it: a racing PUT may have created it meanwhile.
+          return { setting: saved, created: saved.version === 1 };
         });
-        await tx.settingChange.create({ data: { settingKey: key, oldValue: existing?.value ?? undefined, newValue: jsonValue } });
-        return { setting: saved, created: existing === null };
-      });
+      let result;
+      for (let attempt = 1; ; attempt++) {
+        try {
+          result = await write();
+          break;
+        } catch (error) {
+          // Racing creates of one key: the loser's insert hits the unique key (P2002); again, it updates.
+          if (prismaCode(error) !== 'P2002' || attempt === 3) throw error;
+        }
+      }
+      const { setting, created } = result;
       await db.recordWrite(clientKey(req));
       res.status(created ? 201 : 200).json(toDto(setting));
     },
@@ -142,9 +181,12 @@ export function settingsRouter(db: DatabaseRouter): Router {
   router.delete('/:key', async (req, res) => {
     const key = parseKey(req.params.key);
     const deleted = await db.primary.$transaction(async (tx) => {
-      const existing = await tx.setting.findUnique({ where: { key } });
+      // delete() returns the row it removed; a DELETE that lost the race to another finds none (P2025): a 404.
+      const existing = await tx.setting.delete({ where: { key } }).catch((error: unknown) => {
+        if (prismaCode(error) === 'P2025') return null;
+        throw error;
+      });
       if (!existing) return false;
-      await tx.setting.delete({ where: { key } });
       await tx.settingChange.create({ data: { settingKey: key, oldValue: existing.value ?? undefined } });
       return true;
     });

@@ -14,7 +14,7 @@ export function register(program: Command): void {
       const { config, paths, terminal } = await commandContext(flags);
       const { runSeed } = await import('../operations/seed.js');
       const { requireDatabaseUrl } = await import('../config.js');
-      const result = await runSeed(paths, requireDatabaseUrl(config));
+      const result = await runSeed(paths, requireDatabaseUrl(config), { retries: config.connectRetries, connectTimeoutMs: config.connectTimeoutMs });
       if (terminal.json) terminal.printJson({ ok: true, ...result });
       else terminal.out(result.output.trim() || `Seeded from ${result.seedFile}.`);
       setExitCode(EXIT_CODES.ok);

@@ -11,7 +11,7 @@ interface StudioFlags extends CommonFlags {
 
 export function register(program: Command): void {
   withCommonOptions(program.command('studio'))
-    .description('browse and edit the data with Prisma Studio (runs until Ctrl-C)')
+    .description('browse and edit the data with Prisma Studio (runs until Ctrl-C, which exits 0)')
     .option('-p, --port <port>', 'port for Studio', '5555')
     .option('-b, --browser <browser>', 'browser to open, or "none"', 'none')
     .addHelpText('after', '\nExamples:\n  $ digilog-db studio            # then open http://localhost:5555\n  $ pnpm db:studio')
@@ -26,6 +26,9 @@ export function register(program: Command): void {
         env: { DATABASE_URL: config.databaseUrl },
         inherit: true,
       });
+      // Ctrl-C (or SIGTERM) is how Studio is meant to stop: the user ended it, so exit 0, whatever
+      // code Studio gives itself for the signal (130).
+      if (run.stoppedBy) return setExitCode(EXIT_CODES.ok);
       if (run.code !== 0 && run.code !== null) throw new DigilogError('internal', `Prisma Studio exited with code ${run.code}`);
       setExitCode(EXIT_CODES.ok);
     });

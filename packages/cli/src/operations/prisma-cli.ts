@@ -11,6 +11,8 @@ export interface PrismaCliRun {
   code: number | null;
   /** Combined output, when captured. */
   output: string;
+  /** The signal we passed on to the child (SIGINT on Ctrl-C, SIGTERM), when that is what ended it. */
+  stoppedBy: NodeJS.Signals | undefined;
 }
 
 export function runPrismaCli(args: string[], { cwd, env = {}, inherit = false }: { cwd: string; env?: Record<string, string | undefined>; inherit?: boolean }): Promise<PrismaCliRun> {
@@ -25,14 +27,18 @@ export function runPrismaCli(args: string[], { cwd, env = {}, inherit = false }:
     child.stdout?.on('data', (chunk) => (output += chunk));
     child.stderr?.on('data', (chunk) => (output += chunk));
     // A long-running child (Studio) must stop with us, not outlive us holding its port.
-    const forward = (signal: NodeJS.Signals) => child.kill(signal);
+    let stoppedBy: NodeJS.Signals | undefined;
+    const forward = (signal: NodeJS.Signals) => {
+      stoppedBy = signal;
+      child.kill(signal);
+    };
     process.on('SIGINT', forward);
     process.on('SIGTERM', forward);
     child.on('error', reject);
     child.on('close', (code) => {
       process.removeListener('SIGINT', forward);
       process.removeListener('SIGTERM', forward);
-      resolve({ code, output });
+      resolve({ code, output, stoppedBy });
     });
   });
 }

@@ -3,6 +3,8 @@ import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
+import { connect, type ConnectOptions } from '../db/connect.js';
+import { parseTarget } from '../db/target.js';
 import { DigilogError } from '../errors.js';
 import type { ProjectPaths } from '../project.js';
 import { redact } from '../redact.js';
@@ -19,14 +21,25 @@ export function findSeedFile(paths: ProjectPaths): string | null {
   return existsSync(file) ? file : null;
 }
 
-/** Runs the seed; throws `internal` with the script's (redacted) output when it fails. */
-export async function runSeed(paths: ProjectPaths, databaseUrl: string): Promise<SeedResult> {
+/**
+ * Runs the seed; throws `internal` with the script's (redacted) output when it fails. The database is
+ * reached first, so a missing database or server is the usual one-line `unreachable` error (P1001/P1003,
+ * exit 8) rather than the script's Prisma stack trace.
+ */
+export async function runSeed(
+  paths: ProjectPaths,
+  databaseUrl: string,
+  connection: Pick<ConnectOptions, 'retries' | 'connectTimeoutMs'> = { retries: 0, connectTimeoutMs: 5_000 },
+): Promise<SeedResult> {
   const seedFile = findSeedFile(paths);
   if (!seedFile) {
     throw new DigilogError('usage', `No seed script found next to the schema (${paths.schemaPath ?? paths.migrationsDir})`, {
       hint: 'Create prisma/seed.ts.',
     });
   }
+  // Never createDatabase: seeding a database nobody created is a mistake in DATABASE_URL.
+  const client = await connect(parseTarget(databaseUrl), { ...connection, applicationName: `digilog-db pid=${process.pid}` });
+  await client.end().catch(() => {});
   const tsx = createRequire(import.meta.url).resolve('tsx/cli');
   const started = performance.now();
   const { code, output } = await new Promise<{ code: number | null; output: string }>((resolve, reject) => {

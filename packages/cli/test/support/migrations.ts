@@ -39,11 +39,15 @@ export function findWorkloads(): { dir: string } | { reason: string } {
   return existsSync(dir) ? { dir } : { reason: `real migration histories not found at ${dir} (set DIGILOG_WORKLOADS_DIR)` };
 }
 
-/** For a test on the real histories: their folder, or the test is skipped with the reason (a failure under DIGILOG_WORKLOADS=require). */
-export function workloadsDir(context: TestContext): string {
+/**
+ * For a test on the real histories: their folder, or the test is skipped with the reason (a failure
+ * under DIGILOG_WORKLOADS=require, or when called without the test's context, which it needs to skip).
+ */
+export function workloadsDir(context?: TestContext): string {
   const found = findWorkloads();
   if ('dir' in found) return found.dir;
   if (process.env.DIGILOG_WORKLOADS === 'require') throw new Error(`${found.reason}; DIGILOG_WORKLOADS=require makes that a failure`);
+  if (!context) throw new Error(`${found.reason}; pass the test's context to workloadsDir() to skip instead`);
   context.task.meta.skipReason = found.reason;
   return context.skip(found.reason);
 }

@@ -91,8 +91,8 @@ describe('boot', () => {
     expect((await getJson(`${server.url}/api/v1/health/db`)).status).toBe(200);
     await db.query(`INSERT INTO _prisma_migrations (id, checksum, migration_name, logs, applied_steps_count)
       VALUES ('00000000-0000-4000-8000-000000000001', 'x', '29990101000000_hotfix', 'boom', 0)`);
-    const elapsed = await waitFor(async () => (await getJson(`${server.url}/api/v1/health/db`)).status === 503, 5_000);
-    expect(elapsed).toBeLessThan(5_000);
+    // waitFor fails the test when the 5 s are up.
+    await waitFor(async () => (await getJson(`${server.url}/api/v1/health/db`)).status === 503, 5_000);
     const res = await getJson(`${server.url}/api/v1/health/db`);
     expect(res.body.database.details.failed).toEqual(['29990101000000_hotfix']);
     expectNoSecrets(res.text);

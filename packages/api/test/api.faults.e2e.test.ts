@@ -51,11 +51,10 @@ describe('streaming replica', () => {
       expect(((await got.json()) as { value: unknown }).value).toBe(i);
     }
     // Another client, once the replica has caught up, is served by the replica.
-    const servedBy = await waitFor(async () => {
+    await waitFor(async () => {
       const res = await fetch(`${server.url}/api/v1/settings/rw.counter`, { headers: { 'x-client-id': 'reader' } });
       return res.headers.get("x-served-by") === "replica" && ((await res.json()) as { value: unknown }).value === 20;
     }, 10_000);
-    expect(servedBy).toBeLessThan(10_000);
 
     replica!.stop('fast');
     await waitFor(async () => (await health(server)).body.database.details.replica?.reachable === false, 5_000);
@@ -79,8 +78,7 @@ describe('database outage', () => {
     replica?.stop('fast');
     replica = undefined;
     primary.stop('fast');
-    const down = await waitFor(async () => (await health(server)).status === 503, 5_000);
-    expect(down).toBeLessThan(5_000);
+    await waitFor(async () => (await health(server)).status === 503, 5_000);
     const body = await health(server);
     expect(body.body.database).toMatchObject({ status: 'unhealthy', message: 'Database connection failed' });
     expect(body.text).not.toMatch(/ECONNREFUSED|127\.0\.0\.1|postgres(ql)?:\/\/|at .*\.js/);
@@ -88,8 +86,7 @@ describe('database outage', () => {
     expect(settings.status).toBe(500);
     expect(await settings.text()).not.toMatch(/ECONNREFUSED|127\.0\.0\.1|prisma/i);
     primary.start();
-    const up = await waitFor(async () => (await health(server)).status === 200, 15_000);
-    expect(up).toBeLessThan(15_000);
+    await waitFor(async () => (await health(server)).status === 200, 15_000);
     expect((await fetch(`${server.url}/api/v1/settings`)).status).toBe(200);
   });
 });

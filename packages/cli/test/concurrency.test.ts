@@ -33,9 +33,8 @@ describe('[row 1] concurrent migrate on an empty database', () => {
       DIGILOG_CONNECT_RETRIES: '6',
     });
     // Released together, they start within ~40 ms (16) and ~170-200 ms (64) of each other on an
-    // idle 2-core machine (waking a node process costs ~3 ms of CPU) and more under load; the
-    // bound only guards against a sequential start, the figure is recorded as measured.
-    expect(spreadMs).toBeLessThan(runners * 30);
+    // idle 2-core machine and more under load: a figure recorded in the reliability table, not an
+    // assertion. That they really overlapped is asserted below (runners waited for the lock).
     expect(runs.map((r) => r.code)).toEqual(Array(runners).fill(0));
     const docs = runs.map((r) => JSON.parse(r.stdout) as { action: string; applied: unknown[]; lockWaitMs: number });
     expect(docs.filter((d) => d.action === 'applied').map((d) => d.applied.length)).toEqual([names.length]);

@@ -14,7 +14,7 @@ import { EXIT_CODES } from '../src/errors.js';
 import { findPgDump } from '../src/operations/backup.js';
 import { runCli } from './support/cli.js';
 import { testDatabases, type TestDatabase } from './support/database.js';
-import { addMigration, workloadsDir, writeMigrations } from './support/migrations.js';
+import { addMigration, HISTORIES_DIR, writeMigrations } from './support/migrations.js';
 import { recordReliability } from './support/reliability.js';
 
 const database = testDatabases();
@@ -79,9 +79,9 @@ describe('production guard (matrix row 24)', () => {
 });
 
 describe('classification against the live database', () => {
-  it('a whole real history deploys to a new production database: its Dangerous statements touch only tables the same deploy creates', async () => {
+  it('a whole history deploys to a new production database: its Dangerous statements touch only tables the same deploy creates', async () => {
     const db = await database('digilog_fresh_prod');
-    const dir = join(workloadsDir(), 'documenso-documenso', 'migrations');
+    const dir = join(HISTORIES_DIR, 'renames-drops-and-backfills');
     const lint = JSON.parse((await runCli(['lint', '--json', dir], {})).stdout);
     expect(lint.counts.dangerous).toBeGreaterThan(0);
     const run = await runCli(['migrate', '--json', '--migrations-dir', dir], { DATABASE_URL: db.url, NODE_ENV: 'production', DIGILOG_BACKUP: 'false' });

@@ -9,8 +9,8 @@ import { compareWithSquawk } from '../../../bench/squawk.mjs';
 import { workloadsDir } from './support/migrations.js';
 
 describe('classifier vs squawk on ../shared/workloads', () => {
-  it('every statement squawk flags with a blocking rule is Requires care / Dangerous for us, or explained', async () => {
-    const { rows, disagreements } = await compareWithSquawk(workloadsDir());
+  it('every statement squawk flags with a blocking rule is Requires care / Dangerous for us, or explained', async (context) => {
+    const { rows, disagreements } = await compareWithSquawk(workloadsDir(context));
     expect(rows.map((r) => r.workload)).toEqual(['documenso-documenso', 'hoppscotch-hoppscotch', 'mfts-papermark']);
     // squawk really found things in each history, and we really compared statements.
     for (const row of rows) {

@@ -21,10 +21,9 @@ describe('generate and studio', () => {
     });
     expect(out).toContain('Generated Prisma Client');
     expect(existsSync(join(root, 'packages', 'api', 'src', 'generated', 'prisma', 'client.ts'))).toBe(true);
-    // Nothing changed: skipped, fast.
+    // Nothing changed: skipped (how fast is `pnpm bench`'s row D4, not an assertion).
     const again = execFileSync(process.execPath, [BIN, 'generate', '--json', '--schema', join(root, 'prisma', 'schema.prisma')], { encoding: 'utf8', env: { PATH: process.env.PATH, HOME: process.env.HOME } });
     expect(JSON.parse(again)).toMatchObject({ ok: true, skipped: true });
-    expect(JSON.parse(again).durationMs).toBeLessThan(200);
   });
 
   it('studio serves Prisma Studio on the configured database', async () => {

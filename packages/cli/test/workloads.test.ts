@@ -1,7 +1,9 @@
 /**
- * Real migration histories of public projects (../shared/workloads): each
- * applies through digilog-db, yields exactly the schema psql produces from
- * the same files, and leaves status clean. Also the project's own migrations.
+ * Whole migration histories: the repository's own scenario histories
+ * (fixtures/histories), the project's own migrations and, when present, the
+ * real histories of public projects (../shared/workloads). Each applies through
+ * digilog-db, yields exactly the schema psql produces from the same files, and
+ * leaves status clean.
  */
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -9,7 +11,7 @@ import { checkStatus } from '../src/operations/check-status.js';
 import { migrate } from '../src/operations/migrate.js';
 import { readMigrations } from '../src/project.js';
 import { testDatabases } from './support/database.js';
-import { PROJECT_MIGRATIONS, WORKLOADS, workloadsDir } from './support/migrations.js';
+import { FIXTURE_HISTORIES, HISTORIES_DIR, PROJECT_MIGRATIONS, WORKLOADS, workloadsDir } from './support/migrations.js';
 import { applyWithPsql, schemaDump } from './support/psql.js';
 import { testRunner } from './support/runner.js';
 
@@ -31,13 +33,19 @@ async function compareWithPsql(migrationsDir: string): Promise<void> {
   expect(Number(count)).toBe(result.applied.length);
 }
 
-describe('real migration histories', () => {
-  it.each(WORKLOADS)('%s applies and matches psql', async (workload) => {
-    await compareWithPsql(join(workloadsDir(), workload, 'migrations'));
+describe('migration histories', () => {
+  it.each(FIXTURE_HISTORIES)('fixture history %s applies and matches psql', async (history) => {
+    await compareWithPsql(join(HISTORIES_DIR, history));
   });
 
   it("the project's own migrations apply and match psql", async () => {
     expect(readMigrations(PROJECT_MIGRATIONS).length).toBeGreaterThan(0);
     await compareWithPsql(PROJECT_MIGRATIONS);
+  });
+});
+
+describe('real migration histories (../shared/workloads)', () => {
+  it.for(WORKLOADS)('%s applies and matches psql', async (workload, context) => {
+    await compareWithPsql(join(workloadsDir(context), workload, 'migrations'));
   });
 });

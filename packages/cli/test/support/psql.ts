@@ -1,6 +1,6 @@
 /** The psql baseline: every migration in one psql session, one transaction per file (the floor we compare to). */
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readdirSync, statSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -11,10 +11,22 @@ export function migrationFolders(migrationsDir: string): string[] {
     .sort((a, b) => Buffer.compare(Buffer.from(a), Buffer.from(b)));
 }
 
-/** Applies a migrations folder with psql; throws if any statement fails. */
+/** Statements PostgreSQL refuses inside a transaction block (the ones in this repository's histories). */
+const NON_TRANSACTIONAL = /\b(CONCURRENTLY|VACUUM)\b/i;
+
+/**
+ * Applies a migrations folder with psql; throws if any statement fails. A file with a statement that
+ * cannot run in a transaction is run as psql runs it, statement by statement, not wrapped.
+ */
 export function applyWithPsql(databaseUrl: string, migrationsDir: string): void {
   const script = ['\\set ON_ERROR_STOP on', '\\set QUIET on']
-    .concat(migrationFolders(migrationsDir).flatMap((name) => ['BEGIN;', `\\i '${join(migrationsDir, name, 'migration.sql')}'`, 'COMMIT;']))
+    .concat(
+      migrationFolders(migrationsDir).flatMap((name) => {
+        const file = join(migrationsDir, name, 'migration.sql');
+        const include = `\\i '${file}'`;
+        return NON_TRANSACTIONAL.test(readFileSync(file, 'utf8')) ? [include] : ['BEGIN;', include, 'COMMIT;'];
+      }),
+    )
     .join('\n');
   const file = join(mkdtempSync(join(tmpdir(), 'digilog-psql-')), 'apply.sql');
   writeFileSync(file, script);

@@ -1,0 +1,17 @@
+// `pnpm dev`: build once, then the TypeScript compiler in watch mode beside `node --watch` of the
+// API. SIGTERM/SIGINT sent to pnpm stop both (scripts/supervise.mjs); the exit code is the API's.
+import { fileURLToPath } from 'node:url';
+import { PNPM, supervisor } from './supervise.mjs';
+
+const root = fileURLToPath(new URL('..', import.meta.url));
+process.chdir(root);
+const { run, stopping } = supervisor();
+const [pnpm, pnpmArgs] = PNPM;
+const built = await run(pnpm, [...pnpmArgs, 'run', 'build']);
+if (built !== 0) process.exit(built);
+const [compiler, api] = await Promise.all([
+  run(pnpm, [...pnpmArgs, '--filter', '@digilog/api', 'exec', 'tsc', '-p', 'tsconfig.build.json', '--watch', '--preserveWatchOutput']),
+  run(process.execPath, ['--watch', 'packages/api/dist/server.js']),
+]);
+// Stopped by a signal: the compiler has no shutdown of its own (it dies of the signal); the API's code counts.
+process.exit(stopping() ? api : compiler || api);

@@ -30,8 +30,8 @@ async function runBounded(args: string[], env: Record<string, string>, limitMs =
 }
 
 async function historyRows(db: TestDatabase): Promise<Array<{ migration_name: string; finished: boolean }>> {
-  const [{ exists }] = await db.query<{ exists: boolean }>(`SELECT to_regclass('_prisma_migrations') IS NOT NULL AS exists`);
-  if (!exists) return [];
+  const [table] = await db.query<{ exists: boolean }>(`SELECT to_regclass('_prisma_migrations') IS NOT NULL AS exists`);
+  if (!table?.exists) return [];
   return db.query(`SELECT migration_name, finished_at IS NOT NULL AS finished FROM _prisma_migrations ORDER BY started_at, migration_name`);
 }
 
@@ -45,5 +45,46 @@ describe('migrate --backup into a folder that cannot be created', () => {
     expect(run.stderr).toContain('/proc/digilog-backups/x');
     expect(await historyRows(db)).toEqual([]);
     expect(await db.query(`SELECT to_regclass('t') AS t`)).toEqual([{ t: null }]);
+  });
+});
+
+describe('a migration that opens a transaction and never ends it', () => {
+  const BEGIN_ONLY = '-- CreateTable\nBEGIN;\nCREATE TABLE a (id int);\n';
+
+  it('is refused by migrate before anything runs (exit 2, file and line), and by lint', async () => {
+    const db = await database('digilog_guard');
+    const dir = writeMigrations({ '20240101000000_begin_only': BEGIN_ONLY, '20240102000000_next': 'CREATE TABLE b (id int);\n' });
+    const run = await runCli(['migrate', '--migrations-dir', dir], { DATABASE_URL: db.url });
+    expect(run.code).toBe(EXIT_CODES.usage);
+    expect(run.stdout).not.toContain('✔');
+    expect(run.stderr).toContain(`${join(dir, '20240101000000_begin_only', 'migration.sql')}:2`);
+    expect(await historyRows(db)).toEqual([]);
+    expect(await db.query(`SELECT to_regclass('a') AS a, to_regclass('b') AS b`)).toEqual([{ a: null, b: null }]);
+
+    const linted = await runCli(['lint', join(dir, '20240101000000_begin_only')]);
+    expect(linted.code).toBe(EXIT_CODES.usage);
+    expect(linted.stdout + linted.stderr).toContain('never ends it');
+  });
+
+  it('is never recorded as applied when a script sent as written leaves its transaction open', async () => {
+    const db = await database('digilog_guard');
+    const { MigrationHistory } = await import('../src/db/history.js');
+    const { applyMigration, recordStart } = await import('../src/db/apply.js');
+    const client = new pg.Client({ connectionString: db.url });
+    await client.connect();
+    try {
+      const history = new MigrationHistory(client, 'public');
+      await history.create();
+      const migration = { name: '20240101000000_begin_only', path: '/x/migration.sql', sql: BEGIN_ONLY, checksum: 'c' };
+      const started = await recordStart(client, history, migration);
+      // The mode the runner picks for a file the parser could not read: the script exactly as written.
+      const error = await applyMigration(client, history, started, undefined, {}, 'as-written').then(() => null, (e: unknown) => e);
+      expect(error).toMatchObject({ kind: 'migration-sql' });
+      expect(String((error as Error).message)).toContain('left a transaction open');
+    } finally {
+      await client.end();
+    }
+    expect(await historyRows(db)).toEqual([{ migration_name: '20240101000000_begin_only', finished: false }]);
+    expect(await db.query(`SELECT to_regclass('a') AS a`)).toEqual([{ a: null }]);
   });
 });

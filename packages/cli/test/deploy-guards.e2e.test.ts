@@ -88,3 +88,150 @@ describe('a migration that opens a transaction and never ends it', () => {
     expect(await db.query(`SELECT to_regclass('a') AS a`)).toEqual([{ a: null }]);
   });
 });
+
+describe('a renamed applied migration folder', () => {
+  it('is reported as a rename by status and migrate (exit 7), never applied again, and recorded with resolve --applied', async () => {
+    const db = await database('digilog_guard');
+    const dir = writeMigrations({ '20240101000000_init': 'CREATE TABLE seed (id int);\n', '20240101000001_ins': 'INSERT INTO seed VALUES (1);\n' });
+    const env = { DATABASE_URL: db.url };
+    expect((await runCli(['migrate', '--migrations-dir', dir], env)).code).toBe(0);
+    renameSync(join(dir, '20240101000001_ins'), join(dir, '20240101000001_insert_seed'));
+
+    const status = await runCli(['status', '--migrations-dir', dir], env);
+    expect(status.code).toBe(EXIT_CODES['history-mismatch']);
+    expect(status.stdout).toContain('20240101000001_insert_seed is 20240101000001_ins (applied) under a new name');
+    expect(status.stdout).toContain('digilog-db resolve --applied "20240101000001_insert_seed"');
+    expect(status.stdout).not.toContain('• pending');
+
+    for (const extra of [{}, { NODE_ENV: 'production', DIGILOG_BACKUP: 'false' }]) {
+      const run = await runCli(['migrate', '--json', '--migrations-dir', dir], { ...env, ...extra });
+      expect(run.code).toBe(EXIT_CODES['history-mismatch']);
+      const error = JSON.parse(run.stdout).error;
+      expect(error.message).toContain('20240101000001_ins → 20240101000001_insert_seed');
+      expect(error.hint).toContain('digilog-db resolve --applied "20240101000001_insert_seed"');
+    }
+    expect(await db.query(`SELECT count(*)::int AS n FROM seed`)).toEqual([{ n: 1 }]);
+
+    expect((await runCli(['resolve', '--applied', '20240101000001_insert_seed', '--migrations-dir', dir], env)).code).toBe(0);
+    expect((await runCli(['status', '--migrations-dir', dir], env)).code).toBe(0);
+    expect((await runCli(['migrate', '--migrations-dir', dir], env)).code).toBe(0);
+    expect(await db.query(`SELECT count(*)::int AS n FROM seed`)).toEqual([{ n: 1 }]);
+  });
+
+  it('in production, nothing is applied while applied migrations are missing from disk, unless --allow-missing-history', async () => {
+    const db = await database('digilog_guard');
+    const dir = writeMigrations({ '20240101000000_init': 'CREATE TABLE seed (id int);\n' });
+    const env = { DATABASE_URL: db.url };
+    expect((await runCli(['migrate', '--migrations-dir', dir], env)).code).toBe(0);
+    rmSync(join(dir, '20240101000000_init'), { recursive: true });
+    addMigration(dir, '20240102000000_more', 'CREATE TABLE more (id int);\n');
+    const production = { ...env, NODE_ENV: 'production', DIGILOG_BACKUP: 'false' };
+
+    const refused = await runCli(['migrate', '--migrations-dir', dir], production);
+    expect(refused.code).toBe(EXIT_CODES['history-mismatch']);
+    expect(refused.stderr).toContain('20240101000000_init');
+    expect(refused.stderr).toContain('--allow-missing-history');
+    expect(await db.query(`SELECT to_regclass('more') AS t`)).toEqual([{ t: null }]);
+
+    const help = await runCli(['migrate', '--help']);
+    expect(help.stdout).toContain('--allow-missing-history');
+
+    expect((await runCli(['migrate', '--allow-missing-history', '--migrations-dir', dir], production)).code).toBe(0);
+    expect(await db.query(`SELECT to_regclass('more') IS NOT NULL AS t`)).toEqual([{ t: true }]);
+  });
+});
+
+describe('a fresh deploy through the production guard', () => {
+  const production = { NODE_ENV: 'production', DIGILOG_BACKUP: 'false' };
+
+  it('DROP … IF EXISTS of something that neither exists nor is created earlier is Safe; of something that exists it is still refused', async () => {
+    const files = {
+      '20240101000000_init': 'CREATE SCHEMA IF NOT EXISTS s;\nCREATE TABLE s.keep (id int);\nDROP TABLE IF EXISTS s.t;\nDROP TABLE IF EXISTS "Gone" CASCADE;\n',
+    };
+    const fresh = await database('digilog_guard');
+    const applied = await runCli(['migrate', '--migrations-dir', writeMigrations(files)], { DATABASE_URL: fresh.url, ...production });
+    expect(applied.stderr).not.toContain('Refusing');
+    expect(applied.code).toBe(0);
+
+    const existing = await database('digilog_guard');
+    await existing.query(`CREATE SCHEMA s; CREATE TABLE s.t (id int); INSERT INTO s.t VALUES (1)`);
+    // An unmanaged schema is not empty (P3005): baseline an empty first migration, then deploy.
+    const dir = writeMigrations({ '20231231000000_baseline': '-- baseline\n', ...files });
+    expect((await runCli(['resolve', '--applied', '20231231000000_baseline', '--migrations-dir', dir], { DATABASE_URL: existing.url })).code).toBe(0);
+    const refused = await runCli(['migrate', '--migrations-dir', dir], { DATABASE_URL: existing.url, ...production });
+    expect(refused.code).toBe(EXIT_CODES['dangerous-blocked']);
+    expect(refused.stderr).toContain('[drop-table] "t"');
+    expect(refused.stderr).not.toContain('"Gone"');
+    expect(await existing.query(`SELECT count(*)::int AS n FROM s.t`)).toEqual([{ n: 1 }]);
+  });
+
+  it("deploys documenso's real history to an empty production database", async () => {
+    const db = await database('digilog_guard');
+    const run = await runCli(['migrate', '--migrations-dir', join(workloadsDir(), 'documenso-documenso', 'migrations')], { DATABASE_URL: db.url, ...production });
+    expect(run.stderr).not.toContain('Refusing');
+    expect(run.code).toBe(0);
+  }, 120_000);
+
+  it('acknowledges a Dangerous change outside the file: digilog.acknowledgements or --allow, with the hint saying so', async () => {
+    const setup = async () => {
+      const db = await database('digilog_guard');
+      const dir = writeMigrations({ '20240101000000_init': 'CREATE TABLE legacy (id int);\n' });
+      expect((await runCli(['migrate', '--migrations-dir', dir], { DATABASE_URL: db.url })).code).toBe(0);
+      await db.query('INSERT INTO legacy VALUES (1)');
+      addMigration(dir, '20240103000000_drop_legacy', 'DROP TABLE legacy;\n');
+      return { db, dir, env: { DATABASE_URL: db.url, ...production } };
+    };
+    const a = await setup();
+    const blocked = await runCli(['migrate', '--json', '--migrations-dir', a.dir], a.env);
+    expect(blocked.code).toBe(EXIT_CODES['dangerous-blocked']);
+    const hint = JSON.parse(blocked.stdout).error.hint as string;
+    expect(hint).toContain('"20240103000000_drop_legacy drop-table" to digilog.acknowledgements');
+    expect(hint).toContain('--allow 20240103000000_drop_legacy:drop-table');
+
+    writeFileSync(join(a.dir, 'digilog.acknowledgements'), '# reviewed in PR 42\n20240103000000_drop_legacy drop-table  # replaced by accounts\n');
+    expect((await runCli(['lint', '--migrations-dir', a.dir])).code).toBe(0);
+    expect((await runCli(['status', '--migrations-dir', a.dir], a.env)).code).toBe(EXIT_CODES.pending);
+    expect((await runCli(['migrate', '--migrations-dir', a.dir], a.env)).code).toBe(0);
+    expect(await a.db.query(`SELECT to_regclass('legacy') AS t`)).toEqual([{ t: null }]);
+
+    const b = await setup();
+    const wrongRule = await runCli(['migrate', '--allow', '20240103000000_drop_legacy:drop-tables', '--migrations-dir', b.dir], b.env);
+    expect(wrongRule.code).toBe(EXIT_CODES.usage);
+    expect((await runCli(['migrate', '--allow', '20240103000000_drop_legacy:drop-table', '--migrations-dir', b.dir], b.env)).code).toBe(0);
+    expect(await b.db.query(`SELECT to_regclass('legacy') AS t`)).toEqual([{ t: null }]);
+  });
+});
+
+describe('lint agrees with migrate', () => {
+  const outside = () => mkdtempSync(join(tmpdir(), 'digilog-lint-'));
+
+  it('refuses what migrate refuses before running a file (exit 2, naming the file)', async () => {
+    const files = {
+      '20240101000000_mixed': 'CREATE TABLE a (id int);\nCREATE INDEX CONCURRENTLY a_id ON a (id);\n',
+      '20240102000000_bad_directive': '-- digilog:lock-timeout soon\nCREATE TABLE b (id int);\n',
+      '20240103000000_begin_only': 'BEGIN;\nCREATE TABLE c (id int);\n',
+    };
+    for (const [name, sql] of Object.entries(files)) {
+      const dir = writeMigrations({ [name]: sql });
+      const db = await database('digilog_guard');
+      const migrated = await runCli(['migrate', '--migrations-dir', dir], { DATABASE_URL: db.url });
+      expect(migrated.code).toBe(EXIT_CODES.usage);
+      const linted = await runCli(['lint', join(dir, name)], {}, outside());
+      expect(linted.code).toBe(EXIT_CODES.usage);
+      expect(linted.stderr).toContain(name);
+    }
+  });
+
+  it('lints explicit files outside any project, and a missing path is one clear line with exit 2', async () => {
+    const cwd = outside();
+    writeFileSync(join(cwd, 'add.sql'), 'CREATE TABLE a (id int);\n');
+    const ok = await runCli(['lint', join(cwd, 'add.sql')], {}, cwd);
+    expect(ok.stderr).toBe('');
+    expect(ok.code).toBe(0);
+
+    const missing = await runCli(['lint', join(cwd, 'nope.sql')], {}, cwd);
+    expect(missing.code).toBe(EXIT_CODES.usage);
+    expect(missing.stderr).toContain(`No such file or folder: ${join(cwd, 'nope.sql')}`);
+    expect(missing.stderr).not.toContain('SQLSTATE');
+  });
+});

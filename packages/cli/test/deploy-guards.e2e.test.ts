@@ -12,7 +12,7 @@ import { describe, expect, it } from 'vitest';
 import { EXIT_CODES } from '../src/errors.js';
 import { startCli, runCli, type CliRun } from './support/cli.js';
 import { testDatabases, type TestDatabase } from './support/database.js';
-import { addMigration, workloadsDir, writeMigrations } from './support/migrations.js';
+import { addMigration, writeMigrations } from './support/migrations.js';
 
 const database = testDatabases();
 
@@ -164,13 +164,6 @@ describe('a fresh deploy through the production guard', () => {
     expect(refused.stderr).not.toContain('"Gone"');
     expect(await existing.query(`SELECT count(*)::int AS n FROM s.t`)).toEqual([{ n: 1 }]);
   });
-
-  it("deploys documenso's real history to an empty production database", async () => {
-    const db = await database('digilog_guard');
-    const run = await runCli(['migrate', '--migrations-dir', join(workloadsDir(), 'documenso-documenso', 'migrations')], { DATABASE_URL: db.url, ...production });
-    expect(run.stderr).not.toContain('Refusing');
-    expect(run.code).toBe(0);
-  }, 120_000);
 
   it('acknowledges a Dangerous change outside the file: digilog.acknowledgements or --allow, with the hint saying so', async () => {
     const setup = async () => {

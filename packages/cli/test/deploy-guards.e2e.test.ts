@@ -124,8 +124,10 @@ describe('a renamed applied migration folder', () => {
     const env = { DATABASE_URL: db.url };
     expect((await runCli(['migrate', '--migrations-dir', dir], env)).code).toBe(0);
     rmSync(join(dir, '20240101000000_init'), { recursive: true });
-    addMigration(dir, '20240102000000_more', 'CREATE TABLE more (id int);\n');
     const production = { ...env, NODE_ENV: 'production', DIGILOG_BACKUP: 'false' };
+    // Nothing to apply (an older replica of a rolling deploy): it only warns.
+    expect((await runCli(['migrate', '--migrations-dir', dir], production)).code).toBe(0);
+    addMigration(dir, '20240102000000_more', 'CREATE TABLE more (id int);\n');
 
     const refused = await runCli(['migrate', '--migrations-dir', dir], production);
     expect(refused.code).toBe(EXIT_CODES['history-mismatch']);

@@ -209,7 +209,8 @@ export function checkDeployable(report: StatusReport, options: Pick<MigrateOptio
       details: { renamed: report.renamed },
     });
   }
-  if (report.missingFromDisk.length > 0 && options.production && !options.allowMissingHistory) {
+  // With nothing pending nothing is applied: an older replica of a rolling deploy is in this state and may start.
+  if (report.missingFromDisk.length > 0 && report.pending.length > 0 && options.production && !options.allowMissingHistory) {
     throw new DigilogError('history-mismatch', `Applied migrations are missing from the migrations folder: ${report.missingFromDisk.join(', ')} (refused in production)`, {
       hint: 'Deploy from a checkout that has every applied migration (an old or wrong branch?), or pass --allow-missing-history if they were removed on purpose.',
       details: { missingFromDisk: report.missingFromDisk },

@@ -124,7 +124,8 @@ export function checkTransactionBalance(migration: Pick<LocalMigration, 'name' |
   const open = unendedTransaction(statements);
   if (!open) return;
   const line = lineOf(migration.sql, open);
-  throw new DigilogError('usage', `Migration ${migration.name} opens a transaction (${open.text.split(/\s+/).slice(0, 2).join(' ')} at ${migration.path}:${line}) and never ends it: nothing of it would be committed`, {
+  const keyword = { TRANS_STMT_BEGIN: 'BEGIN', TRANS_STMT_START: 'START TRANSACTION', TRANS_STMT_COMMIT: 'COMMIT AND CHAIN', TRANS_STMT_ROLLBACK: 'ROLLBACK AND CHAIN' }[String(open.node.kind)] ?? 'BEGIN';
+  throw new DigilogError('usage', `Migration ${migration.name} opens a transaction (${keyword} at ${migration.path}:${line}) and never ends it: nothing of it would be committed`, {
     hint: `Add COMMIT; at the end of ${migration.path}, or remove the BEGIN (each migration already runs in a transaction of its own).`,
     details: { migration: migration.name, line },
   });

@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
 import { describe, expect, it } from 'vitest';
+import { migrationsList } from '../src/engine/migrations-input.js';
 import { EXIT_CODES } from '../src/errors.js';
 import { startCli, runCli, type CliRun } from './support/cli.js';
 import { testDatabases, type TestDatabase } from './support/database.js';
@@ -184,6 +185,8 @@ describe('a fresh deploy through the production guard', () => {
     expect(hint).toContain('--allow 20240103000000_drop_legacy:drop-table');
 
     writeFileSync(join(a.dir, 'digilog.acknowledgements'), '# reviewed in PR 42\n20240103000000_drop_legacy drop-table  # replaced by accounts\n');
+    // Prisma's schema engine is handed the sub-folders only: the file is not a migration to it.
+    expect(migrationsList(a.dir).migrationDirectories.map((d) => d.path)).toEqual(['20240101000000_init', '20240103000000_drop_legacy']);
     expect((await runCli(['lint', '--migrations-dir', a.dir])).code).toBe(0);
     expect((await runCli(['status', '--migrations-dir', a.dir], a.env)).code).toBe(EXIT_CODES.pending);
     expect((await runCli(['migrate', '--migrations-dir', a.dir], a.env)).code).toBe(0);

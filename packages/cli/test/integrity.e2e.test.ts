@@ -91,14 +91,16 @@ describe('history integrity through the CLI', () => {
 
     renameSync(join(dir, names[2]!), join(dir, '20240103000000_c_renamed'));
     const renamed = JSON.parse((await runCli(['status', '--json', ...args], env)).stdout);
-    expect(renamed).toMatchObject({ state: 'missingFromDisk', missingFromDisk: [names[1], names[2], names[3]], pending: ['20240103000000_c_renamed'] });
+    // Same content under a new name is a rename, not a new migration: reported as such and never applied again.
+    expect(renamed).toMatchObject({ state: 'missingFromDisk', missingFromDisk: [names[1], names[3]], renamed: [{ from: names[2], to: '20240103000000_c_renamed' }], pending: [] });
+    expect((await runCli(['migrate', ...args], env)).code).toBe(EXIT_CODES['history-mismatch']);
     const wrong = await lostOrDoubled(db, names);
     expect(wrong).toEqual([]);
     recordReliability({
       row: 19,
       scenario: 'Applied migrations deleted and renamed on disk',
       fault: '2 applied folders deleted, then 1 renamed',
-      result: 'status exit 7 lists every missing name (and the renamed one as pending); migrate warns with the list, applies nothing twice',
+      result: 'status exit 7 lists every missing name and the renamed one as a rename; migrate warns with the list, refuses the rename (exit 7), applies nothing twice',
       runners: 1,
       faults: 3,
       lostOrDoubled: wrong.length,

@@ -29,6 +29,7 @@ function status(overrides: Partial<StatusResult> = {}): StatusResult {
     failed: [],
     edited: [],
     missingFromDisk: [],
+    renamed: [],
     outOfOrder: [],
     slow: [],
     running: [],

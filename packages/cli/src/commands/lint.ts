@@ -13,8 +13,12 @@ export function register(program: Command): void {
     .addHelpText(
       'after',
       `
-Exit code 4 when a Dangerous statement is not acknowledged in its file with
-"-- digilog:allow <rule>" (e.g. "-- digilog:allow drop-table").
+Exit code 4 when a Dangerous statement is not acknowledged: by a line
+"<migration> <rule>" in digilog.acknowledgements at the migrations folder's root
+(for migrations already applied somewhere: editing them changes their checksum),
+or by "-- digilog:allow <rule>" in a new file (e.g. "-- digilog:allow drop-table").
+Exit code 2 for a file migrate would refuse before running it (a bad directive, a
+BEGIN without COMMIT, CONCURRENTLY mixed with other statements) or a missing path.
 
 Examples:
   $ digilog-db lint
@@ -23,7 +27,9 @@ Examples:
     .action(async (paths: string[], flags: CommonFlags) => {
       const terminal = createTerminal({ json: flags.json === true });
       const { lint } = await import('../operations/lint.js');
-      const result = await lint(paths, resolveProjectPaths({ schema: flags.schema, migrationsDir: flags.migrationsDir }).migrationsDir);
+      // Explicit files need no project; the migrations folder is only looked up when none are given.
+      const migrationsDir = paths.length > 0 && !flags.migrationsDir ? undefined : resolveProjectPaths({ schema: flags.schema, migrationsDir: flags.migrationsDir }).migrationsDir;
+      const result = await lint(paths, migrationsDir);
       if (terminal.json) terminal.printJson({ ok: result.blocking === 0, ...result });
       else {
         for (const file of result.files) printFindings(terminal, file);

@@ -12,6 +12,8 @@ interface MigrateFlags extends CommonFlags {
   allowModifiedHistory?: boolean;
   allowOutOfOrder?: boolean;
   allowDangerous?: boolean;
+  allowMissingHistory?: boolean;
+  allow?: string[];
   dryRun?: boolean;
   backup?: string | boolean;
   lockWait?: string;
@@ -31,13 +33,19 @@ export function register(program: Command): void {
     .option('--lock-wait <ms>', 'how long to wait for another runner holding the migration lock (default: DIGILOG_LOCK_WAIT_MS or 60000)')
     .option('--allow-modified-history', 'apply even if an applied migration was edited since')
     .option('--allow-out-of-order', 'in production, apply a migration older than the newest applied one')
+    .option('--allow-missing-history', 'in production, apply even though applied migrations are missing from the migrations folder')
+    .option('--allow <migration:rule>', 'acknowledge one Dangerous change of one migration, e.g. 20240103000000_drop_legacy:drop-table (repeatable)', (value: string, previous: string[]) => [...previous, value], [] as string[])
     .addHelpText(
       'after',
       `
 Before applying, every pending statement is classified Safe / Requires care / Dangerous
 (PostgreSQL's parser plus the live tables' sizes). With NODE_ENV=production, Dangerous
-changes are refused (exit 4) unless the file says "-- digilog:allow <rule>" or
---allow-dangerous is given. Per-migration comments: -- digilog:lock-timeout 30s,
+changes are refused (exit 4) unless acknowledged: a line "<migration> <rule>" in
+digilog.acknowledgements at the migrations folder's root, --allow <migration>:<rule>,
+or, for a migration not applied anywhere yet, "-- digilog:allow <rule>" in the file
+(editing an applied file changes its checksum: exit 7 wherever it ran); or unless
+--allow-dangerous is given. Applied migrations missing from the folder are refused in
+production unless --allow-missing-history is given. Per-migration comments: -- digilog:lock-timeout 30s,
 -- digilog:statement-timeout 2h, -- digilog:budget 5min, -- digilog:no-transaction.
 
 Examples:
@@ -61,6 +69,8 @@ Examples:
         allowModifiedHistory: flags.allowModifiedHistory === true,
         allowOutOfOrder: flags.allowOutOfOrder === true,
         allowDangerous: flags.allowDangerous === true,
+        allowMissingHistory: flags.allowMissingHistory === true,
+        allow: flags.allow ?? [],
         backupDir: chooseBackupDir(flags.backup, config, join(projectDir, '.digilog', 'backups')),
       };
       if (flags.dryRun) {
@@ -171,7 +181,7 @@ function printDryRun(terminal: Terminal, result: import('../operations/dry-run.j
   const { counts } = result.plan;
   terminal.out(`${counts.dangerous} dangerous, ${counts.care} requiring care, ${counts.safe} safe statement(s).`);
   if (result.backupDir) terminal.out(`migrate would back up the database into ${result.backupDir} first.`);
-  if (result.blocked) terminal.out(color.red(`Blocked in production: ${result.plan.blocking.length} Dangerous change(s) not acknowledged (add "-- digilog:allow <rule>" or pass --allow-dangerous).`));
+  if (result.blocked) terminal.out(color.red(`Blocked in production: ${result.plan.blocking.length} Dangerous change(s) not acknowledged (add "<migration> <rule>" to digilog.acknowledgements, or pass --allow <migration>:<rule> or --allow-dangerous).`));
   terminal.out('Nothing was changed.');
 }
 

@@ -16,7 +16,7 @@ export function register(program: Command): void {
     .addHelpText(
       'after',
       `
-Exit codes: 0 up to date, 3 pending, 6 failed migration, 7 edited or missing from disk,
+Exit codes: 0 up to date, 3 pending, 6 failed migration, 7 edited, renamed or missing from disk,
             8 database unreachable, 10 schema not managed by migrations (baseline needed).
 
 Examples:
@@ -73,6 +73,9 @@ function printStatus(terminal: Terminal, status: StatusResult): void {
     terminal.out(`${color.red('✎ edited')}   ${e.name} (${e.path})\n             recorded checksum ${e.recordedChecksum}\n             file checksum     ${e.fileChecksum}`);
   }
   for (const name of status.missingFromDisk) terminal.out(`${color.red('? missing')}  ${name} is applied but not in the migrations folder`);
+  for (const r of status.renamed) {
+    terminal.out(`${color.red('↷ renamed')}  ${r.to} is ${r.from} (applied) under a new name; migrate will not run it again\n             Next: \`digilog-db resolve --applied "${r.to}"\` to record the rename, or rename the folder back`);
+  }
   for (const name of status.pending) {
     const late = status.outOfOrder.includes(name) ? color.yellow(' (older than the newest applied migration)') : '';
     terminal.out(`${color.yellow('• pending')}  ${name}${late}`);
@@ -86,7 +89,7 @@ function printStatus(terminal: Terminal, status: StatusResult): void {
   if (status.lockHolder) {
     terminal.out(`${color.yellow('⏳ locked')}   migration lock held by process ${status.lockHolder.pid} (${status.lockHolder.applicationName ?? 'unknown'}, ${status.lockHolder.state ?? 'unknown'})`);
   }
-  if (status.failed.length + status.edited.length + status.missingFromDisk.length + status.pending.length > 0) terminal.out();
+  if (status.failed.length + status.edited.length + status.missingFromDisk.length + status.renamed.length + status.pending.length > 0) terminal.out();
   const summaryColor = status.state === 'upToDate' ? color.green : status.state === 'pending' ? color.yellow : color.red;
   terminal.out(summaryColor(status.summary));
   if (status.state === 'pending') terminal.out('Next: run `digilog-db migrate`.');

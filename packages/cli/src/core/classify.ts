@@ -17,8 +17,18 @@ export interface Finding extends Rule {
   index?: string;
   /** The type a CREATE TYPE … AS ENUM or DROP TYPE names (unqualified). */
   type?: string;
-  /** The file says `-- digilog:allow <rule>`. */
+  /** The file says `-- digilog:allow <rule>` (or the acknowledgements file or --allow does). */
   acknowledged: boolean;
+  /** A DROP … IF EXISTS: the object's name as written (schema-qualified or not), to look it up. */
+  ifExists?: DroppedObject;
+  /** Set by the deploy plan: the IF EXISTS object neither exists nor is created earlier in the deploy. */
+  absent?: boolean;
+}
+
+/** What a DROP … IF EXISTS names: a relation (table, index), a type, or a schema. */
+export interface DroppedObject {
+  kind: 'relation' | 'type' | 'schema';
+  names: string[];
 }
 
 type Node = Record<string, unknown>;
@@ -80,6 +90,21 @@ function droppedNames(node: Node): Array<string | undefined> {
   return objects.map((o) => lastName((o.List as Node | undefined)?.items));
 }
 
+const svals = (names: unknown): string[] => ((names as Node[] | undefined) ?? []).map((n) => String((n.String as Node | undefined)?.sval ?? ''));
+
+/** The objects of a DROP … IF EXISTS, one per name, in order; none without IF EXISTS. */
+function ifExistsObjects(node: Node): Array<DroppedObject | undefined> {
+  const objects = (node.objects as Node[] | undefined) ?? [];
+  if (node.missing_ok !== true) return objects.map(() => undefined);
+  const type = node.removeType as string;
+  return objects.map((o) => {
+    if (type === 'OBJECT_TABLE' || type === 'OBJECT_INDEX') return { kind: 'relation', names: svals((o.List as Node | undefined)?.items) };
+    if (type === 'OBJECT_TYPE') return { kind: 'type', names: svals((o.TypeName as Node | undefined)?.names) };
+    if (type === 'OBJECT_SCHEMA') return { kind: 'schema', names: [String((o.String as Node | undefined)?.sval ?? '')] };
+    return undefined;
+  });
+}
+
 /**
  * Index name → table, for the indexes created (or renamed) by the statements classified so far.
  * DROP INDEX names only the index; this tells which table it locks.
@@ -87,7 +112,18 @@ function droppedNames(node: Node): Array<string | undefined> {
 export type IndexTables = Map<string, string>;
 
 /** Rules hit by one statement; `created` holds tables created earlier in the same file. */
-function statementRules({ nodeType, node }: ParsedStatement, created: Set<string>, indexTables: IndexTables): Array<{ rule: RuleId; table?: string; index?: string; type?: string }> {
+function statementRules(statement: ParsedStatement, created: Set<string>, indexTables: IndexTables): Array<{ rule: RuleId; table?: string; index?: string; type?: string; ifExists?: DroppedObject }> {
+  const rules = rulesOf(statement, created, indexTables);
+  if (statement.nodeType !== 'DropStmt') return rules;
+  const objects = ifExistsObjects(statement.node);
+  // One finding per dropped object; a DROP SCHEMA a, b gives one finding for both, so no object.
+  return rules.map((r, i) => {
+    const ifExists = objects.length === rules.length ? objects[i] : undefined;
+    return ifExists ? { ...r, ifExists } : r;
+  });
+}
+
+function rulesOf({ nodeType, node }: ParsedStatement, created: Set<string>, indexTables: IndexTables): Array<{ rule: RuleId; table?: string; index?: string; type?: string }> {
   switch (nodeType) {
     case 'CreateStmt':
       created.add(relname(node) ?? '');
@@ -167,7 +203,7 @@ export function classify(statements: ParsedStatement[], sql = '', indexTables: I
   const created = new Set<string>();
   const acknowledged = acknowledgedRules(sql);
   return statements.flatMap((statement, number) =>
-    statementRules(statement, created, indexTables).map(({ rule, table, index, type }) => ({
+    statementRules(statement, created, indexTables).map(({ rule, table, index, type, ifExists }) => ({
       ...(RULES[rule] as Rule),
       rule,
       statement: number + 1,
@@ -175,6 +211,7 @@ export function classify(statements: ParsedStatement[], sql = '', indexTables: I
       table,
       ...(index === undefined ? {} : { index }),
       ...(type === undefined ? {} : { type }),
+      ...(ifExists === undefined ? {} : { ifExists }),
       acknowledged: acknowledged.has(rule),
     })),
   );

@@ -65,6 +65,10 @@ const ESCALATE: Record<Level, Level> = { safe: 'care', care: 'dangerous', danger
 export function applyContext(findings: Finding[], input: ContextInput): ContextFinding[] {
   return findings.map((finding) => {
     const base: ContextFinding = { ...finding, ruleLevel: finding.level };
+    if (finding.absent && finding.ifExists) {
+      // PostgreSQL only notes "does not exist, skipping": nothing is dropped, locked or broken.
+      return { ...base, level: 'safe', context: `${finding.ifExists.names.join('.')} does not exist and nothing earlier in this deploy creates it: IF EXISTS skips it` };
+    }
     if (finding.rule === 'drop-type' && finding.type !== undefined) {
       const type = finding.type;
       const typeCreatedInFile = findings.some((f) => f.rule === 'create-enum' && f.type === type && f.statement < finding.statement);

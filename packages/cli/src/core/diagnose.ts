@@ -34,6 +34,13 @@ export interface EditedMigration {
   fileChecksum: string;
 }
 
+export interface RenamedMigration {
+  /** The name recorded in the database (no longer on disk). */
+  from: string;
+  /** The folder on disk now. */
+  to: string;
+}
+
 /** Worst problem first: the state that decides the exit code and the next step. */
 export type StatusState = 'failed' | 'edited' | 'missingFromDisk' | 'notManaged' | 'pending' | 'upToDate';
 
@@ -49,6 +56,12 @@ export interface StatusReport {
   failed: FailedMigration[];
   edited: EditedMigration[];
   missingFromDisk: string[];
+  /**
+   * Applied migrations whose folder was renamed: the file on disk under `to` has the checksum
+   * recorded for `from`, which is missing from disk. Applying `to` would run the script again.
+   * Neither name is listed in pending or missingFromDisk.
+   */
+  renamed: RenamedMigration[];
   /** Pending migrations whose name sorts before the latest applied one. */
   outOfOrder: string[];
   /** Applied migrations that ran over their budget (a warning; does not change the state). */
@@ -108,7 +121,10 @@ export function diagnose({ local, rows, schemaEmpty, budgetMs = 0, migrationRunn
       edited.push({ name: migration.name, path: migration.path, recordedChecksum: row.checksum, fileChecksum: migration.checksum });
     }
   }
-  const missingFromDisk = [...finishedByName.keys()].filter((name) => !localNames.has(name)).sort(compareNames);
+  const missing = [...finishedByName.keys()].filter((name) => !localNames.has(name)).sort(compareNames);
+  const { renamed, recordedRenames } = findRenames(missing, finishedByName, local, pending, applied);
+  const missingFromDisk = missing.filter((name) => !recordedRenames.has(name) && !renamed.some((r) => r.from === name));
+  for (const { to } of renamed) pending.splice(pending.indexOf(to), 1);
   const latestApplied = [...finishedByName.keys()].sort(compareNames).at(-1);
   const outOfOrder = latestApplied ? pending.filter((name) => compareNames(name, latestApplied) < 0) : [];
   const tableExists = rows !== null;
@@ -116,11 +132,41 @@ export function diagnose({ local, rows, schemaEmpty, budgetMs = 0, migrationRunn
   let state: StatusState = 'upToDate';
   if (failed.length > 0) state = 'failed';
   else if (edited.length > 0) state = 'edited';
-  else if (missingFromDisk.length > 0) state = 'missingFromDisk';
+  else if (missingFromDisk.length > 0 || renamed.length > 0) state = 'missingFromDisk';
   else if (!tableExists && !schemaEmpty) state = 'notManaged';
   else if (pending.length > 0) state = 'pending';
 
-  return { state, tableExists, schemaEmpty, localCount: local.length, applied, pending, failed, edited, missingFromDisk, outOfOrder, slow, running };
+  return { state, tableExists, schemaEmpty, localCount: local.length, applied, pending, failed, edited, missingFromDisk, renamed, outOfOrder, slow, running };
+}
+
+/**
+ * Pairs applied migrations missing from disk with files of the same content: a pending file is
+ * a rename not yet recorded; an applied one is a rename already recorded with `resolve --applied`
+ * (the old row stays as history), so the old name is no longer reported missing.
+ */
+function findRenames(
+  missing: string[],
+  finishedByName: Map<string, MigrationRow>,
+  local: LocalMigration[],
+  pending: string[],
+  applied: AppliedMigration[],
+): { renamed: RenamedMigration[]; recordedRenames: Set<string> } {
+  const renamed: RenamedMigration[] = [];
+  const recordedRenames = new Set<string>();
+  if (missing.length === 0) return { renamed, recordedRenames };
+  const appliedChecksums = new Set(applied.map((a) => a.checksum));
+  const byChecksum = new Map<string, string>();
+  for (const migration of local) {
+    if (!pending.includes(migration.name)) continue;
+    for (const checksum of [migration.checksum, ...equivalentChecksums(migration.sql)]) if (!byChecksum.has(checksum)) byChecksum.set(checksum, migration.name);
+  }
+  for (const name of missing) {
+    const checksum = finishedByName.get(name)!.checksum;
+    const to = byChecksum.get(checksum);
+    if (to !== undefined && !renamed.some((r) => r.to === to)) renamed.push({ from: name, to });
+    else if (appliedChecksums.has(checksum)) recordedRenames.add(name);
+  }
+  return { renamed, recordedRenames };
 }
 
 /** The file's `-- digilog:budget`, else the default (a file whose directives do not parse keeps the default). */
@@ -150,6 +196,9 @@ export function summarize(report: StatusReport): string {
     case 'edited':
       return `Applied migration${report.edited.length === 1 ? ' was' : 's were'} modified after being applied: ${report.edited.map((e) => e.name).join(', ')}`;
     case 'missingFromDisk':
+      if (report.renamed.length > 0) {
+        return `Applied migration${report.renamed.length === 1 ? ' was' : 's were'} renamed on disk: ${report.renamed.map((r) => `${r.from} → ${r.to}`).join(', ')}`;
+      }
       return `Migration${report.missingFromDisk.length === 1 ? '' : 's'} applied to the database but missing from the migrations folder: ${report.missingFromDisk.join(', ')}`;
     case 'notManaged':
       return 'The database schema is not empty and has no migration history (baseline it with `resolve --applied`)';

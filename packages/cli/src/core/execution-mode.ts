@@ -22,6 +22,8 @@ export interface ParsedStatement {
   node: Record<string, unknown>;
   /** Statement text as written (without the trailing semicolon). */
   text: string;
+  /** Byte offset in the UTF-8 file where the statement's range starts (leading comments included). */
+  offset: number;
 }
 
 export const NO_TRANSACTION_DIRECTIVE = /^\s*--\s*digilog:no-transaction\b/im;
@@ -63,8 +65,33 @@ function toStatements(sql: string, result: ReturnType<PgQueryModule['parseSync']
     // The parser's locations are byte offsets into the UTF-8 text.
     const start = raw.stmt_location ?? 0;
     const end = raw.stmt_len ? start + raw.stmt_len : bytes.length;
-    return { nodeType, node, text: bytes.subarray(start, end).toString('utf8').trim() };
+    return { nodeType, node, text: bytes.subarray(start, end).toString('utf8').trim(), offset: start };
   });
+}
+
+/** The 1-based line of a statement's first keyword (after the comments the parser counts as part of it). */
+export function lineOf(sql: string, { offset }: Pick<ParsedStatement, 'offset'>): number {
+  const rest = Buffer.from(sql, 'utf8').subarray(offset).toString('utf8');
+  const lead = /^(?:\s+|--[^\n]*(?:\n|$)|\/\*[\s\S]*?\*\/)*/.exec(rest)![0];
+  const before = Buffer.from(sql, 'utf8').subarray(0, offset).toString('utf8') + lead;
+  return before.split('\n').length;
+}
+
+/**
+ * The BEGIN (or START TRANSACTION, or COMMIT AND CHAIN) that the file leaves open at its end,
+ * if any. Such a file commits nothing: its statements, and whatever is sent after it on the
+ * same connection, run inside that transaction and are rolled back when the session ends.
+ */
+export function unendedTransaction(statements: ParsedStatement[]): ParsedStatement | undefined {
+  let open: ParsedStatement | undefined;
+  for (const statement of statements) {
+    if (statement.nodeType !== 'TransactionStmt') continue;
+    const { kind, chain } = statement.node as { kind?: string; chain?: boolean };
+    if (kind === 'TRANS_STMT_BEGIN' || kind === 'TRANS_STMT_START') open ??= statement;
+    else if (kind === 'TRANS_STMT_COMMIT' || kind === 'TRANS_STMT_ROLLBACK') open = chain ? statement : undefined;
+    else if (kind === 'TRANS_STMT_PREPARE') open = undefined;
+  }
+  return open;
 }
 
 /** Whether a statement cannot run inside a transaction block (PostgreSQL's PreventInTransactionBlock). */

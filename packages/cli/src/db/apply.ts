@@ -74,6 +74,7 @@ export async function applyMigration(
       await client.query(`${migration.sql}\n;\n${bookkeeping}`);
     } else if (mode === 'as-written') {
       await client.query(migration.sql);
+      await refuseOpenTransaction(client);
       await client.query(bookkeeping);
     } else {
       const statements = await parseStatements(migration.sql);
@@ -82,6 +83,7 @@ export async function applyMigration(
         failingText = statement.text;
         await client.query(statement.text);
       }
+      await refuseOpenTransaction(client);
       await client.query(bookkeeping);
     }
   } catch (error) {
@@ -115,6 +117,36 @@ export async function applyMigration(
     result: { name: migration.name, mode, durationMs: performance.now() - started },
     next: next ? { migration: next, id: nextId } : undefined,
   };
+}
+
+/**
+ * Where the connection stands between queries: PostgreSQL reports it in every ReadyForQuery
+ * message, which pg 8.23 exposes as getTransactionStatus(); with an older pg, the server is asked.
+ */
+export async function transactionStatus(client: pg.Client): Promise<'idle' | 'open' | 'aborted'> {
+  const status = (client as unknown as { getTransactionStatus?: () => string | null }).getTransactionStatus?.();
+  if (status === 'I') return 'idle';
+  if (status === 'T') return 'open';
+  if (status === 'E') return 'aborted';
+  try {
+    // Inside a transaction block now() is the block's start, earlier than this statement's.
+    const result = await client.query<{ idle: boolean }>('SELECT now() = statement_timestamp() AS idle');
+    return result.rows[0]?.idle ? 'idle' : 'open';
+  } catch (error) {
+    if ((error as { code?: string }).code === '25P02') return 'aborted';
+    throw error;
+  }
+}
+
+/**
+ * A script sent as written that leaves its own transaction open (or aborted) committed
+ * nothing: recording it as finished inside that transaction would be rolled back with it,
+ * while the run reports success. Fails the migration instead (the caller rolls back).
+ */
+async function refuseOpenTransaction(client: pg.Client): Promise<void> {
+  const status = await transactionStatus(client);
+  if (status === 'idle') return;
+  throw new Error(`the script left a transaction ${status === 'open' ? 'open (BEGIN without COMMIT)' : 'aborted'}; nothing of it was committed and it was rolled back`);
 }
 
 function failureHint(name: string, mode: ExecutionMode): string {

@@ -6,7 +6,7 @@
  */
 import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, renameSync, rmSync, statSync } from 'node:fs';
-import { delimiter, join, resolve } from 'node:path';
+import { delimiter, dirname, join, resolve } from 'node:path';
 import { parseTarget } from '../db/target.js';
 import { DigilogError } from '../errors.js';
 import { redact } from '../redact.js';
@@ -45,7 +45,7 @@ export async function takeBackup(databaseUrl: string, dir: string, firstPending:
   const path = join(folder, `${safeName(target.database)}-${stamp}-before-${safeName(firstPending)}.dump`);
   const partial = `${path}.partial`;
   try {
-    mkdirSync(folder, { recursive: true });
+    makeFolder(folder);
   } catch (error) {
     throw new DigilogError('backup-failed', `Cannot create the backup folder ${folder}: ${(error as Error).message}`, { hint: 'Pass another folder with --backup <dir> (or DIGILOG_BACKUP_DIR), or --no-backup.' });
   }
@@ -59,6 +59,21 @@ export async function takeBackup(databaseUrl: string, dir: string, firstPending:
   }
   renameSync(partial, path);
   return { path, bytes: statSync(path).size, durationMs: performance.now() - started };
+}
+
+/**
+ * mkdir -p one level at a time. Node's own recursive mkdirSync never returns for a
+ * folder under /proc (ENOENT from a parent that exists, retried forever), so it
+ * would spin while this runner holds the migration lock.
+ */
+function makeFolder(folder: string): void {
+  const missing: string[] = [];
+  for (let dir = folder; !existsSync(dir); dir = dirname(dir)) {
+    missing.unshift(dir);
+    if (dirname(dir) === dir) break;
+  }
+  for (const dir of missing) mkdirSync(dir);
+  if (!statSync(folder).isDirectory()) throw new Error('it exists and is not a folder');
 }
 
 function safeName(text: string): string {

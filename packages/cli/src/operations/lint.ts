@@ -1,10 +1,17 @@
-/** `lint`: classify migration files (any path, or every migration of the folder). */
-import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
-import { basename, dirname, join } from 'node:path';
+/**
+ * `lint`: classify migration files (any path, or every migration of the folder),
+ * refusing what `migrate` refuses before running a file (bad directives, a
+ * transaction left open, CONCURRENTLY mixed with other statements).
+ */
+import { existsSync, readFileSync, statSync } from 'node:fs';
+import { basename, dirname, join, resolve } from 'node:path';
+import type { Acknowledgements } from '../core/acknowledgements.js';
 import { classify, worstLevel, type Finding } from '../core/classify.js';
-import { parseStatements } from '../core/execution-mode.js';
+import { parseStatements, type ParsedStatement } from '../core/execution-mode.js';
 import type { Level } from '../core/rules.js';
+import { DigilogError } from '../errors.js';
 import { readMigrations } from '../project.js';
+import { applyAcknowledgements, checkRunnable, directivesOf, readAcknowledgements } from './plan.js';
 
 export interface LintedFile {
   path: string;
@@ -19,11 +26,14 @@ export interface LintedFile {
 export interface LintResult {
   files: LintedFile[];
   counts: Record<Level, number>;
-  /** Dangerous findings the files do not acknowledge with `-- digilog:allow <rule>`. */
+  /** Dangerous findings acknowledged neither in the file nor in digilog.acknowledgements. */
   blocking: number;
 }
 
 function expand(path: string): string[] {
+  if (!existsSync(path)) {
+    throw new DigilogError('usage', `No such file or folder: ${path}`, { hint: 'Pass migration.sql files, migration folders or a migrations folder.', details: { path } });
+  }
   if (statSync(path).isDirectory()) {
     if (existsSync(join(path, 'migration.sql'))) return [join(path, 'migration.sql')];
     return readMigrations(path).map((m) => m.path);
@@ -31,19 +41,35 @@ function expand(path: string): string[] {
   return [path];
 }
 
-/** Lints the given files/folders, or the migrations folder when none are given. */
-export async function lint(paths: string[], migrationsDir: string): Promise<LintResult> {
-  const files = (paths.length > 0 ? paths.flatMap(expand) : readMigrations(migrationsDir).map((m) => m.path)).map(async (path): Promise<LintedFile> => {
+/** Lints the given files/folders, or the migrations folder when none are given. Throws `usage` for a file migrate would refuse. */
+export async function lint(paths: string[], migrationsDir: string | undefined): Promise<LintResult> {
+  if (paths.length === 0 && migrationsDir === undefined) throw new DigilogError('usage', 'Nothing to lint: no paths and no migrations folder', { hint: 'Pass migration files or folders, or --migrations-dir.' });
+  const files = paths.length > 0 ? paths.map((p) => resolve(p)).flatMap(expand) : readMigrations(migrationsDir!).map((m) => m.path);
+  // A migration folder's acknowledgements file sits beside it, at the migrations folder's root.
+  const acknowledgementsOf = new Map<string, Acknowledgements>();
+  const linted: LintedFile[] = [];
+  for (const path of files) {
     const sql = readFileSync(path, 'utf8');
-    const name = basename(path) === 'migration.sql' ? basename(dirname(path)) : basename(path);
+    const inFolder = basename(path) === 'migration.sql';
+    const name = inFolder ? basename(dirname(path)) : basename(path);
+    const migration = { name, path, sql };
+    const directives = directivesOf(migration);
+    let statements: ParsedStatement[];
     try {
-      const findings = classify(await parseStatements(sql), sql);
-      return { path, name, worst: worstLevel(findings), findings };
+      statements = await parseStatements(sql);
     } catch (error) {
-      return { path, name, worst: 'care', findings: [], parseError: String((error as Error).message) };
+      linted.push({ path, name, worst: 'care', findings: [], parseError: String((error as Error).message) });
+      continue;
     }
-  });
-  const linted = await Promise.all(files);
+    checkRunnable(migration, statements, directives);
+    const findings = classify(statements, sql);
+    if (inFolder) {
+      const root = dirname(dirname(path));
+      if (!acknowledgementsOf.has(root)) acknowledgementsOf.set(root, readAcknowledgements(root));
+      applyAcknowledgements(name, findings, acknowledgementsOf.get(root));
+    }
+    linted.push({ path, name, worst: worstLevel(findings), findings });
+  }
   const all = linted.flatMap((f) => f.findings);
   const counts = { safe: 0, care: 0, dangerous: 0 } as Record<Level, number>;
   for (const f of all) counts[f.level] += 1;

@@ -12,7 +12,8 @@ import { DigilogError } from '../errors.js';
 import { readMigrations } from '../project.js';
 import { readStatus } from './check-status.js';
 import { takeBackup, type BackupResult } from './backup.js';
-import { directivesOf, guardDangerous, planMigrations, type Plan } from './plan.js';
+import { directivesOf, guardDangerous, planMigrations, readAcknowledgements, type Plan } from './plan.js';
+import { withAllowFlags } from '../core/acknowledgements.js';
 import { formatDuration } from '../core/directives.js';
 import type { RunnerOptions } from './runner-options.js';
 import { withSession, type Session } from './session.js';
@@ -34,6 +35,10 @@ export interface MigrateOptions extends RunnerOptions {
   allowOutOfOrder?: boolean;
   /** In production, apply Dangerous changes the files do not acknowledge. */
   allowDangerous?: boolean;
+  /** In production, apply even though applied migrations are missing from the migrations folder. */
+  allowMissingHistory?: boolean;
+  /** Acknowledgements `<migration>:<rule>` on top of the migrations folder's digilog.acknowledgements. */
+  allow?: string[];
   /** Write a pg_dump custom-format dump into this folder before applying anything. */
   backupDir?: string;
   onEvent?: (event: MigrateEvent) => void;
@@ -164,12 +169,13 @@ export async function prepareDeploy(
   const warnings = [...checkDeployable(report, options), ...invalidIndexWarnings(await readInvalidIndexes(session.client, session.target.schema))];
   const byName = new Map(local.map((m) => [m.name, m]));
   const pending = report.pending.map((name) => byName.get(name)!);
-  const plan = await planMigrations(pending, { client: session.client, schema: session.target.schema, largeTableRows: options.largeTableRows });
+  const acknowledgements = withAllowFlags(readAcknowledgements(options.migrationsDir), options.allow ?? []);
+  const plan = await planMigrations(pending, { client: session.client, schema: session.target.schema, largeTableRows: options.largeTableRows, acknowledgements });
   return { report, warnings, pending, plan };
 }
 
 /** Throws when deploying would be unsafe; returns warnings for what is only worth saying. Pure. */
-export function checkDeployable(report: StatusReport, options: Pick<MigrateOptions, 'production' | 'allowModifiedHistory' | 'allowOutOfOrder'>): string[] {
+export function checkDeployable(report: StatusReport, options: Pick<MigrateOptions, 'production' | 'allowModifiedHistory' | 'allowOutOfOrder' | 'allowMissingHistory'>): string[] {
   if (report.failed.length > 0) {
     const list = report.failed
       .map((f) => `  ${f.name} (started ${f.startedAt.toISOString()})${f.logs ? `\n${indent(f.logs)}` : ''}`)
@@ -193,6 +199,21 @@ export function checkDeployable(report: StatusReport, options: Pick<MigrateOptio
     throw new DigilogError('history-mismatch', `Applied migrations were modified after they were applied:\n${list}`, {
       hint: 'Restore the original files (git checkout) and put changes in a new migration; pass --allow-modified-history to deploy anyway.',
       details: { edited: report.edited },
+    });
+  }
+  if (report.renamed.length > 0) {
+    // Same content under a new folder name: applying it would run an applied script a second time.
+    const list = report.renamed.map((r) => `  ${r.from} → ${r.to}`).join('\n');
+    throw new DigilogError('history-mismatch', `Applied migrations were renamed on disk (same content, new folder name); nothing is applied until the rename is recorded:\n${list}`, {
+      hint: `Record each rename: ${report.renamed.map((r) => `digilog-db resolve --applied "${r.to}"`).join('  and  ')} (the old name stays in the history); or rename the folder back.`,
+      details: { renamed: report.renamed },
+    });
+  }
+  // With nothing pending nothing is applied: an older replica of a rolling deploy is in this state and may start.
+  if (report.missingFromDisk.length > 0 && report.pending.length > 0 && options.production && !options.allowMissingHistory) {
+    throw new DigilogError('history-mismatch', `Applied migrations are missing from the migrations folder: ${report.missingFromDisk.join(', ')} (refused in production)`, {
+      hint: 'Deploy from a checkout that has every applied migration (an old or wrong branch?), or pass --allow-missing-history if they were removed on purpose.',
+      details: { missingFromDisk: report.missingFromDisk },
     });
   }
   const warnings: string[] = [];

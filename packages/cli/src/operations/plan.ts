@@ -4,11 +4,14 @@
  * plus what the production guard would block. Shared by `migrate`,
  * `migrate --dry-run`, `lint` and ensureMigrated().
  */
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import type pg from 'pg';
+import { ACKNOWLEDGEMENTS_FILE, parseAcknowledgements, type Acknowledgements } from '../core/acknowledgements.js';
 import { applyContext, type ContextFinding, type TableFacts } from '../core/context.js';
 import { classify, worstLevel, type Finding, type IndexTables } from '../core/classify.js';
 import { readDirectives, type Directives } from '../core/directives.js';
-import { cannotRunInTransaction, executionModeOf, parseStatements, type ExecutionMode, type ParsedStatement } from '../core/execution-mode.js';
+import { cannotRunInTransaction, executionModeOf, lineOf, parseStatements, unendedTransaction, type ExecutionMode, type ParsedStatement } from '../core/execution-mode.js';
 import type { Level } from '../core/rules.js';
 import type { LocalMigration } from '../core/types.js';
 import { readIndexTables, readTableFacts } from '../db/table-stats.js';
@@ -42,6 +45,43 @@ export interface PlanOptions {
   client?: pg.Client;
   schema?: string;
   largeTableRows: number;
+  /** Rules acknowledged outside the files (digilog.acknowledgements, --allow). */
+  acknowledgements?: Acknowledgements;
+}
+
+/** The acknowledgements file at the migrations folder's root; empty when there is none. */
+export function readAcknowledgements(migrationsDir: string): Acknowledgements {
+  const path = join(migrationsDir, ACKNOWLEDGEMENTS_FILE);
+  return existsSync(path) ? parseAcknowledgements(readFileSync(path, 'utf8'), path) : new Map();
+}
+
+/** Marks the findings that the acknowledgements name. */
+export function applyAcknowledgements(migration: string, findings: Finding[], acknowledgements: Acknowledgements | undefined): void {
+  const rules = acknowledgements?.get(migration);
+  if (rules) for (const f of findings) if (rules.has(f.rule)) f.acknowledged = true;
+}
+
+/** Whether an identifier appears as a whole word in (lower-cased) SQL text: comments and strings count, to stay on the safe side. */
+function mentions(text: string, name: string): boolean {
+  const escaped = name.toLowerCase().replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+  return new RegExp(`(^|[^a-z0-9_$])${escaped}([^a-z0-9_$]|$)`).test(text);
+}
+
+/**
+ * Marks DROP … IF EXISTS findings whose object does not exist in the live catalog and is not
+ * named by any earlier statement of the deploy (which might create it): nothing will be dropped.
+ */
+async function markAbsentDrops(client: pg.Client, candidates: Finding[]): Promise<void> {
+  if (candidates.length === 0) return;
+  const quoted = candidates.map((f) => f.ifExists!.names.map((n) => `"${n.replace(/"/g, '""')}"`).join('.'));
+  const result = await client.query<{ i: string; found: boolean }>(
+    `SELECT i, CASE kind WHEN 'relation' THEN to_regclass(name) IS NOT NULL
+                         WHEN 'type' THEN to_regtype(name) IS NOT NULL
+                         ELSE EXISTS (SELECT 1 FROM pg_namespace WHERE nspname = raw) END AS found
+       FROM unnest($1::text[], $2::text[], $3::text[]) WITH ORDINALITY AS t(kind, name, raw, i)`,
+    [candidates.map((f) => f.ifExists!.kind), quoted, candidates.map((f) => f.ifExists!.names.at(-1)!)],
+  );
+  for (const row of result.rows) if (!row.found) candidates[Number(row.i) - 1]!.absent = true;
 }
 
 /** Reads a file's directives, turning a bad one into a usage error that names the file. */
@@ -75,6 +115,28 @@ export function checkTransactionMix(migration: Pick<LocalMigration, 'name' | 'pa
   });
 }
 
+/**
+ * Refuses a file that opens a transaction and never ends it: PostgreSQL would
+ * commit nothing of it, and the runner's own bookkeeping, sent next on the same
+ * connection, would be rolled back with it.
+ */
+export function checkTransactionBalance(migration: Pick<LocalMigration, 'name' | 'path' | 'sql'>, statements: ParsedStatement[]): void {
+  const open = unendedTransaction(statements);
+  if (!open) return;
+  const line = lineOf(migration.sql, open);
+  const keyword = { TRANS_STMT_BEGIN: 'BEGIN', TRANS_STMT_START: 'START TRANSACTION', TRANS_STMT_COMMIT: 'COMMIT AND CHAIN', TRANS_STMT_ROLLBACK: 'ROLLBACK AND CHAIN' }[String(open.node.kind)] ?? 'BEGIN';
+  throw new DigilogError('usage', `Migration ${migration.name} opens a transaction (${keyword} at ${migration.path}:${line}) and never ends it: nothing of it would be committed`, {
+    hint: `Add COMMIT; at the end of ${migration.path}, or remove the BEGIN (each migration already runs in a transaction of its own).`,
+    details: { migration: migration.name, line },
+  });
+}
+
+/** Every check that makes migrate refuse a file before running it (lint runs the same ones). Throws `usage`. */
+export function checkRunnable(migration: Pick<LocalMigration, 'name' | 'path' | 'sql'>, statements: ParsedStatement[], directives: Directives): void {
+  checkTransactionBalance(migration, statements);
+  checkTransactionMix(migration, statements, directives);
+}
+
 /** Sets the table of each DROP INDEX whose index exists in the database (the deploy did not create it). */
 async function findTablesOfDroppedIndexes(client: pg.Client, schema: string, findings: Finding[]): Promise<void> {
   const unresolved = findings.filter((f) => f.rule === 'drop-index' && f.table === undefined && f.index !== undefined);
@@ -92,16 +154,30 @@ export async function planMigrations(migrations: LocalMigration[], options: Plan
   const parsed: Array<{ migration: LocalMigration; statements: number; findings: Finding[]; mode: ExecutionMode; parseError?: string }> = [];
   // One map for the whole deploy: a DROP INDEX finds the table of an index an earlier pending file created.
   const indexTables: IndexTables = new Map();
+  // The text of the deploy so far, to tell whether an earlier statement may create what a DROP … IF EXISTS names.
+  const earlier: string[] = [];
+  const absentCandidates: Finding[] = [];
   for (const { migration, directives } of withDirectives) {
     try {
       const statements = await parseStatements(migration.sql);
-      checkTransactionMix(migration, statements, directives);
-      parsed.push({ migration, statements: statements.length, findings: classify(statements, migration.sql, indexTables), mode: await executionModeOf(migration.sql, statements) });
+      checkRunnable(migration, statements, directives);
+      const findings = classify(statements, migration.sql, indexTables);
+      applyAcknowledgements(migration.name, findings, options.acknowledgements);
+      for (const f of findings) {
+        if (!f.ifExists || f.level === 'safe') continue;
+        const name = f.ifExists.names.at(-1)!;
+        const before = Buffer.from(migration.sql, 'utf8').subarray(0, statements[f.statement - 1]!.offset).toString('utf8').toLowerCase();
+        if (!mentions(before, name) && !earlier.some((text) => mentions(text, name))) absentCandidates.push(f);
+      }
+      parsed.push({ migration, statements: statements.length, findings, mode: await executionModeOf(migration.sql, statements) });
+      earlier.push(migration.sql.toLowerCase());
     } catch (error) {
       if (error instanceof DigilogError) throw error;
       parsed.push({ migration, statements: 0, findings: [], mode: await executionModeOf(migration.sql), parseError: (error as Error).message });
+      earlier.push(migration.sql.toLowerCase());
     }
   }
+  if (options.client) await markAbsentDrops(options.client, absentCandidates);
   if (options.client && options.schema) await findTablesOfDroppedIndexes(options.client, options.schema, parsed.flatMap((p) => p.findings));
   const touched = new Set<string>();
   for (const { findings } of parsed) for (const f of findings) if (f.table && f.rule !== 'create-table' && f.level !== 'safe') touched.add(f.table);
@@ -138,6 +214,17 @@ export async function planMigrations(migrations: LocalMigration[], options: Plan
   return { migrations: planned, counts, blocking, withContext: options.client !== undefined };
 }
 
+/**
+ * How to let a reviewed Dangerous change through. Outside the file first: adding a comment
+ * to a migration already applied elsewhere changes its checksum there (exit 7 everywhere).
+ */
+export function acknowledgeHint({ migration, rule }: { migration: string; rule: string }): string {
+  return [
+    `If this is intended, acknowledge it without editing the migration: add the line "${migration} ${rule}" to ${ACKNOWLEDGEMENTS_FILE} at the root of the migrations folder (commit it), or pass --allow ${migration}:${rule}.`,
+    `A migration not applied anywhere yet may instead say "-- digilog:allow ${rule}" in its file; --allow-dangerous lets every Dangerous change through.`,
+  ].join('\n');
+}
+
 /** Whether the production guard refuses this plan. Pure. */
 export function isBlocked(plan: Plan, { production, allowDangerous }: { production: boolean; allowDangerous: boolean }): boolean {
   return production && !allowDangerous && plan.blocking.length > 0;
@@ -148,7 +235,7 @@ export function guardDangerous(plan: Plan, policy: { production: boolean; allowD
   if (!isBlocked(plan, policy)) return;
   const list = plan.blocking.map((b) => `  ${b.migration} #${b.statement} [${b.rule}]${b.table ? ` "${b.table}"` : ''}: ${b.message}`).join('\n');
   throw new DigilogError('dangerous-blocked', `Refusing Dangerous changes in production (nothing was applied):\n${list}`, {
-    hint: `If this is intended, acknowledge each rule in its migration file (e.g. "-- digilog:allow ${plan.blocking[0]!.rule}") or pass --allow-dangerous.`,
+    hint: acknowledgeHint(plan.blocking[0]!),
     details: { blocking: plan.blocking },
   });
 }

@@ -106,6 +106,10 @@ describe('execution mode', () => {
     ['VACUUM a;', 'as-written'],
     ['BEGIN;\nCREATE TABLE a (id int);\nCOMMIT;', 'as-written'],
     ['-- digilog:no-transaction\nCREATE INDEX CONCURRENTLY i ON a (id);\nCREATE INDEX CONCURRENTLY j ON a (id);', 'statement-by-statement'],
+    // Prisma 7.4+ splits a multi-statement file that creates an index CONCURRENTLY (prisma-engines #5767)…
+    ['CREATE TABLE a (id int);\nCREATE UNIQUE INDEX CONCURRENTLY i ON a (id);', 'statement-by-statement'],
+    // …but not one that drops an index CONCURRENTLY (#5847): sent whole, as Prisma sends it (the plan refuses it first).
+    ['CREATE TABLE a (id int);\nDROP INDEX CONCURRENTLY i;', 'as-written'],
     ['CREATE TABLE begin_end (id int);', 'transactional'],
     ['THIS IS NOT SQL BEGIN', 'as-written'],
   ])('%s → %s', async (sql, mode) => {

@@ -205,7 +205,7 @@ describe('lint agrees with migrate', () => {
 
   it('refuses what migrate refuses before running a file (exit 2, naming the file)', async () => {
     const files = {
-      '20240101000000_mixed': 'CREATE TABLE a (id int);\nCREATE INDEX CONCURRENTLY a_id ON a (id);\n',
+      '20240101000000_mixed': 'CREATE TABLE a (id int);\nDROP INDEX CONCURRENTLY a_id;\n',
       '20240102000000_bad_directive': '-- digilog:lock-timeout soon\nCREATE TABLE b (id int);\n',
       '20240103000000_begin_only': 'BEGIN;\nCREATE TABLE c (id int);\n',
     };

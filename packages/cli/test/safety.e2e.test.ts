@@ -253,19 +253,48 @@ describe('backups and budgets', () => {
 });
 
 describe('non-transactional migrations (matrix row 15)', () => {
-  it('refuses a file mixing CONCURRENTLY with other statements before anything runs; with the directive it runs them one by one', async () => {
+  it('applies a file mixing CREATE INDEX CONCURRENTLY with other statements one statement at a time, as Prisma 7.4+ does, with a non-atomic finding', async () => {
     const { db, dir, env } = await withAccounts();
     addMigration(dir, '20240102000000_mixed', 'ALTER TABLE accounts ADD COLUMN note text;\nCREATE INDEX CONCURRENTLY accounts_note_idx ON accounts (note);\n');
+    const lint = JSON.parse((await runCli(['lint', '--json', join(dir, '20240102000000_mixed')], env)).stdout);
+    expect(lint.files[0].findings.map((f: { rule: string; level: string }) => [f.rule, f.level])).toContainEqual(['non-atomic-file', 'care']);
+    const applied = await runCli(['migrate', '--json', '--migrations-dir', dir], env);
+    expect(applied.code).toBe(0);
+    expect(JSON.parse(applied.stdout).applied).toEqual([expect.objectContaining({ name: '20240102000000_mixed', mode: 'statement-by-statement' })]);
+    expect(await db.query(`SELECT indisvalid FROM pg_index WHERE indexrelid = 'accounts_note_idx'::regclass`)).toEqual([{ indisvalid: true }]);
+    expect((await rowsOf(db)).at(-1)).toMatchObject({ migration_name: '20240102000000_mixed', finished: true });
+  });
+
+  it('a split file that fails half-way is recorded as Prisma records it: the row unfinished with the error in logs, the earlier statements applied', async () => {
+    const { db, dir, env } = await withAccounts();
+    addMigration(dir, '20240102000000_mixed', 'ALTER TABLE accounts ADD COLUMN note text;\nCREATE INDEX CONCURRENTLY accounts_note_idx ON accounts (note);\nALTER TABLE nope ADD COLUMN x int;\n');
+    const failed = await runCli(['migrate', '--migrations-dir', dir], env);
+    expect(failed.code).toBe(EXIT_CODES['migration-sql']);
+    expect(failed.stderr).toContain('P3018');
+    const [row] = await db.query<{ finished: boolean; applied_steps_count: number; logs: string }>(
+      `SELECT finished_at IS NOT NULL AS finished, applied_steps_count, logs FROM _prisma_migrations WHERE migration_name = '20240102000000_mixed'`,
+    );
+    expect(row).toMatchObject({ finished: false, applied_steps_count: 0 });
+    expect(row!.logs).toContain('Statements 1 to 2 of this migration were applied');
+    expect(await db.query(`SELECT indisvalid FROM pg_index WHERE indexrelid = 'accounts_note_idx'::regclass`)).toEqual([{ indisvalid: true }]);
+    expect((await runCli(['status', '--migrations-dir', dir], env)).code).toBe(EXIT_CODES['failed-migration']);
+  });
+
+  it('refuses a file mixing DROP INDEX CONCURRENTLY with other statements before anything runs (Prisma fails on it too); with the directive it runs them one by one', async () => {
+    const { db, dir, env } = await withAccounts();
+    await db.query('CREATE INDEX accounts_email_idx ON accounts (email)');
+    addMigration(dir, '20240102000000_mixed', 'ALTER TABLE accounts ADD COLUMN note text;\nDROP INDEX CONCURRENTLY accounts_email_idx;\n');
     const before = dump(db);
     const refused = await runCli(['migrate', '--migrations-dir', dir], env);
     expect(refused.code).toBe(EXIT_CODES.usage);
-    expect(refused.stderr).toContain('mixes CREATE INDEX CONCURRENTLY');
+    expect(refused.stderr).toContain('mixes DROP INDEX CONCURRENTLY');
+    expect(refused.stderr).toContain('25001');
     expect(refused.stderr).toContain('-- digilog:no-transaction');
     expect(dump(db)).toBe(before);
 
-    addMigration(dir, '20240102000000_mixed', '-- digilog:no-transaction\nALTER TABLE accounts ADD COLUMN note text;\nCREATE INDEX CONCURRENTLY accounts_note_idx ON accounts (note);\n');
+    addMigration(dir, '20240102000000_mixed', '-- digilog:no-transaction\nALTER TABLE accounts ADD COLUMN note text;\nDROP INDEX CONCURRENTLY accounts_email_idx;\n');
     expect((await runCli(['migrate', '--migrations-dir', dir], env)).code).toBe(0);
-    expect(await db.query(`SELECT indisvalid FROM pg_index WHERE indexrelid = 'accounts_note_idx'::regclass`)).toEqual([{ indisvalid: true }]);
+    expect(await db.query(`SELECT to_regclass('accounts_email_idx') AS i`)).toEqual([{ i: null }]);
   });
 
   it('a CREATE INDEX CONCURRENTLY that fails leaves an INVALID index: recorded, reported by status and migrate, recoverable', async () => {
@@ -289,6 +318,6 @@ describe('non-transactional migrations (matrix row 15)', () => {
     expect(again.code).toBe(0);
     expect(JSON.parse(again.stdout).warnings).toEqual([]);
     expect(await db.query(`SELECT indisvalid FROM pg_index WHERE indexrelid = 'accounts_email_key'::regclass`)).toEqual([{ indisvalid: true }]);
-    recordReliability({ row: 15, scenario: 'Non-transactional migration fails midway', fault: 'CREATE UNIQUE INDEX CONCURRENTLY on duplicate data; a file mixing CONCURRENTLY with other DDL', result: 'mixing refused before any change; INVALID index reported by status/migrate, recovered by the documented steps', faults: 1, badInputs: 1, lostOrDoubled: 0 });
+    recordReliability({ row: 15, scenario: 'Non-transactional migration fails midway', fault: 'CREATE UNIQUE INDEX CONCURRENTLY on duplicate data; a file mixing DROP INDEX CONCURRENTLY with other DDL', result: 'mixing refused before any change; INVALID index reported by status/migrate, recovered by the documented steps', faults: 1, badInputs: 1, lostOrDoubled: 0 });
   });
 });

@@ -3,7 +3,7 @@
  * Dangerous from PostgreSQL's own parse tree (libpg-query), never from
  * regular expressions over SQL. Pure: parsed statements in, findings out.
  */
-import type { ParsedStatement } from './execution-mode.js';
+import { NO_TRANSACTION_DIRECTIVE, splitLikePrisma, type ParsedStatement } from './execution-mode.js';
 import { readDirectives } from './directives.js';
 import { RULES, type Level, type Rule, type RuleId } from './rules.js';
 
@@ -202,8 +202,11 @@ export function acknowledgedRules(sql: string): Set<string> {
 export function classify(statements: ParsedStatement[], sql = '', indexTables: IndexTables = new Map()): Finding[] {
   const created = new Set<string>();
   const acknowledged = acknowledgedRules(sql);
+  // A file split like Prisma 7.4+ splits it is not atomic: said once, on its first CREATE INDEX CONCURRENTLY
+  // (with `-- digilog:no-transaction` the author chose that, so nothing is said).
+  const nonAtomicAt = splitLikePrisma(statements) && !NO_TRANSACTION_DIRECTIVE.test(sql) ? statements.findIndex((s) => s.nodeType === 'IndexStmt' && s.node.concurrent === true) : -1;
   return statements.flatMap((statement, number) =>
-    statementRules(statement, created, indexTables).map(({ rule, table, index, type, ifExists }) => ({
+    [...statementRules(statement, created, indexTables), ...(number === nonAtomicAt ? [{ rule: 'non-atomic-file' as const }] : [])].map(({ rule, table, index, type, ifExists }: { rule: RuleId; table?: string; index?: string; type?: string; ifExists?: DroppedObject }) => ({
       ...(RULES[rule] as Rule),
       rule,
       statement: number + 1,

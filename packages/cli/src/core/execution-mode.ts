@@ -12,7 +12,10 @@ import { withBaselineWasmCompiler } from '../wasm-compiler.js';
  * - `transactional`: the script plus the "finished" record in one implicit transaction (atomic).
  * - `as-written`: the script manages its own transactions or has a statement that cannot
  *   run in a transaction block (e.g. CREATE INDEX CONCURRENTLY): sent alone, exactly as the native engine does.
- * - `statement-by-statement`: opted in with `-- digilog:no-transaction`; each statement on its own.
+ * - `statement-by-statement`: each statement on its own, not atomic. Opted in with
+ *   `-- digilog:no-transaction`, or implied by a multi-statement file that creates an index
+ *   CONCURRENTLY: Prisma 7.4+ splits such a file into statements (prisma-engines #5767, and #5799
+ *   for the shadow database), so digilog-db applies the same history the same way.
  */
 export type ExecutionMode = 'transactional' | 'as-written' | 'statement-by-statement';
 
@@ -122,6 +125,22 @@ export function cannotRunInTransaction({ nodeType, node }: ParsedStatement): boo
 }
 
 /**
+ * Whether Prisma 7.4+ applies this file statement by statement: more than one statement, at
+ * least one CREATE [UNIQUE] INDEX CONCURRENTLY, and nothing else that cannot run in a
+ * transaction block. Prisma does not split for DROP INDEX CONCURRENTLY or the other statements
+ * (prisma-engines #5847 is open): such a file fails there with 25001, so digilog-db refuses it.
+ */
+export function splitLikePrisma(statements: ParsedStatement[]): boolean {
+  if (statements.length < 2) return false;
+  const outside = statements.filter((s) => s.nodeType !== 'TransactionStmt' && cannotRunInTransaction(s));
+  return outside.length > 0 && outside.every(isCreateIndexConcurrently);
+}
+
+function isCreateIndexConcurrently({ nodeType, node }: ParsedStatement): boolean {
+  return nodeType === 'IndexStmt' && node.concurrent === true;
+}
+
+/**
  * Decides how a script is executed. Pure apart from lazily loading the parser.
  * `parsed`: the statements when the caller already parsed the file (the deploy plan does),
  * or null when the parser rejected it.
@@ -137,5 +156,6 @@ export async function executionModeOf(sql: string, parsed?: ParsedStatement[] | 
     // Invalid SQL: send it exactly as written and let the server report the error with its position.
     return 'as-written';
   }
+  if (splitLikePrisma(statements)) return 'statement-by-statement';
   return statements.some(cannotRunInTransaction) ? 'as-written' : 'transactional';
 }

@@ -41,6 +41,7 @@ export const RULES = {
   'drop-type': { level: 'care', lock: AE, blocks: 'reads and writes', message: 'drops a type' },
   'backfill': { level: 'care', lock: 'ROW EXCLUSIVE', blocks: 'nothing', message: 'changes data in a migration: long transactions, locked rows', alternative: 'Batch large backfills outside the schema migration.' },
   'procedural-code': { level: 'care', lock: 'unknown', blocks: 'reads and writes', message: 'runs procedural code that cannot be inspected' },
+  'non-atomic-file': { level: 'care', lock: "each statement's own", blocks: 'nothing', message: 'creates an index CONCURRENTLY among other statements: the file runs one statement at a time, as Prisma 7.4+ runs it, so it is not atomic and a failure half-way leaves the earlier statements applied', alternative: 'Put CREATE INDEX CONCURRENTLY in a migration of its own, so the rest stays atomic.' },
   'create-trigger': { level: 'care', lock: 'SHARE ROW EXCLUSIVE', blocks: 'writes', message: 'adds a trigger: every later write runs it' },
 
   'drop-table': { level: 'dangerous', lock: AE, blocks: 'reads and writes', message: 'drops a table and all its data', alternative: 'Stop using it in a release first; keep a backup; drop it later.' },

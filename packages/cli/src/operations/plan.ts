@@ -11,7 +11,7 @@ import { ACKNOWLEDGEMENTS_FILE, parseAcknowledgements, type Acknowledgements } f
 import { applyContext, type ContextFinding, type TableFacts } from '../core/context.js';
 import { classify, worstLevel, type Finding, type IndexTables } from '../core/classify.js';
 import { readDirectives, type Directives } from '../core/directives.js';
-import { cannotRunInTransaction, executionModeOf, lineOf, parseStatements, unendedTransaction, type ExecutionMode, type ParsedStatement } from '../core/execution-mode.js';
+import { cannotRunInTransaction, executionModeOf, lineOf, parseStatements, splitLikePrisma, unendedTransaction, type ExecutionMode, type ParsedStatement } from '../core/execution-mode.js';
 import type { Level } from '../core/rules.js';
 import type { LocalMigration } from '../core/types.js';
 import { readIndexTables, readTableFacts } from '../db/table-stats.js';
@@ -98,18 +98,20 @@ export function directivesOf(migration: Pick<LocalMigration, 'name' | 'path' | '
 
 /**
  * Refuses a file that mixes statements PostgreSQL cannot run in a transaction
- * (CREATE INDEX CONCURRENTLY, VACUUM, …) with others, unless it opts in to
- * `-- digilog:no-transaction`: sent as one script it would fail half-way, and
- * split silently it would lose atomicity without anyone choosing that.
+ * (DROP INDEX CONCURRENTLY, VACUUM, …) with others, unless it opts in to
+ * `-- digilog:no-transaction`: sent as one script it fails (as it does in Prisma,
+ * prisma-engines #5847), and split silently it would lose atomicity without anyone
+ * choosing that. A file whose only such statements are CREATE INDEX CONCURRENTLY is
+ * split, as Prisma 7.4+ splits it (see splitLikePrisma), with a `non-atomic-file` finding.
  */
 export function checkTransactionMix(migration: Pick<LocalMigration, 'name' | 'path'>, statements: ParsedStatement[], directives: Directives): void {
-  if (directives.noTransaction) return;
+  if (directives.noTransaction || splitLikePrisma(statements)) return;
   // BEGIN/COMMIT themselves are fine: a file may manage its own transactions.
   const outside = statements.filter((s) => s.nodeType !== 'TransactionStmt' && cannotRunInTransaction(s));
   // PostgreSQL runs a multi-statement script as one implicit transaction block, so
   // even a file with its own COMMIT before the CONCURRENTLY statement fails there.
   if (outside.length === 0 || statements.length === 1) return;
-  throw new DigilogError('usage', `Migration ${migration.name} mixes ${outside[0]!.text.split(/\s+/).slice(0, 4).join(' ')}… (cannot run inside a transaction) with ${statements.length - 1} other statement(s)`, {
+  throw new DigilogError('usage', `Migration ${migration.name} mixes ${outside[0]!.text.split(/\s+/).slice(0, 4).join(' ')}… (cannot run inside a transaction) with ${statements.length - 1} other statement(s); \`prisma migrate deploy\` fails on it too (SQLSTATE 25001)`, {
     hint: `Move it to a migration of its own, or add "-- digilog:no-transaction" to ${migration.path} to run its statements one by one (not atomic).`,
     details: { migration: migration.name },
   });

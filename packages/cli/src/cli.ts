@@ -3,6 +3,7 @@
  * turns errors into exit codes. Each command module is small; the operations
  * it runs (pg, the SQL parser, the WASM engine) are imported only when used.
  */
+import { createRequire } from 'node:module';
 import { Command, CommanderError } from 'commander';
 import { asDigilogError } from './db/connect.js';
 import { DigilogError, EXIT_CODES } from './errors.js';
@@ -21,10 +22,12 @@ import { register as registerReset } from './commands/reset.js';
 import { register as registerResolve } from './commands/resolve.js';
 import { register as registerStatus } from './commands/status.js';
 import { register as registerStudio } from './commands/studio.js';
-import packageJson from '../package.json' with { type: 'json' };
 
-/** The published version (esbuild inlines package.json into the bundle; tsc keeps the import). */
-const VERSION = packageJson.version;
+/**
+ * The installed package's version, read at run time: src/, dist/ and the bundle in dist/ all sit
+ * one folder below package.json (one small file read; nothing to keep in step by hand).
+ */
+const VERSION = (createRequire(import.meta.url)('../package.json') as { version: string }).version;
 
 /** Builds the program (exported for option-parsing tests). */
 export function buildProgram(): Command {

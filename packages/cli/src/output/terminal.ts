@@ -27,7 +27,7 @@ export interface Terminal {
 }
 
 /** NO_COLOR wins; FORCE_COLOR=0 (or false) turns colour off and any other value on (chalk's reading); else the stream's own TTY. */
-export function colorsWanted(stream: Pick<NodeJS.WriteStream, 'isTTY'>, env: NodeJS.ProcessEnv): boolean {
+function colorsWanted(stream: NodeJS.WriteStream, env: NodeJS.ProcessEnv): boolean {
   if (env.NO_COLOR !== undefined && env.NO_COLOR !== '') return false;
   if (env.FORCE_COLOR !== undefined && env.FORCE_COLOR !== '') return env.FORCE_COLOR !== '0' && env.FORCE_COLOR.toLowerCase() !== 'false';
   return stream.isTTY === true && env.TERM !== 'dumb';

@@ -51,7 +51,8 @@ async function withPty<T>(run: PtyRun, test: (pid: number) => Promise<T>): Promi
   }
 }
 
-describe('[row 35] terminals', () => {
+// A hang is reported by orHang (each wait at most HANG_MS), before vitest's own timeout could strand the processes.
+describe('[row 35] terminals', { timeout: 4 * HANG_MS }, () => {
   it('[row 35] migrate on a pty of 0 columns with stdout to a file applies everything and releases the lock', async () => {
     const db = await newDatabase('digilog_pty0');
     const { names, dir } = slowSteps(3);

@@ -6,9 +6,10 @@ export type EvidenceRecord = ReliabilityRecord & { test?: string; file?: string 
 export interface VitestReport {
   testResults: Array<{ name: string; assertionResults: Array<{ ancestorTitles: string[]; title: string; status: string }> }>;
 }
-export const MATRIX_ROWS: number;
+/** The matrix rows the table expects a record for (1–29, 35, 36). */
+export const MATRIX_ROWS: number[];
 export const START: string;
 export const END: string;
 export function parseRecords(text: string): EvidenceRecord[];
-export function renderTable(records: EvidenceRecord[], report: VitestReport, options?: { root?: string; matrixRows?: number }): string;
+export function renderTable(records: EvidenceRecord[], report: VitestReport, options?: { root?: string; matrixRows?: number[] }): string;
 export function replaceBetweenMarkers(readme: string, table: string): string;

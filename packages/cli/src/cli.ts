@@ -3,6 +3,7 @@
  * turns errors into exit codes. Each command module is small; the operations
  * it runs (pg, the SQL parser, the WASM engine) are imported only when used.
  */
+import { createRequire } from 'node:module';
 import { Command, CommanderError } from 'commander';
 import { asDigilogError } from './db/connect.js';
 import { DigilogError, EXIT_CODES } from './errors.js';
@@ -22,7 +23,11 @@ import { register as registerResolve } from './commands/resolve.js';
 import { register as registerStatus } from './commands/status.js';
 import { register as registerStudio } from './commands/studio.js';
 
-const VERSION = '0.1.0';
+/**
+ * The installed package's version, read at run time: src/, dist/ and the bundle in dist/ all sit
+ * one folder below package.json (one small file read; nothing to keep in step by hand).
+ */
+const VERSION = (createRequire(import.meta.url)('../package.json') as { version: string }).version;
 
 /** Builds the program (exported for option-parsing tests). */
 export function buildProgram(): Command {
@@ -49,6 +54,7 @@ Exit codes: 0 ok, 1 error, 2 usage/config, 3 pending, 4 dangerous change blocked
 /** Runs the CLI and exits with the code of the table in errors.ts (the only place digilog-db exits). */
 export async function main(argv: string[]): Promise<void> {
   ignoreClosedReader();
+  neverBlockOnTerminal();
   const program = buildProgram();
   try {
     await program.parseAsync(argv);
@@ -58,17 +64,24 @@ export async function main(argv: string[]): Promise<void> {
     // arms 60 s timers it never clears; the loader clears those it knows).
     await exitAfterFlush(outcome.exitCode);
   } catch (thrown) {
+    const json = argv.includes('--json');
     if (thrown instanceof CommanderError) {
       // Help and version are successes; every other commander error is a usage error.
       const ok = ['commander.helpDisplayed', 'commander.version', 'commander.help'].includes(thrown.code);
+      // Commander has told a human on stderr; a --json caller still gets its one document on stdout.
+      if (!ok && json) printError(createTerminal({ json }), usageError(thrown));
       await exitAfterFlush(ok ? EXIT_CODES.ok : EXIT_CODES.usage);
     }
     const error = thrown instanceof DigilogError ? thrown : asDigilogError(thrown);
-    const json = argv.includes('--json');
     printError(currentTerminal ?? createTerminal({ json }), error);
     await runExitHooks();
     await exitAfterFlush(error.exitCode);
   }
+}
+
+/** A commander usage error (unknown option, missing argument, ...) as the usage DigilogError that --json prints. */
+function usageError(error: CommanderError): DigilogError {
+  return new DigilogError('usage', error.message.replace(/^error: /, ''), { hint: 'Run with --help for usage.', details: { code: error.code } });
 }
 
 /**
@@ -78,9 +91,22 @@ export async function main(argv: string[]): Promise<void> {
  */
 function ignoreClosedReader(): void {
   for (const stream of [process.stdout, process.stderr]) {
+    // EIO: the terminal itself is gone (ssh session or `script` closed; SIGHUP follows).
     stream.on('error', (error: NodeJS.ErrnoException) => {
-      if (error.code !== 'EPIPE' && error.code !== 'ERR_STREAM_DESTROYED') throw error;
+      if (error.code !== 'EPIPE' && error.code !== 'EIO' && error.code !== 'ERR_STREAM_DESTROYED') throw error;
     });
+  }
+}
+
+/**
+ * Node writes to a terminal synchronously, so a terminal that stops reading (Ctrl-S, a stalled
+ * `script` or ssh session) would stop the whole process mid-write: signals unhandled, the
+ * migration lock held. libuv opens its own description of the tty, so making it non-blocking
+ * affects no other process; writes then queue (ora skips frames while they drain).
+ */
+function neverBlockOnTerminal(): void {
+  for (const stream of [process.stdout, process.stderr]) {
+    if (stream.isTTY) (stream as unknown as { _handle?: { setBlocking?: (blocking: boolean) => void } })._handle?.setBlocking?.(false);
   }
 }
 

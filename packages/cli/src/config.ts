@@ -30,14 +30,14 @@ const postgresUrl = z.string().check(
   }),
 );
 
-const wholeNumber = (fallback: number) =>
+export const wholeNumber = (fallback: number) =>
   z.pipe(
     z.optional(z.string().check(z.trim(), z.regex(/^\d+$/, { message: 'must be a whole number' }))),
     z.transform((v: string | undefined) => (v === undefined ? fallback : Number(v))),
   );
 
 /** A time setting in PostgreSQL's syntax (10s, 500ms, 5min, 1h; 0 = no limit), as milliseconds. */
-const duration = (fallback: string) =>
+export const duration = (fallback: string) =>
   z.pipe(
     z.optional(z.string().check(z.trim(), z.regex(DURATION_PATTERN, { message: 'must be a duration such as 500ms, 10s, 5min or 1h (0 = no limit)' }))),
     z.transform((v: string | undefined) => parseDuration(v ?? fallback)!),

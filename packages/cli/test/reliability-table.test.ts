@@ -1,6 +1,6 @@
 /** The README's reliability table generator (scripts/reliability-table.mjs) on a tiny fixture. */
 import { describe, expect, it } from 'vitest';
-import { END, START, parseRecords, renderTable, replaceBetweenMarkers, type VitestReport } from '../../../scripts/reliability-table.mjs';
+import { END, MATRIX_ROWS, START, parseRecords, renderTable, replaceBetweenMarkers, type VitestReport } from '../../../scripts/reliability-table.mjs';
 
 const ROOT = '/repo';
 const records = parseRecords(
@@ -44,9 +44,22 @@ describe('reliability table', () => {
     expect(table).toContain('Totals: 5 scenarios (3 not passed); runners at once (max) 16; faults survived 7; bad inputs tried 7; migrations lost or doubled 1 ✘; passwords leaked 0.');
   });
 
-  it('lists the matrix rows without a record', () => {
-    const missing = Array.from({ length: 29 }, (_, i) => i + 1).filter((row) => ![1, 7, 8, 9, 25].includes(row));
+  it('lists the matrix rows without a record: 1–29, 35 and 36, never the unimplemented 30–34', () => {
+    expect(MATRIX_ROWS).toEqual([...Array.from({ length: 29 }, (_, i) => i + 1), 35, 36]);
+    const missing = MATRIX_ROWS.filter((row) => ![1, 7, 8, 9, 25].includes(row));
     expect(table).toContain(`Not covered in this run: ${missing.map((row) => `row ${row}`).join(', ')}.`);
+  });
+
+  it('places a row beyond 29 in order and counts it as covered', () => {
+    const late = parseRecords(JSON.stringify({ row: 35, scenario: 'pty of 0 columns', fault: 'stty cols 0', result: 'exit 0', test: '[row 35] pty', file: '/repo/packages/cli/test/terminal.e2e.test.ts' }));
+    const lateReport: VitestReport = {
+      testResults: [...report.testResults, { name: '/repo/packages/cli/test/terminal.e2e.test.ts', assertionResults: [{ ancestorTitles: [], title: '[row 35] pty', status: 'passed' }] }],
+    };
+    const lines = renderTable([...records, ...late], lateReport, { root: ROOT }).split('\n');
+    expect(lines.filter((line) => /^\| \d/.test(line)).map((line) => line.split(' | ')[0])).toEqual(['| 1', '| 7', '| 8', '| 9', '| 25', '| 35']);
+    const notCovered = lines.find((line) => line.startsWith('Not covered'))!;
+    expect(notCovered).toContain('row 29, row 36.');
+    expect(notCovered).not.toMatch(/row (30|31|32|33|34|35)\b/);
   });
 
   it('replaces only the text between the README markers', () => {

@@ -1,4 +1,4 @@
-/** SIGTERM during migrate (TEST-MATRIX row 12): the current migration finishes, no other starts, the lock is released, exit 11. */
+/** SIGTERM (TEST-MATRIX row 12) and SIGHUP during migrate: the current migration finishes, no other starts, the lock is released, exit 11. */
 import { spawn } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
 import { EXIT_CODES } from '../src/errors.js';
@@ -10,32 +10,37 @@ import { recordReliability } from './support/reliability.js';
 
 const newDatabase = testDatabases();
 
+/** Starts `migrate` on four slow migrations and sends `signal` once the first one runs. */
+async function interruptMidRun(signal: NodeJS.Signals, prefix: string) {
+  const db = await newDatabase(prefix);
+  const names = Array.from({ length: 4 }, (_, i) => `2024010100000${i}_step_${i}`);
+  const dir = writeMigrations(Object.fromEntries(names.map((name, i) => [name, `CREATE TABLE t${i} (id int);\nSELECT pg_sleep(0.4);\n`])));
+  const child = spawn(process.execPath, [BIN, 'migrate', '--migrations-dir', dir], {
+    cwd: REPO_ROOT,
+    env: { PATH: process.env.PATH, DATABASE_URL: db.url, NO_COLOR: '1' },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let stderr = '';
+  child.stderr.on('data', (chunk) => (stderr += chunk));
+  // Signal once the first migration is running.
+  for (let i = 0; i < 100; i++) {
+    const running = await db.query(`SELECT 1 FROM pg_stat_activity WHERE datname = current_database() AND query LIKE '%pg_sleep(0.4)%' AND pid <> pg_backend_pid()`);
+    if (running.length > 0) break;
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  child.kill(signal);
+  const code = await new Promise<number | null>((resolve) => child.on('exit', resolve));
+  const rows = await db.query<{ migration_name: string; finished: boolean }>(
+    `SELECT migration_name, finished_at IS NOT NULL AS finished FROM _prisma_migrations ORDER BY 1`,
+  );
+  return { db, dir, names, code, stderr, rows };
+}
+
 describe('[row 12] SIGTERM during migrate', () => {
   it('[row 12] stops cleanly between migrations and the next run continues', async () => {
-    const db = await newDatabase('digilog_sigterm');
-    const dir = writeMigrations(
-      Object.fromEntries(Array.from({ length: 4 }, (_, i) => [`2024010100000${i}_step_${i}`, `CREATE TABLE t${i} (id int);\nSELECT pg_sleep(0.4);\n`])),
-    );
-    const child = spawn(process.execPath, [BIN, 'migrate', '--migrations-dir', dir], {
-      cwd: REPO_ROOT,
-      env: { PATH: process.env.PATH, DATABASE_URL: db.url, NO_COLOR: '1' },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stderr = '';
-    child.stderr.on('data', (chunk) => (stderr += chunk));
-    // Signal once the first migration is running.
-    for (let i = 0; i < 100; i++) {
-      const running = await db.query(`SELECT 1 FROM pg_stat_activity WHERE datname = current_database() AND query LIKE '%pg_sleep(0.4)%' AND pid <> pg_backend_pid()`);
-      if (running.length > 0) break;
-      await new Promise((r) => setTimeout(r, 20));
-    }
-    child.kill('SIGTERM');
-    const code = await new Promise<number | null>((resolve) => child.on('exit', resolve));
+    const { db, dir, code, stderr, rows } = await interruptMidRun('SIGTERM', 'digilog_sigterm');
     expect(code).toBe(EXIT_CODES.interrupted);
     expect(stderr).toContain('Run `digilog-db migrate` again to continue');
-    const rows = await db.query<{ migration_name: string; finished: boolean }>(
-      `SELECT migration_name, finished_at IS NOT NULL AS finished FROM _prisma_migrations ORDER BY 1`,
-    );
     expect(rows.length).toBeGreaterThanOrEqual(1);
     expect(rows.every((r) => r.finished)).toBe(true);
     expect(await db.query(`SELECT 1 FROM pg_locks WHERE locktype = 'advisory' AND database = (SELECT oid FROM pg_database WHERE datname = current_database())`)).toEqual([]);
@@ -53,5 +58,20 @@ describe('[row 12] SIGTERM during migrate', () => {
       faults: 1,
       lostOrDoubled,
     });
+  });
+});
+
+describe('SIGHUP during migrate (the terminal or ssh session closed)', () => {
+  it('stops like SIGTERM: the current migration finishes, none is left failed, exit 11, lock released', async () => {
+    const { db, dir, names, code, stderr, rows } = await interruptMidRun('SIGHUP', 'digilog_sighup');
+    expect(code).toBe(EXIT_CODES.interrupted);
+    expect(stderr).toContain('SIGHUP received: finishing the current migration');
+    expect(rows.length).toBeGreaterThanOrEqual(1);
+    expect(rows.every((r) => r.finished)).toBe(true);
+    expect(await db.query(`SELECT 1 FROM pg_locks WHERE locktype = 'advisory' AND database = (SELECT oid FROM pg_database WHERE datname = current_database())`)).toEqual([]);
+    const next = await runCli(['migrate', '--json', '--migrations-dir', dir], { DATABASE_URL: db.url });
+    expect(next.code).toBe(0);
+    expect(JSON.parse(next.stdout).applied.length).toBe(4 - rows.length);
+    expect(await countLostOrDoubled(db.query, names)).toBe(0);
   });
 });

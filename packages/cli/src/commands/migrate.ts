@@ -1,12 +1,12 @@
 /** `digilog-db migrate`: apply pending migrations (deploy semantics), after classifying them. */
 import type { Command } from 'commander';
 import { dirname, join } from 'node:path';
-import { parseDuration } from '../core/directives.js';
 import { DigilogError, EXIT_CODES } from '../errors.js';
 import { printFindings } from '../output/findings.js';
 import { formatMs, type Terminal } from '../output/terminal.js';
 import type { Plan } from '../operations/plan.js';
 import { commandContext, setExitCode, withCommonOptions, type CommonFlags } from './common.js';
+import { durationFlag, wholeNumberFlag } from './option-values.js';
 
 interface MigrateFlags extends CommonFlags {
   allowModifiedHistory?: boolean;
@@ -16,9 +16,9 @@ interface MigrateFlags extends CommonFlags {
   allow?: string[];
   dryRun?: boolean;
   backup?: string | boolean;
-  lockWait?: string;
-  lockTimeout?: string;
-  statementTimeout?: string;
+  lockWait?: number;
+  lockTimeout?: number;
+  statementTimeout?: number;
 }
 
 export function register(program: Command): void {
@@ -28,9 +28,9 @@ export function register(program: Command): void {
     .option('--allow-dangerous', 'in production, apply Dangerous changes that the migration files do not acknowledge')
     .option('--backup [dir]', 'pg_dump the database into dir before applying (default dir: DIGILOG_BACKUP_DIR or .digilog/backups; on by default in production when pg_dump exists)')
     .option('--no-backup', 'do not back up, even in production')
-    .option('--lock-timeout <duration>', 'lock_timeout for the migration session, e.g. 5s (default: DIGILOG_LOCK_TIMEOUT or 10s; 0 = none)')
-    .option('--statement-timeout <duration>', 'statement_timeout for the migration session, e.g. 30min (default: DIGILOG_STATEMENT_TIMEOUT or 1h; 0 = none)')
-    .option('--lock-wait <ms>', 'how long to wait for another runner holding the migration lock (default: DIGILOG_LOCK_WAIT_MS or 60000)')
+    .option('--lock-timeout <duration>', 'lock_timeout for the migration session, e.g. 5s (default: DIGILOG_LOCK_TIMEOUT or 10s; 0 = none)', durationFlag('--lock-timeout'))
+    .option('--statement-timeout <duration>', 'statement_timeout for the migration session, e.g. 30min (default: DIGILOG_STATEMENT_TIMEOUT or 1h; 0 = none)', durationFlag('--statement-timeout'))
+    .option('--lock-wait <ms>', 'how long to wait for another runner holding the migration lock (default: DIGILOG_LOCK_WAIT_MS or 60000)', wholeNumberFlag('--lock-wait'))
     .option('--allow-modified-history', 'apply even if an applied migration was edited since')
     .option('--allow-out-of-order', 'in production, apply a migration older than the newest applied one')
     .option('--allow-missing-history', 'in production, apply even though applied migrations are missing from the migrations folder')
@@ -62,9 +62,9 @@ Examples:
       const projectDir = dirname(paths.schemaPath ? dirname(paths.schemaPath) : paths.migrationsDir);
       const options = {
         ...runnerOptions(config, paths, {
-          lockWaitMs: flags.lockWait === undefined ? config.lockWaitMs : Number(flags.lockWait),
-          lockTimeoutMs: durationFlag('--lock-timeout', flags.lockTimeout) ?? config.lockTimeoutMs,
-          statementTimeoutMs: durationFlag('--statement-timeout', flags.statementTimeout) ?? config.statementTimeoutMs,
+          lockWaitMs: flags.lockWait ?? config.lockWaitMs,
+          lockTimeoutMs: flags.lockTimeout ?? config.lockTimeoutMs,
+          statementTimeoutMs: flags.statementTimeout ?? config.statementTimeoutMs,
         }),
         allowModifiedHistory: flags.allowModifiedHistory === true,
         allowOutOfOrder: flags.allowOutOfOrder === true,
@@ -84,7 +84,8 @@ Examples:
       const { migrate } = await import('../operations/migrate.js');
       const { color } = terminal;
       const spinner = await terminal.spinner('Taking the migration lock');
-      // SIGTERM/SIGINT (a rolling deploy, Ctrl-C): finish the current migration, start no other, release the lock.
+      // SIGTERM/SIGINT (a rolling deploy, Ctrl-C) and SIGHUP (the terminal or ssh session closed, whose
+      // default would kill us mid-migration): finish the current migration, start no other, release the lock.
       const stop = new AbortController();
       const onSignal = (signal: NodeJS.Signals) => {
         terminal.err(`${signal} received: finishing the current migration, then stopping.`);
@@ -92,6 +93,7 @@ Examples:
       };
       process.once('SIGTERM', onSignal);
       process.once('SIGINT', onSignal);
+      process.once('SIGHUP', onSignal);
       // LOG_FORMAT=json: each event is also a log line (the same lines the API writes at boot).
       const events = terminal.log ? (await import('../log/migration-events.js')).migrationEventLog(terminal.log) : undefined;
       try {
@@ -149,15 +151,9 @@ Examples:
       } finally {
         process.removeListener('SIGTERM', onSignal);
         process.removeListener('SIGINT', onSignal);
+        process.removeListener('SIGHUP', onSignal);
       }
     });
-}
-
-function durationFlag(flag: string, value: string | undefined): number | undefined {
-  if (value === undefined) return undefined;
-  const ms = parseDuration(value);
-  if (ms === undefined) throw new DigilogError('usage', `${flag} ${value} is not a duration`, { hint: 'Use e.g. 500ms, 10s, 5min or 1h (0 = no limit).' });
-  return ms;
 }
 
 /** Findings worth reading before the run: every migration that is not entirely Safe. */

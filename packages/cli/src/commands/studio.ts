@@ -3,16 +3,17 @@ import { dirname } from 'node:path';
 import type { Command } from 'commander';
 import { DigilogError, EXIT_CODES } from '../errors.js';
 import { commandContext, setExitCode, withCommonOptions, type CommonFlags } from './common.js';
+import { portFlag } from './option-values.js';
 
 interface StudioFlags extends CommonFlags {
-  port?: string;
+  port?: number;
   browser?: string;
 }
 
 export function register(program: Command): void {
   withCommonOptions(program.command('studio'))
     .description('browse and edit the data with Prisma Studio (runs until Ctrl-C, which exits 0)')
-    .option('-p, --port <port>', 'port for Studio', '5555')
+    .option('-p, --port <port>', 'port for Studio', portFlag('--port'), 5555)
     .option('-b, --browser <browser>', 'browser to open, or "none"', 'none')
     .addHelpText('after', '\nExamples:\n  $ digilog-db studio            # then open http://localhost:5555\n  $ pnpm db:studio')
     .action(async (flags: StudioFlags) => {
@@ -21,7 +22,7 @@ export function register(program: Command): void {
       const { runPrismaCli } = await import('../operations/prisma-cli.js');
       // prisma.config.ts (next to prisma/) reads DATABASE_URL: hand Studio the database this command resolved,
       // embedded included. Not --url: a password on the command line shows in the process list.
-      const run = await runPrismaCli(['studio', '--port', flags.port ?? '5555', '--browser', flags.browser ?? 'none'], {
+      const run = await runPrismaCli(['studio', '--port', String(flags.port ?? 5555), '--browser', flags.browser ?? 'none'], {
         cwd: dirname(dirname(paths.schemaPath)),
         env: { DATABASE_URL: config.databaseUrl },
         inherit: true,

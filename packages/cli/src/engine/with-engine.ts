@@ -41,6 +41,8 @@ export async function withEngineSignals<T>(
   };
   process.once('SIGINT', onSignal);
   process.once('SIGTERM', onSignal);
+  // A closed terminal or ssh session (SIGHUP) would otherwise leave the shadow databases behind.
+  process.once('SIGHUP', onSignal);
   try {
     return await run(adapters);
   } catch (error) {
@@ -51,5 +53,6 @@ export async function withEngineSignals<T>(
   } finally {
     process.removeListener('SIGINT', onSignal);
     process.removeListener('SIGTERM', onSignal);
+    process.removeListener('SIGHUP', onSignal);
   }
 }

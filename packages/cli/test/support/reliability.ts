@@ -12,7 +12,7 @@ import { REPO_ROOT } from './migrations.js';
 export const RELIABILITY_FILE = join(REPO_ROOT, 'reliability-results.jsonl');
 
 export interface ReliabilityRecord {
-  /** Row number in ../shared/TEST-MATRIX.md (1–29). */
+  /** Row number in ../shared/TEST-MATRIX.md (1–29, 35, 36: MATRIX_ROWS of scripts/reliability-table.mjs). */
   row: number;
   /** Short name of the scenario, e.g. "16 runners at once on an empty database". */
   scenario: string;

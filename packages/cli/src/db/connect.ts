@@ -94,13 +94,16 @@ export async function connect(target: DatabaseTarget, options: ConnectOptions): 
   }
 }
 
+const CREATED_BY_OTHERS = new Set(['42P04', '23505']);
+
 async function createDatabase(target: DatabaseTarget, options: ConnectOptions): Promise<void> {
   const maintenance = await connect(withDatabase(target, 'postgres'), { ...options, createDatabase: false });
   try {
     await maintenance.query(`CREATE DATABASE ${quoteIdent(target.database)}`);
   } catch (error) {
-    // Another replica may have created it a moment ago.
-    if (errorCode(error) !== '42P04') throw connectionError(error, target);
+    // Another replica created it a moment ago: 42P04 if its CREATE had committed before ours
+    // began, 23505 (unique violation on pg_database's name index) if the two ran together.
+    if (!CREATED_BY_OTHERS.has(errorCode(error) ?? '')) throw connectionError(error, target);
   } finally {
     await maintenance.end().catch(() => {});
   }

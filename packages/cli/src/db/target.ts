@@ -3,7 +3,7 @@
  * Prisma puts the schema in `?schema=` and has its own pool parameters; pg
  * would pass unknown parameters to the server as options, so they are removed.
  */
-import type { ClientConfig } from 'pg';
+import pg, { type ClientConfig } from 'pg';
 import { pgTlsOptions, TLS_PARAMS, tlsSetting, type TlsSetting } from './tls.js';
 
 /** Query parameters that belong to Prisma's own connection handling, not to PostgreSQL. */
@@ -87,16 +87,18 @@ export function clientConfig(target: DatabaseTarget, options: { applicationName?
     connectionTimeoutMillis: target.connectTimeoutMs ?? options.connectTimeoutMs ?? 5_000,
     keepAlive: true,
     keepAliveInitialDelayMillis: 10_000,
-    options: `-c search_path=${quoteIdent(target.schema).replace(/ /g, '\\ ')} ${SERVER_KEEPALIVES}`,
+    options: `-c search_path=${optionValue(quoteIdent(target.schema))} ${SERVER_KEEPALIVES}`,
   };
 }
 
-/** Quotes an SQL identifier. */
-export function quoteIdent(name: string): string {
-  return `"${name.replace(/"/g, '""')}"`;
-}
+/**
+ * SQL quoting is node-postgres's own (libpq's rules): an identifier in double quotes, a literal
+ * in single quotes, as E'…' with doubled backslashes when it has any, so it is read the same
+ * whatever standard_conforming_strings says.
+ */
+export const { escapeIdentifier: quoteIdent, escapeLiteral: quoteLiteral } = pg;
 
-/** Quotes an SQL string literal (standard_conforming_strings is on in every supported PostgreSQL). */
-export function quoteLiteral(value: string): string {
-  return `'${value.replace(/'/g, "''")}'`;
+/** A value inside the startup `options` parameter, where the server reads backslash and space as escapes. */
+export function optionValue(value: string): string {
+  return value.replace(/\\/g, '\\\\').replace(/ /g, '\\ ');
 }

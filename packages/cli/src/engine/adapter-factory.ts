@@ -23,7 +23,7 @@ import type {
 } from '@prisma/driver-adapter-utils';
 import { createRequire } from 'node:module';
 import type pg from 'pg';
-import { parseTarget, pgConnection, quoteIdent, withDatabase, type DatabaseTarget } from '../db/target.js';
+import { optionValue, parseTarget, pgConnection, quoteIdent, withDatabase, type DatabaseTarget } from '../db/target.js';
 
 const CHAR_OID = 18;
 const TEXT_OID = 25;
@@ -126,7 +126,7 @@ function pinnedSession(target: DatabaseTarget, applicationName: string): PinnedS
   const url = new URL(connection.connectionString!);
   const userOptions = url.searchParams.get('options');
   url.searchParams.delete('options');
-  const searchPath = `-c search_path=${quoteIdent(target.schema).replace(/ /g, '\\ ')}`;
+  const searchPath = `-c search_path=${optionValue(quoteIdent(target.schema))}`;
   const pool = new (installedPg().Pool)({
     ...connection,
     connectionString: url.toString(),

@@ -15,6 +15,8 @@ import { EXIT_CODES } from '../src/errors.js';
 import { runCli, type CliRun } from './support/cli.js';
 import { startCluster, type Cluster } from './support/cluster.js';
 import { writeMigrations } from './support/migrations.js';
+import { startServer } from '../../api/test/support/server.js';
+import { adminQuery } from './support/database.js';
 
 const PASSWORD = 'Tl5Secr3tPw';
 type OwnCluster = Cluster & { destroyAll(): void };
@@ -132,6 +134,28 @@ describe('sslmode as libpq reads it, on a server with a self-signed certificate'
       }
     }
   });
+});
+
+describe('the API server', () => {
+  it('boots, migrates and serves over TLS with sslmode=require on a self-signed server; no SECURITY WARNING', async () => {
+    await adminQuery('CREATE DATABASE api', secure.cluster.url());
+    const url = urlOf(secure.cluster, 'sslmode=require').replace('/postgres?', '/api?');
+    const server = await startServer({ DATABASE_URL: url, AUTO_MIGRATE: 'true' });
+    try {
+      const res = await fetch(`${server.url}/api/v1/settings`);
+      expect(res.status, await res.text()).toBe(200);
+      const sessions = await adminQuery<{ ssl: boolean }>(
+        `SELECT s.ssl FROM pg_stat_ssl s JOIN pg_stat_activity a USING (pid) WHERE a.datname = 'api' AND a.pid <> pg_backend_pid()`,
+        secure.cluster.url(),
+      );
+      expect(sessions.length).toBeGreaterThan(0);
+      expect(sessions.every((row) => row.ssl)).toBe(true);
+      expect(server.output()).not.toContain('SECURITY WARNING');
+      expect(server.output()).not.toContain(PASSWORD);
+    } finally {
+      await server.stop();
+    }
+  }, 60_000);
 });
 
 describe('sslmode on a server without TLS', () => {

@@ -95,6 +95,10 @@ describe('sslmode as libpq reads it, on a server with a self-signed certificate'
     const full = await status(secure.log, urlOf(secure.cluster, `sslmode=verify-full&${root}`, 'localhost'));
     expect(full.code, full.stderr).toBe(0);
     expect(encrypted(full.sessions)).toBe(true);
+    // Prisma's spelling: sslcert alone is the server's root certificate.
+    const prisma = await status(secure.log, urlOf(secure.cluster, `sslmode=require&sslcert=${encodeURIComponent(secure.cert)}`));
+    expect(prisma.code, prisma.stderr).toBe(0);
+    expect(encrypted(prisma.sessions)).toBe(true);
     // The certificate names localhost, not 127.0.0.1.
     const wrongHost = await status(secure.log, urlOf(secure.cluster, `sslmode=verify-full&${root}`));
     expect(wrongHost.code).toBe(EXIT_CODES.unreachable);

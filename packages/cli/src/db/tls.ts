@@ -59,12 +59,16 @@ export function tlsSetting(params: URLSearchParams): TlsSetting | undefined {
   // Prisma's default sslmode is prefer, also when only sslaccept is given.
   const mode: SslMode = rawMode === 'allow' || rawMode === null ? 'prefer' : rawMode === 'no-verify' ? 'require' : (rawMode as SslMode);
   const options: ConnectionOptions = {};
-  const rootCert = params.get('sslrootcert');
-  if (rootCert && rootCert !== 'system') options.ca = readPem('sslrootcert', rootCert);
   const cert = params.get('sslcert');
   const key = params.get('sslkey');
-  if (cert) options.cert = readPem('sslcert', cert);
-  if (key) options.key = readPem('sslkey', key);
+  // Prisma's `sslcert` is the server's root certificate (its client identity is `sslidentity`);
+  // libpq's is a client certificate, useless without `sslkey`. Alone, it is read as Prisma means it.
+  const rootCert = params.get('sslrootcert') ?? (cert && !key ? cert : null);
+  if (rootCert && rootCert !== 'system') options.ca = readPem(params.has('sslrootcert') ? 'sslrootcert' : 'sslcert', rootCert);
+  if (cert && key) {
+    options.cert = readPem('sslcert', cert);
+    options.key = readPem('sslkey', key);
+  }
   // libpq: prefer/require encrypt without verifying, unless a root certificate is given (then
   // require verifies the chain, as verify-ca); verify-ca skips the host name, verify-full checks it.
   // Prisma: sslaccept=strict verifies chain and host name, accept_invalid_certs verifies nothing.

@@ -39,6 +39,20 @@ function readPem(param: string, path: string): string {
   }
 }
 
+/**
+ * How much of the server certificate is checked. libpq: prefer/require encrypt without verifying,
+ * unless a root certificate is given (then require verifies the chain, as verify-ca); verify-ca
+ * skips the host name, verify-full checks it. Prisma: sslaccept=strict verifies chain and host
+ * name, accept_invalid_certs nothing; either overrides the mode's default.
+ */
+function verification(mode: SslMode, accept: string | null, hasRootCert: boolean): 'none' | 'ca' | 'full' {
+  if (accept === 'strict') return 'full';
+  if (accept === 'accept_invalid_certs') return 'none';
+  if (mode === 'verify-full') return 'full';
+  if (mode === 'verify-ca' || (mode === 'require' && hasRootCert)) return 'ca';
+  return 'none';
+}
+
 /** Reads the TLS parameters of a parsed URL. Throws a `config` error for an unknown mode or an unreadable file. */
 export function tlsSetting(params: URLSearchParams): TlsSetting | undefined {
   const rawMode = params.get('sslmode');
@@ -69,10 +83,7 @@ export function tlsSetting(params: URLSearchParams): TlsSetting | undefined {
     options.cert = readPem('sslcert', cert);
     options.key = readPem('sslkey', key);
   }
-  // libpq: prefer/require encrypt without verifying, unless a root certificate is given (then
-  // require verifies the chain, as verify-ca); verify-ca skips the host name, verify-full checks it.
-  // Prisma: sslaccept=strict verifies chain and host name, accept_invalid_certs verifies nothing.
-  const verify = accept === 'strict' ? 'full' : accept === 'accept_invalid_certs' ? 'none' : mode === 'verify-full' ? 'full' : mode === 'verify-ca' || (mode === 'require' && rootCert) ? 'ca' : 'none';
+  const verify = verification(mode, accept, rootCert !== null);
   if (verify === 'none') options.rejectUnauthorized = false;
   if (verify === 'ca') options.checkServerIdentity = () => undefined;
   return { mode, options };

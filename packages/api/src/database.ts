@@ -5,7 +5,7 @@
  */
 import { PrismaPg } from '@prisma/adapter-pg';
 import pg from 'pg';
-import { parseTarget } from '@digilog/db';
+import { parseTarget, pgConnection } from '@digilog/db';
 import { PrismaClient } from './generated/prisma/client.js';
 import { parseLsn } from '@digilog/db';
 import type { Logger } from './log.js';
@@ -20,7 +20,8 @@ export interface PooledPrisma {
 
 export function createPrisma(url: string, { name = 'primary', log }: { name?: string; log?: Logger } = {}): PooledPrisma {
   const target = parseTarget(url);
-  const pool = new pg.Pool({ connectionString: target.connectionString });
+  // TLS as libpq reads sslmode (and Prisma sslaccept), passed to pg explicitly (see @digilog/db db/tls.ts).
+  const pool = new pg.Pool(pgConnection(target));
   // An idle client losing its server (restart, failover) emits 'error' on the pool; unhandled, it would crash the API.
   pool.on('error', (error: Error & { code?: string }) => {
     log?.('error', 'database connection error', { event: 'database.connection_error', pool: name, code: error.code ?? null, error: error.message });

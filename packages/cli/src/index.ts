@@ -14,7 +14,7 @@ export { resolveProjectPaths, readMigrations } from './project.js';
 export { DigilogError, EXIT_CODES, exitCodeOf, type ErrorKind } from './errors.js';
 export { redact, redactDeep } from './redact.js';
 export { PRISMA_ADVISORY_LOCK_KEY } from './db/lock.js';
-export { parseTarget, clientConfig, type DatabaseTarget } from './db/target.js';
+export { parseTarget, clientConfig, pgConnection, type DatabaseTarget } from './db/target.js';
 export { checkHealth, type HealthCheckOptions } from './health/check-health.js';
 export { healthBody, httpStatusOf, databaseStatus, type HealthBody, type HealthSnapshot, type ComponentStatus } from './health/body.js';
 export { ReplicaProbe, type ReplicaState } from './health/replica.js';

@@ -5,7 +5,7 @@
  */
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
-import { sha256Hex } from './core/checksum.js';
+import { renderChecksum, scriptText } from './core/checksum.js';
 import { compareNames } from './core/diagnose.js';
 import type { LocalMigration } from './core/types.js';
 import { DigilogError } from './errors.js';
@@ -81,9 +81,9 @@ export function readMigrations(migrationsDir: string): LocalMigration[] {
         details: { migration: name },
       });
     }
-    const bytes = readFileSync(path);
-    const sql = bytes.toString('utf8');
-    return { name, path, sql, checksum: sha256Hex(bytes) };
+    // Checksummed over the decoded text, as Prisma does (core/checksum.ts).
+    const sql = scriptText(readFileSync(path));
+    return { name, path, sql, checksum: renderChecksum(sql) };
   });
 }
 

@@ -3,7 +3,7 @@
  * database) to a typed report. `status`, `health`, `migrate` and the API all
  * read the database through this one function.
  */
-import { equivalentChecksums } from './checksum.js';
+import { scriptMatchesChecksum } from './checksum.js';
 import { readDirectives } from './directives.js';
 import type { LocalMigration, MigrationRow } from './types.js';
 
@@ -115,8 +115,8 @@ export function diagnose({ local, rows, schemaEmpty, budgetMs = 0, migrationRunn
     applied.push({ name: migration.name, startedAt: row.startedAt, finishedAt: row.finishedAt!, checksum: row.checksum, durationMs });
     const budget = budgetOf(migration.sql, budgetMs);
     if (budget > 0 && durationMs > budget) slow.push({ name: migration.name, durationMs, budgetMs: budget });
-    // Prisma also accepts the file with CRLF/LF swapped; computed only on a mismatch.
-    const matches = row.checksum === migration.checksum || equivalentChecksums(migration.sql).includes(row.checksum);
+    // Prisma's own rule (CRLF/LF swapped, Prisma 2's unpadded hex); computed only on a mismatch.
+    const matches = row.checksum === migration.checksum || scriptMatchesChecksum(migration.sql, row.checksum);
     if (!matches) {
       edited.push({ name: migration.name, path: migration.path, recordedChecksum: row.checksum, fileChecksum: migration.checksum });
     }

@@ -62,6 +62,17 @@ export function connectionError(error: unknown, target: DatabaseTarget): Digilog
   });
 }
 
+/**
+ * Delay before retry number `attempt` (0-based): exponential, 250 ms doubling up to 4 s, with
+ * "equal jitter" (a random point in the upper half), so replicas that lost the server together
+ * do not all reconnect in the same instant. The lower half stays fixed: the retries still span
+ * at least half the un-jittered window, which a starting server needs. Pure given `random`.
+ */
+export function retryDelayMs(attempt: number, random: () => number = Math.random): number {
+  const ceiling = Math.min(250 * 2 ** attempt, 4_000);
+  return Math.round(ceiling / 2 + random() * (ceiling / 2));
+}
+
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** Connects one client, retrying transient failures with exponential backoff; throws `unreachable` after the last try. */
@@ -83,7 +94,7 @@ export async function connect(target: DatabaseTarget, options: ConnectOptions): 
         continue;
       }
       if (attempt < options.retries && isTransient(error)) {
-        const delayMs = Math.min(250 * 2 ** attempt, 4_000);
+        const delayMs = retryDelayMs(attempt);
         attempt += 1;
         options.onRetry?.(attempt, delayMs, errorCode(error) ?? 'connection failed');
         await sleep(delayMs);
@@ -94,13 +105,16 @@ export async function connect(target: DatabaseTarget, options: ConnectOptions): 
   }
 }
 
+const CREATED_BY_OTHERS = new Set(['42P04', '23505']);
+
 async function createDatabase(target: DatabaseTarget, options: ConnectOptions): Promise<void> {
   const maintenance = await connect(withDatabase(target, 'postgres'), { ...options, createDatabase: false });
   try {
     await maintenance.query(`CREATE DATABASE ${quoteIdent(target.database)}`);
   } catch (error) {
-    // Another replica may have created it a moment ago.
-    if (errorCode(error) !== '42P04') throw connectionError(error, target);
+    // Another replica created it a moment ago: 42P04 if its CREATE had committed before ours
+    // began, 23505 (unique violation on pg_database's name index) if the two ran together.
+    if (!CREATED_BY_OTHERS.has(errorCode(error) ?? '')) throw connectionError(error, target);
   } finally {
     await maintenance.end().catch(() => {});
   }

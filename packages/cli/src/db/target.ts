@@ -3,7 +3,8 @@
  * Prisma puts the schema in `?schema=` and has its own pool parameters; pg
  * would pass unknown parameters to the server as options, so they are removed.
  */
-import type { ClientConfig } from 'pg';
+import pg, { type ClientConfig } from 'pg';
+import { pgTlsOptions, TLS_PARAMS, tlsSetting, type TlsSetting } from './tls.js';
 
 /** Query parameters that belong to Prisma's own connection handling, not to PostgreSQL. */
 const PRISMA_ONLY_PARAMS = [
@@ -25,6 +26,8 @@ export interface DatabaseTarget {
   /** `host:port/database`, safe to print. */
   label: string;
   connectTimeoutMs: number | undefined;
+  /** TLS as the URL's sslmode/sslaccept ask (libpq's meaning); undefined when it names neither. */
+  tls: TlsSetting | undefined;
 }
 
 /** Parses a validated postgres URL. Pure. */
@@ -32,6 +35,7 @@ export function parseTarget(url: string): DatabaseTarget {
   const parsed = new URL(url);
   const schema = parsed.searchParams.get('schema') || 'public';
   const connectTimeout = parsed.searchParams.get('connect_timeout');
+  const tls = tlsSetting(parsed.searchParams);
   for (const param of PRISMA_ONLY_PARAMS) parsed.searchParams.delete(param);
   const database = decodeURIComponent(parsed.pathname.replace(/^\//, '')) || decodeURIComponent(parsed.username) || 'postgres';
   const host = parsed.hostname || parsed.searchParams.get('host') || 'localhost';
@@ -42,7 +46,19 @@ export function parseTarget(url: string): DatabaseTarget {
     database,
     label: `${host}:${port}/${database}`,
     connectTimeoutMs: connectTimeout && /^\d+$/.test(connectTimeout) ? Number(connectTimeout) * 1000 : undefined,
+    tls,
   };
+}
+
+/**
+ * What node-postgres gets to reach a target: the URL without its TLS parameters and TLS as
+ * explicit options (`connectionString` itself keeps them, for libpq tools such as pg_dump).
+ */
+export function pgConnection(target: DatabaseTarget): Pick<ClientConfig, 'connectionString' | 'ssl' | 'stream'> {
+  if (!target.tls) return { connectionString: target.connectionString };
+  const url = new URL(target.connectionString);
+  for (const param of TLS_PARAMS) url.searchParams.delete(param);
+  return { connectionString: url.toString(), ...pgTlsOptions(target.tls) };
 }
 
 /** The same server, another database (for creating the target or a shadow database). */
@@ -66,21 +82,23 @@ const SERVER_KEEPALIVES = '-c tcp_keepalives_idle=30 -c tcp_keepalives_interval=
  */
 export function clientConfig(target: DatabaseTarget, options: { applicationName?: string; connectTimeoutMs?: number } = {}): ClientConfig {
   return {
-    connectionString: target.connectionString,
+    ...pgConnection(target),
     application_name: options.applicationName ?? 'digilog-db',
     connectionTimeoutMillis: target.connectTimeoutMs ?? options.connectTimeoutMs ?? 5_000,
     keepAlive: true,
     keepAliveInitialDelayMillis: 10_000,
-    options: `-c search_path=${quoteIdent(target.schema).replace(/ /g, '\\ ')} ${SERVER_KEEPALIVES}`,
+    options: `-c search_path=${optionValue(quoteIdent(target.schema))} ${SERVER_KEEPALIVES}`,
   };
 }
 
-/** Quotes an SQL identifier. */
-export function quoteIdent(name: string): string {
-  return `"${name.replace(/"/g, '""')}"`;
-}
+/**
+ * SQL quoting is node-postgres's own (libpq's rules): an identifier in double quotes, a literal
+ * in single quotes, as E'…' with doubled backslashes when it has any, so it is read the same
+ * whatever standard_conforming_strings says.
+ */
+export const { escapeIdentifier: quoteIdent, escapeLiteral: quoteLiteral } = pg;
 
-/** Quotes an SQL string literal (standard_conforming_strings is on in every supported PostgreSQL). */
-export function quoteLiteral(value: string): string {
-  return `'${value.replace(/'/g, "''")}'`;
+/** A value inside the startup `options` parameter, where the server reads backslash and space as escapes. */
+export function optionValue(value: string): string {
+  return value.replace(/\\/g, '\\\\').replace(/ /g, '\\ ');
 }

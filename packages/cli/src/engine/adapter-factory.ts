@@ -23,7 +23,7 @@ import type {
 } from '@prisma/driver-adapter-utils';
 import { createRequire } from 'node:module';
 import type pg from 'pg';
-import { parseTarget, quoteIdent, withDatabase, type DatabaseTarget } from '../db/target.js';
+import { optionValue, parseTarget, pgConnection, quoteIdent, withDatabase, type DatabaseTarget } from '../db/target.js';
 
 const CHAR_OID = 18;
 const TEXT_OID = 25;
@@ -122,11 +122,13 @@ interface PinnedSession {
 function pinnedSession(target: DatabaseTarget, applicationName: string): PinnedSession {
   // Unqualified names in migration scripts resolve in the Prisma schema, as with the native engine.
   // pg lets an `options` URL parameter override the config field, so the two are merged here.
-  const url = new URL(target.connectionString);
+  const connection = pgConnection(target);
+  const url = new URL(connection.connectionString!);
   const userOptions = url.searchParams.get('options');
   url.searchParams.delete('options');
-  const searchPath = `-c search_path=${quoteIdent(target.schema).replace(/ /g, '\\ ')}`;
+  const searchPath = `-c search_path=${optionValue(quoteIdent(target.schema))}`;
   const pool = new (installedPg().Pool)({
+    ...connection,
     connectionString: url.toString(),
     max: 1,
     idleTimeoutMillis: 0,
@@ -156,7 +158,7 @@ function pinnedSession(target: DatabaseTarget, applicationName: string): PinnedS
 
 /** Runs one statement on a short-lived maintenance session (CREATE/DROP DATABASE cannot run in a transaction). */
 async function maintenance(target: DatabaseTarget, sql: string, applicationName: string): Promise<void> {
-  const client = new (installedPg().Client)({ connectionString: target.connectionString, application_name: applicationName });
+  const client = new (installedPg().Client)({ ...pgConnection(target), application_name: applicationName });
   client.on('error', () => {});
   await client.connect();
   try {

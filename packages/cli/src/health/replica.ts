@@ -3,7 +3,7 @@
  * whether it already has the newest migration the primary applied.
  */
 import pg from 'pg';
-import { clientConfig, parseTarget } from '../db/target.js';
+import { clientConfig, parseTarget, quoteIdent, quoteLiteral } from '../db/target.js';
 import { parseLsn } from './lsn.js';
 
 export interface ReplicaState {
@@ -16,8 +16,6 @@ export interface ReplicaState {
   /** Short reason when unreachable (never a connection string). */
   error?: string;
 }
-
-const quoteIdent = (name: string) => `"${name.replace(/"/g, '""')}"`;
 
 /** Keeps one connection to the replica and reconnects after a failure. */
 export class ReplicaProbe {
@@ -35,7 +33,7 @@ export class ReplicaProbe {
       const { rows } = await client.query<{ replay_lsn: string | null; replay_age: number | null; latest: string | null }>(
         `SELECT pg_last_wal_replay_lsn()::text AS replay_lsn,
                 EXTRACT(EPOCH FROM now() - pg_last_xact_replay_timestamp())::float8 AS replay_age,
-                CASE WHEN to_regclass('${table.replace(/'/g, "''")}') IS NULL THEN NULL ELSE
+                CASE WHEN to_regclass(${quoteLiteral(table)}) IS NULL THEN NULL ELSE
                   (SELECT migration_name FROM ${table} WHERE finished_at IS NOT NULL AND rolled_back_at IS NULL
                     ORDER BY migration_name DESC LIMIT 1) END AS latest`,
       );

@@ -155,14 +155,11 @@ function findRenames(
   const recordedRenames = new Set<string>();
   if (missing.length === 0) return { renamed, recordedRenames };
   const appliedChecksums = new Set(applied.map((a) => a.checksum));
-  const byChecksum = new Map<string, string>();
-  for (const migration of local) {
-    if (!pending.includes(migration.name)) continue;
-    for (const checksum of [migration.checksum, ...equivalentChecksums(migration.sql)]) if (!byChecksum.has(checksum)) byChecksum.set(checksum, migration.name);
-  }
+  const pendingMigrations = local.filter((migration) => pending.includes(migration.name));
   for (const name of missing) {
     const checksum = finishedByName.get(name)!.checksum;
-    const to = byChecksum.get(checksum);
+    // Prisma's own verification rule (CRLF/LF variants, Prisma 2's unpadded form) decides "same file".
+    const to = pendingMigrations.find((migration) => scriptMatchesChecksum(migration.sql, checksum))?.name;
     if (to !== undefined && !renamed.some((r) => r.to === to)) renamed.push({ from: name, to });
     else if (appliedChecksums.has(checksum)) recordedRenames.add(name);
   }

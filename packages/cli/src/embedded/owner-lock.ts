@@ -157,11 +157,9 @@ function inUse(dir: string, path: string, owner: Owner | undefined): DigilogErro
 
 /** "digilog-db migrate" or "digilog-api", for the message another process shows. */
 function describeCommand(): string {
-  const script = process.argv[1] ?? '';
-  if (/digilog-db(\.js)?$/.test(script)) {
-    const command = process.argv.slice(2).find((arg) => !arg.startsWith('-'));
-    return command ? `digilog-db ${command}` : 'digilog-db';
-  }
-  if (/server\.js$/.test(script)) return 'digilog-api';
-  return `node ${script.split('/').pop() ?? ''}`.trim();
+  const script = (process.argv[1] ?? '').split(/[\\/]/).pop() ?? '';
+  if (script === 'server.js') return 'digilog-api';
+  const name = /^digilog-db(\.js)?$/.test(script) ? 'digilog-db' : script.replace(/\.[cm]?js$/, '');
+  const command = process.argv.slice(2).find((arg) => !arg.startsWith('-'));
+  return command ? `${name} ${command}` : name;
 }

@@ -23,7 +23,7 @@ function project(): { root: string; dataDir: string; args: string[]; env: Record
 }
 
 describe('embedded database ownership', () => {
-  it('migrate while the API runs on the same folder is refused naming the API; after the API stops it applies', async () => {
+  it('migrate while the API runs on the same folder is refused naming the API; after the API stops it applies', { timeout: 120_000 }, async () => {
     const p = project();
     const server = await startServer(p.env, { cwd: p.root });
     let whileRunning;
@@ -43,7 +43,7 @@ describe('embedded database ownership', () => {
     expect(JSON.parse(status.stdout)).toMatchObject({ state: 'upToDate' });
   });
 
-  it('two migrate runs at once on one folder: one applies, the other is refused naming it or finds nothing pending', async () => {
+  it('two migrate runs at once on one folder: one applies, the other is refused naming it or finds nothing pending', { timeout: 120_000 }, async () => {
     const p = project();
     const { runs } = await runTogether(2, ['migrate', '--json', ...p.args], p.env);
     const applied = runs.filter((run) => run.code === 0 && (JSON.parse(run.stdout) as { applied: unknown[] }).applied.length > 0);
@@ -59,7 +59,7 @@ describe('embedded database ownership', () => {
     expect(JSON.parse(status.stdout)).toMatchObject({ state: 'upToDate' });
   });
 
-  it('a lock left by a dead process is taken over; a damaged data folder is named with its recovery step', async () => {
+  it('a lock left by a dead process is taken over; a damaged data folder is named with its recovery step', { timeout: 120_000 }, async () => {
     const p = project();
     mkdirSync(p.dataDir, { recursive: true });
     const dead = spawnSync(process.execPath, ['-e', 'process.stdout.write(String(process.pid))'], { encoding: 'utf8' });

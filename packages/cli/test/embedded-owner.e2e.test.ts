@@ -9,7 +9,8 @@ import { cpSync, existsSync, mkdirSync, mkdtempSync, truncateSync, writeFileSync
 import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { EXIT_CODES } from '../src/errors.js';
+import { acquireOwnerLock } from '../src/embedded/owner-lock.js';
+import { DigilogError, EXIT_CODES } from '../src/errors.js';
 import { runCli, runTogether } from './support/cli.js';
 import { REPO_ROOT } from './support/migrations.js';
 import { startServer } from '../../api/test/support/server.js';
@@ -78,5 +79,17 @@ describe('embedded database ownership', () => {
     expect(lines.at(-2)).toBe(`Error: The embedded database in ${pgdata} could not be opened: its files are damaged or not a PGlite data folder (Aborted(). Build with -sASSERTIONS for more info.)`);
     expect(lines.at(-1)).toContain(`Move the folder aside to keep it (mv ${pgdata} ${pgdata}.broken) or delete it to start fresh (rm -rf ${pgdata})`);
     expect(existsSync(join(p.dataDir, 'owner.lock'))).toBe(false);
+  });
+
+  it('a lock naming our own pid that we do not hold is stale (containers reuse pids); one we hold is in use', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'digilog-owner-pid-'));
+    writeFileSync(join(dir, 'owner.lock'), JSON.stringify({ pid: process.pid, host: hostname(), command: 'digilog-api', startedAt: '2026-01-01T00:00:00.000Z' }));
+    const lock = acquireOwnerLock(dir, 'test');
+    try {
+      expect(() => acquireOwnerLock(dir, 'test again')).toThrow(DigilogError);
+    } finally {
+      lock.release();
+    }
+    expect(existsSync(join(dir, 'owner.lock'))).toBe(false);
   });
 });

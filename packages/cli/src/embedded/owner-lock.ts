@@ -26,6 +26,9 @@ interface Owner {
   startedAt: string;
 }
 
+/** Lock files this process holds: a file naming our pid that is not among them was left by an earlier process with the same pid (containers reuse small pids). */
+const held = new Set<string>();
+
 export interface OwnerLock {
   path: string;
   release(): void;
@@ -38,10 +41,19 @@ export function acquireOwnerLock(dir: string, command = describeCommand()): Owne
   const me: Owner = { pid: process.pid, host: hostname(), command, startedAt: new Date().toISOString() };
   // A few attempts: after a stale lock was moved away, or the owner released it meanwhile.
   for (let attempt = 0; attempt < 3; attempt++) {
-    if (createExclusive(path, me)) return { path, release: () => releaseIfMine(path, me) };
+    if (createExclusive(path, me)) {
+      held.add(path);
+      return {
+        path,
+        release: () => {
+          held.delete(path);
+          releaseIfMine(path, me);
+        },
+      };
+    }
     const owner = readOwner(path);
     if (owner === 'gone') continue; // released between our create and our read
-    if (owner !== 'unreadable' && isAlive(owner)) throw inUse(dir, path, owner);
+    if (owner !== 'unreadable' && isAlive(owner, path)) throw inUse(dir, path, owner);
     takeOverStale(path, owner);
   }
   const owner = readOwner(path);
@@ -98,9 +110,9 @@ function readOwner(path: string): Owner | 'gone' | 'unreadable' {
 }
 
 /** A process on another host cannot be checked: it counts as alive (the user removes the file if it is not). */
-function isAlive(owner: Owner): boolean {
+function isAlive(owner: Owner, path: string): boolean {
   if (owner.host !== hostname()) return true;
-  if (owner.pid === process.pid) return true;
+  if (owner.pid === process.pid) return held.has(path);
   try {
     process.kill(owner.pid, 0);
     return true;
@@ -125,7 +137,7 @@ function takeOverStale(path: string, stale: Owner | 'unreadable'): void {
   }
   const moved = readOwner(aside);
   const sameAsStale = stale === 'unreadable' ? moved === 'unreadable' : typeof moved === 'object' && moved.pid === stale.pid && moved.startedAt === stale.startedAt;
-  if (!sameAsStale && typeof moved === 'object' && isAlive(moved) && !existsSync(path)) {
+  if (!sameAsStale && typeof moved === 'object' && isAlive(moved, path) && !existsSync(path)) {
     renameSync(aside, path);
     return;
   }

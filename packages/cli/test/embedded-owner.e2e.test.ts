@@ -24,9 +24,10 @@ function project(): { root: string; dataDir: string; args: string[]; env: Record
 }
 
 describe('embedded database ownership', () => {
-  it('migrate while the API runs on the same folder is refused naming the API; after the API stops it applies', { timeout: 120_000 }, async () => {
+  it('migrate while the API runs on the same folder is refused naming the API; after the API stops it applies', { timeout: 180_000 }, async () => {
     const p = project();
-    const server = await startServer(p.env, { cwd: p.root });
+    // First start initialises the data folder: slow on a loaded machine.
+    const server = await startServer(p.env, { cwd: p.root, timeoutMs: 90_000 });
     let whileRunning;
     try {
       whileRunning = await runCli(['migrate', ...p.args], p.env);

@@ -14,6 +14,7 @@ import { runCli } from './support/cli.js';
 import { adminQuery, testDatabases } from './support/database.js';
 import { REPO_ROOT } from './support/migrations.js';
 import { recordReliability } from './support/reliability.js';
+import { startServer } from '../../api/test/support/server.js';
 
 const newDatabase = testDatabases();
 /** A URL nobody listens on, with a password that must never be printed. */
@@ -121,6 +122,24 @@ describe('the datasource the project names', () => {
     expect(migrate.code).toBe(0);
     expect(migrate.stdout).toMatch(/Applied 1 migration/);
     expect(migrate.stderr).not.toMatch(/PGlite/);
+    expect(await appliedNames(db.url)).toEqual(['20261125082049_init']);
+    expect(existsSync(p.dataDir)).toBe(false);
+  });
+
+  it('the API migrates on directUrl and serves its queries on url', { timeout: 120_000 }, async () => {
+    const db = await newDatabase('digilog_url_api');
+    const p = project('provider  = "postgresql"\n  url       = env("POSTGRES_PRISMA_URL")\n  directUrl = env("POSTGRES_URL_NON_POOLING")');
+    // Both lead to the same database here; the application_name tells the two connections apart.
+    const pooled = `${db.url}?application_name=digilog_pooled_url`;
+    const server = await startServer({ POSTGRES_PRISMA_URL: pooled, POSTGRES_URL_NON_POOLING: db.url, AUTO_MIGRATE: 'true', DIGILOG_DATA_DIR: p.dataDir }, { cwd: p.root, timeoutMs: 60_000 });
+    try {
+      const put = await fetch(`${server.url}/api/v1/settings/theme`, { method: 'PUT', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ value: 'dark' }) });
+      expect(put.status).toBe(201);
+      const sessions = await adminQuery<{ application_name: string }>(`SELECT DISTINCT application_name FROM pg_stat_activity WHERE datname = '${db.name}'`);
+      expect(sessions.map((s) => s.application_name)).toContain('digilog_pooled_url');
+    } finally {
+      expect(await server.stop()).toBe(0);
+    }
     expect(await appliedNames(db.url)).toEqual(['20261125082049_init']);
     expect(existsSync(p.dataDir)).toBe(false);
   });

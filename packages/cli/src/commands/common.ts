@@ -14,7 +14,7 @@ export interface CommonFlags {
   embedded?: boolean;
 }
 
-/** Adds --json, --schema and --migrations-dir to a command. */
+/** Adds --json, --schema, --migrations-dir, --url and --embedded to a command. */
 export function withCommonOptions(command: Command): Command {
   return command
     .option('--json', 'print one JSON document on stdout (for CI); logs go to stderr')

@@ -4,7 +4,8 @@
  * persisted under `.digilog/`, served to node-postgres on a loopback port by
  * pglite-socket. A second persisted instance serves as the shadow database of
  * `dev`/`diff` (PGlite has one database per instance; its schema is emptied
- * before each use). Both must be stopped: they keep the event loop alive.
+ * before each use). Both must be stopped: they keep the event loop alive. The
+ * folder has one owner at a time (owner-lock.ts).
  */
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';

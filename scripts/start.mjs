@@ -6,6 +6,9 @@ import { PNPM, supervisor } from './supervise.mjs';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 process.chdir(root);
+// The README's first command runs on the embedded database when DATABASE_URL is unset, CI included:
+// asked for explicitly, since a missing URL in CI is otherwise a configuration error.
+process.env.DIGILOG_EMBEDDED ??= 'true';
 const { run } = supervisor();
 const [pnpm, pnpmArgs] = PNPM;
 const steps = [

@@ -9,11 +9,13 @@ import { dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { format } from 'node:util';
 import {
+  applyDatasource,
   DigilogError,
   EXIT_CODES,
   ensureMigrated,
   loadConfig,
   migrationEventLog,
+  readDatasource,
   redact,
   resolveProjectPaths,
   runnerOptions,
@@ -91,9 +93,12 @@ async function main(): Promise<void> {
   // Without DATABASE_URL (never in production) the API runs on the embedded PGlite database.
   const cwd = projectDirectory();
   const paths = resolveProjectPaths({ cwd });
+  const projectDir = dirname(dirname(paths.schemaPath ?? paths.migrationsDir));
   let embedded;
   try {
-    embedded = await withEmbeddedDefault(config, dirname(dirname(paths.schemaPath ?? paths.migrationsDir)), { announce: (line) => log('info', line) });
+    // The schema's (or prisma.config.ts's) datasource variables, as the CLI reads them: migrations on directUrl, queries on url.
+    config = applyDatasource(config, process.env, { datasource: readDatasource(paths.schemaPath, projectDir) });
+    embedded = await withEmbeddedDefault(config, projectDir, { announce: (line) => log('info', line) });
   } catch (error) {
     if (error instanceof DigilogError) failWith('Configuration error: ', error);
     throw error;
@@ -142,7 +147,7 @@ async function main(): Promise<void> {
   const health = new HealthMonitor({ runner, replicaUrl: config.replicaUrl, refreshMs: api.HEALTH_REFRESH_MS, boot: { action: boot.action, reason: boot.reason }, log });
   await health.start();
   const db = new DatabaseRouter(
-    createPrisma(databaseUrl, { name: 'primary', log }),
+    createPrisma(config.applicationUrl ?? databaseUrl, { name: 'primary', log }),
     config.replicaUrl ? createPrisma(config.replicaUrl, { name: 'replica', log }) : undefined,
     () => health.replicaReplayLsn(),
   );

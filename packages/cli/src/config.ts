@@ -43,8 +43,17 @@ export const duration = (fallback: string) =>
     z.transform((v: string | undefined) => parseDuration(v ?? fallback)!),
   );
 
+/** A variable that is set must hold a URL: an empty one is a missing secret (a fork's CI run), not "use the default". */
+export const requiredPostgresUrl = z.string().check(
+  z.trim(),
+  z.minLength(1, { message: 'is set but empty (a missing secret?): set it to postgresql://USER:PASSWORD@HOST:PORT/DATABASE, or unset it' }),
+  z.refine(isPostgresUrl, {
+    message: 'is not a valid PostgreSQL connection string (expected postgresql://USER:PASSWORD@HOST:PORT/DATABASE)',
+  }),
+);
+
 const EnvSchema = z.object({
-  DATABASE_URL: z.optional(postgresUrl),
+  DATABASE_URL: z.optional(requiredPostgresUrl),
   DATABASE_URL_REPLICA: z.optional(postgresUrl),
   SHADOW_DATABASE_URL: z.optional(postgresUrl),
   AUTO_MIGRATE: z.pipe(z.optional(booleanFlag), z.transform((v: boolean | undefined) => v ?? false)),
@@ -62,6 +71,7 @@ const EnvSchema = z.object({
   DIGILOG_BACKUP: z.optional(booleanFlag),
   DIGILOG_BACKUP_DIR: z.optional(z.string().check(z.trim(), z.minLength(1, { message: 'must be a folder path' }))),
   DIGILOG_DATA_DIR: z.optional(z.string().check(z.trim(), z.minLength(1, { message: 'must be a folder path' }))),
+  DIGILOG_EMBEDDED: z.pipe(z.optional(booleanFlag), z.transform((v: boolean | undefined) => v ?? false)),
   LOG_FORMAT: z.pipe(
     z.optional(z.string().check(z.trim(), z.toLowerCase(), z.refine((v) => v === 'pretty' || v === 'json', { message: 'must be pretty or json' }))),
     z.transform((v: string | undefined) => (v === 'json' ? 'json' : 'pretty') as 'pretty' | 'json'),
@@ -70,7 +80,10 @@ const EnvSchema = z.object({
 
 /** Validated configuration. Secrets inside URLs are registered for redaction as soon as they are parsed. */
 export interface Config {
+  /** The database digilog-db migrates (the schema's directUrl when it names one). */
   databaseUrl: string | undefined;
+  /** The API's runtime connection when it differs from databaseUrl (the schema's pooled `url` beside a `directUrl`). */
+  applicationUrl?: string | undefined;
   replicaUrl: string | undefined;
   shadowDatabaseUrl: string | undefined;
   autoMigrate: boolean;
@@ -92,6 +105,10 @@ export interface Config {
   backupDir: string | undefined;
   /** Where the embedded database lives when DATABASE_URL is unset (default: `<project>/.digilog`). */
   dataDir: string | undefined;
+  /** --embedded / DIGILOG_EMBEDDED=true: the embedded database was asked for, so CI may use it. */
+  embedded: boolean;
+  /** CI is set to something truthy (every CI service sets it): a missing URL is then an error. */
+  ci: boolean;
   /** LOG_FORMAT: `json` writes JSON log lines on stderr (containers, collectors); `pretty` the human terminal output. */
   logFormat: 'pretty' | 'json';
 }
@@ -107,7 +124,7 @@ function isPostgresUrl(value: string): boolean {
   }
 }
 
-function registerUrlSecrets(value: string | undefined): void {
+export function registerUrlSecrets(value: string | undefined): void {
   if (!value) return;
   try {
     const url = new URL(value);
@@ -127,7 +144,7 @@ export function loadConfig(env: NodeJS.ProcessEnv | Record<string, string | unde
   if (env.PGPASSWORD) registerSecret(env.PGPASSWORD);
 
   const blankToUndefined = Object.fromEntries(
-    Object.keys(EnvSchema.shape).map((key) => [key, env[key] === '' && key !== 'AUTO_MIGRATE' ? undefined : env[key]]),
+    Object.keys(EnvSchema.shape).map((key) => [key, env[key] === '' && key !== 'AUTO_MIGRATE' && key !== 'DATABASE_URL' ? undefined : env[key]]),
   );
   const parsed = EnvSchema.safeParse(blankToUndefined);
   if (!parsed.success) {
@@ -156,8 +173,15 @@ export function loadConfig(env: NodeJS.ProcessEnv | Record<string, string | unde
     backup: e.DIGILOG_BACKUP,
     backupDir: e.DIGILOG_BACKUP_DIR,
     dataDir: e.DIGILOG_DATA_DIR,
+    embedded: e.DIGILOG_EMBEDDED,
+    ci: isTruthyCi(env.CI),
     logFormat: e.LOG_FORMAT,
   };
+}
+
+/** CI is not ours to validate: any value but an empty or false-like one means "running in CI". */
+function isTruthyCi(value: string | undefined): boolean {
+  return value !== undefined && !FALSE_WORDS.includes(value.trim().toLowerCase());
 }
 
 /** The primary URL, or a config error explaining how to provide one. */
@@ -173,14 +197,30 @@ export function requireDatabaseUrl(config: Config): string {
  * Without DATABASE_URL, outside production, digilog-db runs on the embedded
  * PGlite database under `.digilog/` (announced on stderr). Returns the config
  * to use and a stop function; in production a missing URL stays a config error.
+ * Unattended runs do not fall back silently either: in CI (a fork's pull
+ * request without the secret) or with no terminal under a NODE_ENV other than
+ * development, `migrate` would report success on a throwaway database, so a
+ * missing URL is a config error there unless the embedded database is asked
+ * for (`--embedded`, `DIGILOG_EMBEDDED=true`).
  */
 export async function withEmbeddedDefault(
   config: Config,
   projectDir: string,
-  { shadow = false, announce = (line: string) => process.stderr.write(`${line}\n`) }: { shadow?: boolean; announce?: (line: string) => void } = {},
+  {
+    shadow = false,
+    announce = (line: string) => process.stderr.write(`${line}\n`),
+    interactive = process.stdin.isTTY === true,
+  }: { shadow?: boolean; announce?: (line: string) => void; interactive?: boolean } = {},
 ): Promise<{ config: Config; stop: () => Promise<void> }> {
   if (config.databaseUrl) return { config, stop: async () => {} };
   if (config.isProduction) requireDatabaseUrl(config); // throws: production never uses the embedded database
+  const unattended = config.ci ? 'CI is set' : config.nodeEnv !== 'development' && !interactive ? `NODE_ENV=${config.nodeEnv} and no terminal` : undefined;
+  if (unattended && !config.embedded) {
+    throw new DigilogError('config', `DATABASE_URL is not set (${unattended}): refusing to run on a throwaway embedded database`, {
+      hint: 'Set DATABASE_URL=postgresql://USER:PASSWORD@HOST:5432/DATABASE (a missing CI secret?), or pass --embedded (or DIGILOG_EMBEDDED=true) to use the embedded database on purpose.',
+      details: { variable: 'DATABASE_URL' },
+    });
+  }
   const { startEmbeddedDatabase } = await import('./embedded/embedded-database.js');
   const { join } = await import('node:path');
   const dir = config.dataDir ?? join(projectDir, '.digilog');

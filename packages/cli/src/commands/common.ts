@@ -1,7 +1,8 @@
 /** Options every command shares, and the glue from commander to an operation's result. */
 import type { Command } from 'commander';
 import { dirname } from 'node:path';
-import { loadConfig, withEmbeddedDefault, type Config } from '../config.js';
+import { loadConfig, registerUrlSecrets, withEmbeddedDefault, type Config } from '../config.js';
+import { applyDatasource, readDatasource } from '../datasource.js';
 import { resolveProjectPaths, type ProjectPaths } from '../project.js';
 import { createTerminal, type Terminal } from '../output/terminal.js';
 
@@ -9,14 +10,18 @@ export interface CommonFlags {
   json?: boolean;
   schema?: string;
   migrationsDir?: string;
+  url?: string;
+  embedded?: boolean;
 }
 
-/** Adds --json, --schema and --migrations-dir to a command. */
+/** Adds --json, --schema, --migrations-dir, --url and --embedded to a command. */
 export function withCommonOptions(command: Command): Command {
   return command
     .option('--json', 'print one JSON document on stdout (for CI); logs go to stderr')
     .option('--schema <path>', 'path to schema.prisma (default: prisma/schema.prisma, searched upwards)')
-    .option('--migrations-dir <path>', 'migrations folder (default: migrations/ next to the schema)');
+    .option('--migrations-dir <path>', 'migrations folder (default: migrations/ next to the schema)')
+    .option('--url <url>', 'database to use, postgresql://USER:PASSWORD@HOST:PORT/DATABASE (wins over DATABASE_URL and the schema datasource)')
+    .option('--embedded', 'use the embedded database (PGlite in .digilog/) when no URL is set, also in CI (same as DIGILOG_EMBEDDED=true)');
 }
 
 export interface CommandContext {
@@ -38,7 +43,12 @@ export async function commandContext(flags: CommonFlags, { shadow = false }: { s
   currentTerminal = terminal;
   const paths = resolveProjectPaths({ schema: flags.schema, migrationsDir: flags.migrationsDir });
   const projectDir = dirname(paths.schemaPath ? dirname(paths.schemaPath) : paths.migrationsDir);
-  const embedded = await withEmbeddedDefault(loadConfig(env), projectDir, { shadow, announce: (line) => terminal.err(line) });
+  // Registered before anything can fail, so that no message can echo the --url password.
+  if (flags.url !== undefined) registerUrlSecrets(flags.url);
+  // --url wins over the environment: DATABASE_URL is not even validated then.
+  const loaded = loadConfig(flags.url !== undefined ? { ...env, DATABASE_URL: undefined } : env);
+  const withUrl = applyDatasource({ ...loaded, embedded: loaded.embedded || flags.embedded === true }, env, { datasource: readDatasource(paths.schemaPath, projectDir), url: flags.url });
+  const embedded = await withEmbeddedDefault(withUrl, projectDir, { shadow, announce: (line) => terminal.err(line) });
   exitHooks.push(embedded.stop);
   return { config: embedded.config, paths, terminal };
 }

@@ -105,10 +105,14 @@ export async function runApiBenchmarks() {
   return [await bootOverhead(), await healthThroughput(), await concurrentBoots()];
 }
 
-export function printApiRows(rows) {
-  for (const r of rows) {
+export function apiLines(rows) {
+  return rows.map((r) => {
     const show = (v) => (r.unit === 'req/s' ? `${Math.round(v)} req/s` : fmt(v));
     const ratio = r.ratio === null ? '—' : `${r.ratio.toFixed(2)}×`;
-    console.log(`| ${r.id} | ${r.label} | ${show(r.ours)} | ${show(r.floor)} | ${ratio} | ${r.goal} ${r.met ? '✔' : '✘'} |`);
-  }
+    return `| ${r.id} | ${r.label} | ${show(r.ours)} | ${show(r.floor)} | ${ratio} | ${r.goal} ${r.met ? '✔' : '✘'} |`;
+  });
+}
+
+export function printApiRows(rows) {
+  for (const line of apiLines(rows)) console.log(line);
 }

@@ -39,13 +39,18 @@ export async function runApplyBenchmarks() {
   return rows;
 }
 
+export const TABLE_HEADER = ['| id | benchmark | digilog-db | floor | ratio | goal |', '|---|---|---|---|---|---|'];
+
+/** Table rows (Markdown lines) of the apply benchmarks: pure, so docs/benchmarks.md is written from the same lines. */
+export function applyLines(rows) {
+  return rows.flatMap((r) => [
+    `| ${r.id} | ${r.label} | ${fmt(r.ours)} | ${fmt(r.floor)} | ${r.ratio.toFixed(2)}× | ≤ ${r.goal}× ${r.ratio <= r.goal ? '✔' : '✘'} |`,
+    `| ${r.id} | ↳ Node floor, same files: bare node + pg, one transaction per file | ${fmt(r.nodeFloor)} | ${fmt(r.floor)} | ${r.nodeFloorRatio.toFixed(2)}× | reference |`,
+  ]);
+}
+
 export function printRows(rows) {
-  console.log('| id | benchmark | digilog-db | floor | ratio | goal |');
-  console.log('|---|---|---|---|---|---|');
-  for (const r of rows) {
-    console.log(`| ${r.id} | ${r.label} | ${fmt(r.ours)} | ${fmt(r.floor)} | ${r.ratio.toFixed(2)}× | ≤ ${r.goal}× ${r.ratio <= r.goal ? '✔' : '✘'} |`);
-    console.log(`| ${r.id} | ↳ Node floor, same files: bare node + pg, one transaction per file | ${fmt(r.nodeFloor)} | ${fmt(r.floor)} | ${r.nodeFloorRatio.toFixed(2)}× | reference |`);
-  }
+  for (const line of [...TABLE_HEADER, ...applyLines(rows)]) console.log(line);
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) printRows(await runApplyBenchmarks());

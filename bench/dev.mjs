@@ -105,10 +105,12 @@ export async function runDevBenchmarks() {
   return [...(await devTimings()), ...generateUnchanged(), ...(await embeddedStart())];
 }
 
+export function devLines(rows) {
+  return rows.map((r) => `| ${r.id} | ${r.label} | ${fmt(r.ours)} | ${r.floor === null ? '—' : fmt(r.floor)} | ${r.ratio === null ? '—' : `${r.ratio.toFixed(2)}×`} | ${r.goal}${r.met === undefined ? '' : r.met ? ' ✔' : ' ✘'} |`);
+}
+
 export function printDevRows(rows) {
-  for (const r of rows) {
-    console.log(`| ${r.id} | ${r.label} | ${fmt(r.ours)} | ${r.floor === null ? '—' : fmt(r.floor)} | ${r.ratio === null ? '—' : `${r.ratio.toFixed(2)}×`} | ${r.goal}${r.met === undefined ? '' : r.met ? ' ✔' : ' ✘'} |`);
-  }
+  for (const line of devLines(rows)) console.log(line);
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) printDevRows(await runDevBenchmarks());

@@ -20,4 +20,5 @@ export interface Disagreement {
 }
 export const BLOCKING_RULES: string[];
 export function compareWithSquawk(workloadsDir?: string): Promise<{ rows: SquawkRow[]; disagreements: Disagreement[] }>;
+export function squawkLines(result: { rows: SquawkRow[]; disagreements: Disagreement[] }): string[];
 export function printSquawkRows(result: { rows: SquawkRow[]; disagreements: Disagreement[] }): void;

@@ -125,19 +125,28 @@ function explain(violation, ours, statements, index) {
   return undefined;
 }
 
-export function printSquawkRows({ rows, disagreements }) {
-  console.log('\n## Classifier vs squawk (blocking/breaking rules) over ../shared/workloads');
-  console.log('| workload | files | statements | squawk findings | ours Requires care/Dangerous | agreements | disagreements | our classify time | squawk time |');
-  console.log('|---|---:|---:|---:|---:|---:|---:|---:|---:|');
+/** The comparison as Markdown lines (table, then each kind of disagreement): printed, and written to docs/squawk.md. */
+export function squawkLines({ rows, disagreements }) {
+  const lines = [
+    '| workload | files | statements | squawk findings | ours Requires care/Dangerous | agreements | disagreements | our classify time | squawk time |',
+    '|---|---:|---:|---:|---:|---:|---:|---:|---:|',
+  ];
   for (const r of rows) {
-    console.log(`| ${r.workload} | ${r.files} | ${r.statements} | ${r.squawkFindings} | ${r.oursFlagged} | ${r.agreements} | ${r.disagreements} | ${r.classifyMs.toFixed(0)} ms | ${r.squawkMs.toFixed(0)} ms |`);
+    lines.push(`| ${r.workload} | ${r.files} | ${r.statements} | ${r.squawkFindings} | ${r.oursFlagged} | ${r.agreements} | ${r.disagreements} | ${r.classifyMs.toFixed(0)} ms | ${r.squawkMs.toFixed(0)} ms |`);
   }
   const groups = new Map();
   for (const d of disagreements) {
     const key = `${d.rule} → ours ${d.ours}: ${d.why ?? 'UNEXPLAINED'}`;
     groups.set(key, [...(groups.get(key) ?? []), d]);
   }
-  for (const [key, items] of groups) console.log(`- ${items.length} × ${key} (e.g. ${items[0].file}: \`${items[0].statement.replace(/--[^\n]*\n/g, '').replace(/\s+/g, ' ')}\`)`);
+  if (groups.size > 0) lines.push('');
+  for (const [key, items] of groups) lines.push(`- ${items.length} × ${key} (e.g. ${items[0].file}: \`${items[0].statement.replace(/--[^\n]*\n/g, '').replace(/\s+/g, ' ')}\`)`);
+  return lines;
+}
+
+export function printSquawkRows(result) {
+  console.log('\n## Classifier vs squawk (blocking/breaking rules) over ../shared/workloads');
+  for (const line of squawkLines(result)) console.log(line);
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) printSquawkRows(await compareWithSquawk());

@@ -63,17 +63,23 @@ export async function runGrowthCurve() {
   return points;
 }
 
+export function statusLine(row) {
+  return `| ${row.id} | ${row.label} | ${fmt(row.ours)} | ${fmt(row.floor)} | ${row.ratio.toFixed(2)}× | ≤ ${row.goal}× ${row.ratio <= row.goal ? '✔' : '✘'} |`;
+}
+
 export function printStatusRow(row) {
-  console.log(`| ${row.id} | ${row.label} | ${fmt(row.ours)} | ${fmt(row.floor)} | ${row.ratio.toFixed(2)}× | ≤ ${row.goal}× ${row.ratio <= row.goal ? '✔' : '✘'} |`);
+  console.log(statusLine(row));
+}
+
+export function growthLines(points) {
+  return [
+    ...points.map((p) => `| G | growth: \`migrate\` of ${p.n} migrations (full apply) | ${fmt(p.migrate)} | — | ${(p.migrate / p.n).toFixed(1)} ms/migration | report |`),
+    ...points.map((p) => `| G | growth: \`status\` with ${p.n} applied (up to date) | ${fmt(p.status)} | — | ${(p.status / p.n).toFixed(2)} ms/migration | report |`),
+  ];
 }
 
 export function printGrowthRows(points) {
-  for (const p of points) {
-    console.log(`| G | growth: \`migrate\` of ${p.n} migrations (full apply) | ${fmt(p.migrate)} | — | ${(p.migrate / p.n).toFixed(1)} ms/migration | report |`);
-  }
-  for (const p of points) {
-    console.log(`| G | growth: \`status\` with ${p.n} applied (up to date) | ${fmt(p.status)} | — | ${(p.status / p.n).toFixed(2)} ms/migration | report |`);
-  }
+  for (const line of growthLines(points)) console.log(line);
 }
 
 /** One line under the table: the marginal cost of one more migration, start-up excluded. */

@@ -12,4 +12,4 @@ export const START: string;
 export const END: string;
 export function parseRecords(text: string): EvidenceRecord[];
 export function renderTable(records: EvidenceRecord[], report: VitestReport, options?: { root?: string; matrixRows?: number[] }): string;
-export function replaceBetweenMarkers(readme: string, table: string): string;
+export function replaceBetweenMarkers(doc: string, table: string): string;

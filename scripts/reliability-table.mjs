@@ -1,9 +1,9 @@
 #!/usr/bin/env node
-// `pnpm reliability`: the README's reliability table, generated from what the last `pnpm test`
+// `pnpm reliability`: the reliability table of docs/reliability.md, generated from what the last `pnpm test`
 // recorded (reliability-results.jsonl, written by recordReliability() in the tests) joined with
 // each test's status in vitest's JSON report (test-results.json). Nothing in it is typed by hand.
 //
-//   node scripts/reliability-table.mjs            replaces the table between the README markers
+//   node scripts/reliability-table.mjs            replaces the table between the markers of docs/reliability.md
 //   node scripts/reliability-table.mjs --stdout   prints it instead
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, isAbsolute, join, relative, resolve } from 'node:path';
@@ -85,11 +85,11 @@ export function renderTable(records, report, { root = process.cwd(), matrixRows 
 }
 
 /** Replaces the text between the markers (which must both exist, in order). Pure. */
-export function replaceBetweenMarkers(readme, table) {
-  const start = readme.indexOf(START);
-  const end = readme.indexOf(END);
-  if (start === -1 || end === -1 || end < start) throw new Error(`README needs ${START} and ${END} markers, in that order`);
-  return `${readme.slice(0, start + START.length)}\n${table}${readme.slice(end)}`;
+export function replaceBetweenMarkers(doc, table) {
+  const start = doc.indexOf(START);
+  const end = doc.indexOf(END);
+  if (start === -1 || end === -1 || end < start) throw new Error(`the document needs ${START} and ${END} markers, in that order`);
+  return `${doc.slice(0, start + START.length)}\n${table}${doc.slice(end)}`;
 }
 
 function main(argv) {
@@ -100,7 +100,8 @@ function main(argv) {
   };
   const resultsFile = option('--results', join(root, 'reliability-results.jsonl'));
   const reportFile = option('--report', join(root, 'test-results.json'));
-  const readmeFile = option('--readme', join(root, 'README.md'));
+  // The README stays a short entry point; the report lives in docs/.
+  const docFile = option('--doc', join(root, 'docs', 'reliability.md'));
   for (const file of [resultsFile, reportFile]) {
     if (!existsSync(file)) {
       process.stderr.write(`Error: ${relative(root, file)} not found: run \`pnpm test\` first (it writes both files).\n`);
@@ -112,8 +113,8 @@ function main(argv) {
     process.stdout.write(table);
     return;
   }
-  writeFileSync(readmeFile, replaceBetweenMarkers(readFileSync(readmeFile, 'utf8'), table));
-  process.stderr.write(`Reliability table written to ${relative(root, readmeFile)}.\n`);
+  writeFileSync(docFile, replaceBetweenMarkers(readFileSync(docFile, 'utf8'), table));
+  process.stderr.write(`Reliability table written to ${relative(root, docFile)}.\n`);
 }
 
 if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) main(process.argv.slice(2));

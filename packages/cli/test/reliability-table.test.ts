@@ -1,6 +1,11 @@
-/** The README's reliability table generator (scripts/reliability-table.mjs) on a tiny fixture. */
+/** The reliability table generator (scripts/reliability-table.mjs, writing docs/reliability.md) on a tiny fixture. */
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { END, MATRIX_ROWS, START, parseRecords, renderTable, replaceBetweenMarkers, type VitestReport } from '../../../scripts/reliability-table.mjs';
+import { REPO_ROOT } from './support/migrations.js';
 
 const ROOT = '/repo';
 const records = parseRecords(
@@ -62,9 +67,33 @@ describe('reliability table', () => {
     expect(notCovered).not.toMatch(/row (30|31|32|33|34|35)\b/);
   });
 
-  it('replaces only the text between the README markers', () => {
-    const readme = `# x\n\n## Reliability\n${START}\nold\n${END}\n\n## Next\n`;
-    expect(replaceBetweenMarkers(readme, 'new\n')).toBe(`# x\n\n## Reliability\n${START}\nnew\n${END}\n\n## Next\n`);
+  it('replaces only the text between the markers', () => {
+    const doc = `# x\n\n## Reliability\n${START}\nold\n${END}\n\n## Next\n`;
+    expect(replaceBetweenMarkers(doc, 'new\n')).toBe(`# x\n\n## Reliability\n${START}\nnew\n${END}\n\n## Next\n`);
     expect(() => replaceBetweenMarkers('# no markers\n', 'x')).toThrow(/markers/);
+  });
+
+  it('the table lives between the markers of docs/reliability.md, not in the README', () => {
+    const doc = readFileSync(join(REPO_ROOT, 'docs', 'reliability.md'), 'utf8');
+    expect(doc.indexOf(START)).toBeGreaterThan(-1);
+    expect(doc.indexOf(END)).toBeGreaterThan(doc.indexOf(START));
+    expect(doc.slice(doc.indexOf(START), doc.indexOf(END))).toMatch(/^\| row \| scenario \| fault injected \| result \| status \|$/m);
+    const readme = readFileSync(join(REPO_ROOT, 'README.md'), 'utf8');
+    expect(readme).not.toContain(START);
+    expect(readme).toContain('(docs/reliability.md)');
+  });
+
+  it('`pnpm reliability` (the script itself) rewrites the table of the document it is given', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'digilog-reliability-'));
+    const jsonl = records.map((r) => JSON.stringify(r)).join('\n');
+    writeFileSync(join(dir, 'results.jsonl'), jsonl);
+    writeFileSync(join(dir, 'report.json'), JSON.stringify(report));
+    writeFileSync(join(dir, 'reliability.md'), `# Reliability\n\n${START}\nold table\n${END}\n\nafter\n`);
+    execFileSync(process.execPath, [join(REPO_ROOT, 'scripts', 'reliability-table.mjs'), '--results', join(dir, 'results.jsonl'), '--report', join(dir, 'report.json'), '--doc', join(dir, 'reliability.md')], { stdio: 'pipe' });
+    const written = readFileSync(join(dir, 'reliability.md'), 'utf8');
+    expect(written).not.toContain('old table');
+    expect(written).toContain('| 25 | password \\| search | wrong password | none found |');
+    expect(written.startsWith(`# Reliability\n\n${START}\n| row |`)).toBe(true);
+    expect(written.endsWith(`${END}\n\nafter\n`)).toBe(true);
   });
 });

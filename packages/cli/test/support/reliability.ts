@@ -1,5 +1,5 @@
 /**
- * Evidence for the README's reliability table (TEST-MATRIX.md). A test that exercises a
+ * Evidence for the reliability table of docs/reliability.md (TEST-MATRIX.md). A test that exercises a
  * matrix row calls recordReliability() with what it injected and what it counted; the
  * figures come from the run, and scripts/reliability-table.mjs joins them with the test's
  * pass/fail status from vitest's JSON report. Nothing in the table is typed by hand.

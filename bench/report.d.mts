@@ -1,0 +1,26 @@
+// Types of bench/report.mjs, for its test.
+import type { SquawkRow, Disagreement } from './squawk.d.mts';
+
+export interface ApplyResult { id: string; label: string; goal: number; ours: number; floor: number; ratio: number; nodeFloor: number; nodeFloorRatio: number }
+export interface StatusResult { id: string; label: string; ours: number; floor: number; ratio: number; goal: number }
+export interface GrowthPoint { n: number; migrate: number; status: number; runs: number }
+export interface ReportRow { id: string; label: string; ours: number; floor: number | null; ratio: number | null; goal: string; met?: boolean; unit?: string }
+export interface BenchmarkRun {
+  date: string;
+  machine: string;
+  runs: number | string;
+  apply?: ApplyResult[];
+  status?: StatusResult;
+  growth?: GrowthPoint[];
+  api?: ReportRow[];
+  dev?: ReportRow[];
+}
+export interface Markers { start: string; end: string }
+export const BENCHMARKS_DOC: string;
+export const SQUAWK_DOC: string;
+export const BENCHMARKS_MARKERS: Markers;
+export const SQUAWK_MARKERS: Markers;
+export function renderBenchmarks(run: BenchmarkRun): string;
+export function renderSquawk(result: { rows: SquawkRow[]; disagreements: Disagreement[] }, date: string): string;
+export function replaceBetweenMarkers(doc: string, text: string, markers: Markers): string;
+export function writeBetweenMarkers(file: string, text: string, markers: Markers): void;

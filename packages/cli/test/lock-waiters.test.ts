@@ -4,6 +4,7 @@
  * waiters; a frozen holder (SIGSTOP, TCP still open) is visible in `status` and the next run
  * proceeds once its backend is terminated.
  */
+import pg from 'pg';
 import { afterEach, describe, expect, it } from 'vitest';
 import { PRISMA_ADVISORY_LOCK_KEY } from '../src/db/lock.js';
 import { EXIT_CODES } from '../src/errors.js';
@@ -50,9 +51,14 @@ describe('[rows 2–4] waiting for the migration lock', () => {
   it('[row 2] 15 waiters with a lock-wait limit exit 5 naming the lock and the holder; they write nothing and leave no backend', async () => {
     const db = await newDatabase('digilog_waiters');
     const names = ['20240101000000_long', '20240101000001_after'];
-    const dir = writeMigrations({ [names[0]!]: 'CREATE TABLE long_one (id int);\nSELECT pg_sleep(6);\n', [names[1]!]: 'CREATE TABLE after_long (id int);\n' });
+    // The long migration waits on a gate the test holds until the waiters are done, not on a fixed
+    // sleep: on a loaded machine starting 15 runners can take longer than any sleep that fits here.
+    const gate = new pg.Client({ connectionString: db.url, application_name: 'test-gate' });
+    await gate.connect();
+    await gate.query('SELECT pg_advisory_lock(4242)');
+    const dir = writeMigrations({ [names[0]!]: '-- digilog:lock-timeout 0\nCREATE TABLE long_one (id int);\nSELECT pg_advisory_xact_lock(4242);\n', [names[1]!]: 'CREATE TABLE after_long (id int);\n' });
     const holder = startHolder(db, dir);
-    const holderPid = await holderBackend(db, 'pg_sleep(6)');
+    const holderPid = await holderBackend(db, 'pg_advisory_xact_lock(4242)');
 
     const { runs } = await runTogether(WAITERS, ['migrate', '--migrations-dir', dir], { DATABASE_URL: db.url, DIGILOG_LOCK_WAIT_MS: '1500' });
     expect(runs.map((r) => r.code)).toEqual(Array(WAITERS).fill(EXIT_CODES['lock-timeout']));
@@ -65,6 +71,7 @@ describe('[rows 2–4] waiting for the migration lock', () => {
     expect(await migrationLockRows(db.query)).toEqual([{ pid: holderPid, granted: true }]);
     expect(holder.child.exitCode).toBeNull();
 
+    await gate.end();
     const holderRun = await holder.done;
     expect(holderRun.code).toBe(0);
     expect(JSON.parse(holderRun.stdout).applied.map((a: { name: string }) => a.name)).toEqual(names);
@@ -76,7 +83,7 @@ describe('[rows 2–4] waiting for the migration lock', () => {
     recordReliability({
       row: 2,
       scenario: 'a long migration holds the lock while 15 runners wait with a 1.5 s limit',
-      fault: `${WAITERS} waiters against a 6 s migration`,
+      fault: `${WAITERS} waiters against a migration held until they are done`,
       result: `${WAITERS} exit ${EXIT_CODES['lock-timeout']} naming lock ${PRISMA_ADVISORY_LOCK_KEY} and holder pid/application_name; no rows or backends left by them`,
       runners: WAITERS + 1,
       lostOrDoubled,

@@ -47,6 +47,7 @@ export async function acquireMigrationLock(client: pg.Client, options: LockOptio
   const started = performance.now();
   let delayMs = 25;
   let lastHolderPid: number | undefined;
+  let retriesAtOnce = 0;
   for (;;) {
     const result = await client.query<{ locked: boolean; pid: number }>(`SELECT pg_try_advisory_lock(${PRISMA_ADVISORY_LOCK_KEY}) AS locked, pg_backend_pid() AS pid`);
     if (result.rows[0]?.locked) {
@@ -54,11 +55,16 @@ export async function acquireMigrationLock(client: pg.Client, options: LockOptio
       return performance.now() - started;
     }
     const holder = await findLockHolder(client);
-    if (holder?.pid !== lastHolderPid || lastHolderPid === undefined) {
-      lastHolderPid = holder?.pid ?? -1;
+    const waited = performance.now() - started;
+    // No holder: it let go between the two queries. Try again at once rather than report a
+    // wait on nobody (a second "lock wait" event in the log for the same wait).
+    // Bounded, so a holder this query cannot see never turns the wait into a busy loop.
+    if (holder === null && waited < options.waitMs && ++retriesAtOnce <= 3) continue;
+    retriesAtOnce = 0;
+    if (holder !== null && holder.pid !== lastHolderPid) {
+      lastHolderPid = holder.pid;
       options.onWait?.(holder);
     }
-    const waited = performance.now() - started;
     if (waited >= options.waitMs) {
       const who = holder
         ? `process ${holder.pid}${holder.applicationName ? ` (${holder.applicationName})` : ''}${holder.state ? `, ${holder.state}` : ''}`

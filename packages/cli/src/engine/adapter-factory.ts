@@ -174,6 +174,9 @@ function pinnedSession(target: DatabaseTarget, applicationName: string): PinnedS
   const session: PinnedSession = { pool, target, busy: undefined };
   // A dropped connection surfaces on the next query; an idle-client error must not crash the process.
   pool.on('error', () => {});
+  // Nor one while checked out (the lock wait, a transaction): pg-pool listens only to idle clients,
+  // and a session ended by close() (Ctrl-C) would crash the process before the clean-up is done.
+  pool.on('connect', (client) => client.on('error', () => {}));
   pool.on('acquire', (client) => (session.busy = client));
   pool.on('release', () => (session.busy = undefined));
   // pg's Pool#query releases the client WITH the error when a query fails, which destroys the

@@ -94,7 +94,7 @@ export async function withEngineSignals<T>(
 }
 
 function interruptedBy(signal: NodeJS.Signals, cause?: unknown): DigilogError {
-  return new DigilogError(signal === 'SIGTERM' ? 'sigterm' : 'sigint', `Stopped by ${signal}; the shadow databases were dropped`, {
+  return new DigilogError(signal === 'SIGTERM' ? 'sigterm' : 'sigint', `Stopped by ${signal}; its temporary shadow databases were dropped`, {
     hint: 'Run the command again. A migration it had already applied stays applied (see `digilog-db status`).',
     details: { signal },
     cause,

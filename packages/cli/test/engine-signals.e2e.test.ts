@@ -1,0 +1,120 @@
+/**
+ * Ctrl-C (SIGINT) and SIGTERM during `dev` and `diff`: whenever the signal comes, no temporary
+ * shadow database of that run survives it and the command ends as interrupted (130/143), never
+ * as a failure; and shadow databases left by processes that died outright on this host are
+ * dropped by the next run, while those of live processes or other hosts are kept.
+ */
+import { spawnSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { cpSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { SHADOW_HOST_TAG } from '../src/engine/adapter-factory.js';
+import { EXIT_CODES } from '../src/errors.js';
+import { runCli, startCli, type CliRun } from './support/cli.js';
+import { adminQuery, shadowDatabases, shadowOwnerPid, testDatabases, type TestDatabase } from './support/database.js';
+import { addMigration, REPO_ROOT } from './support/migrations.js';
+
+const newDatabase = testDatabases();
+/** Pids of every CLI process this file started: the shadow databases to check are theirs only (other test files run `dev` meanwhile). */
+const ourPids: number[] = [];
+
+const ourShadows = async (): Promise<string[]> => (await shadowDatabases()).filter((name) => name.includes(`_${SHADOW_HOST_TAG}_`) && ourPids.includes(shadowOwnerPid(name)));
+
+afterAll(async () => {
+  // Whatever a failed assertion left behind is not left on the shared server.
+  for (const name of await ourShadows()) await adminQuery(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`);
+});
+
+/** A copy of the project's prisma/ folder whose schema has one change the migrations lack (so `dev` has a migration to write). */
+function projectCopy(): { schema: string; migrations: string } {
+  const root = mkdtempSync(join(tmpdir(), 'digilog-signals-'));
+  cpSync(join(REPO_ROOT, 'prisma', 'schema.prisma'), join(root, 'prisma', 'schema.prisma'));
+  cpSync(join(REPO_ROOT, 'prisma', 'migrations'), join(root, 'prisma', 'migrations'), { recursive: true });
+  const schema = join(root, 'prisma', 'schema.prisma');
+  writeFileSync(schema, readFileSync(schema, 'utf8').replace('  version     Int          @default(1)', '  version     Int          @default(1)\n  owner       String?      @db.VarChar(64)'));
+  return { schema, migrations: join(root, 'prisma', 'migrations') };
+}
+
+/** Starts the CLI, records its pid, and sends `signal` once `ready` resolves; returns the finished run. */
+async function interrupt(args: string[], db: TestDatabase, ready: (pid: number) => Promise<void>, signal: NodeJS.Signals = 'SIGINT'): Promise<CliRun> {
+  const started = startCli(args, { DATABASE_URL: db.url });
+  const pid = started.child.pid!;
+  ourPids.push(pid);
+  await Promise.race([ready(pid), started.done]);
+  started.child.kill(signal);
+  return started.done;
+}
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** Resolves once a shadow database of `pid` runs the migration that sleeps. */
+async function replayingInShadow(pid: number): Promise<void> {
+  for (let i = 0; i < 1000; i++) {
+    const rows = await adminQuery(`SELECT 1 FROM pg_stat_activity WHERE datname LIKE 'digilog\\_shadow\\_${SHADOW_HOST_TAG}\\_${pid}\\_%' AND query LIKE '%pg_sleep(3)%'`);
+    if (rows.length > 0) return;
+    await sleep(20);
+  }
+  throw new Error(`process ${pid} never replayed the slow migration in a shadow database`);
+}
+
+describe('signals during dev and diff', () => {
+  it('SIGINT at any moment of dev --create-only and diff leaves no shadow database and never ends as a failure', async () => {
+    const db = await newDatabase('digilog_sigint');
+    // Migrated first: `dev` then has nothing to apply to the database itself, only the shadow work.
+    expect((await runCli(['migrate', '--schema', projectCopy().schema], { DATABASE_URL: db.url })).code).toBe(0);
+    for (const delayMs of [100, 250, 400, 550, 700, 850, 1000, 1300]) {
+      const runs = await Promise.all([
+        interrupt(['dev', '--name', 'add_owner', '--create-only', '--schema', projectCopy().schema], db, () => sleep(delayMs)),
+        interrupt(['diff', '--schema', projectCopy().schema], db, () => sleep(delayMs)),
+      ]);
+      for (const run of runs) {
+        // 0: it had finished; 130: interrupted after its clean-up; killed by SIGINT: Node's default, before the command had opened anything.
+        expect([0, EXIT_CODES.sigint, null], run.stderr).toContain(run.code);
+        if (run.code === null) expect(run.signal).toBe('SIGINT');
+      }
+    }
+    expect(await ourShadows()).toEqual([]);
+  }, 180_000);
+
+  it('a signal while the history replays in the shadow database ends diff and dev with 130 (SIGINT) or 143 (SIGTERM), the shadow dropped', async () => {
+    const db = await newDatabase('digilog_sigint_late');
+    for (const [command, signal] of [
+      ['diff', 'SIGINT'],
+      ['diff', 'SIGTERM'],
+      ['dev', 'SIGINT'],
+    ] as const) {
+      const project = projectCopy();
+      addMigration(project.migrations, '29990101000000_slow', 'SELECT pg_sleep(3);\n');
+      const args = command === 'dev' ? ['dev', '--name', 'add_owner', '--create-only', '--schema', project.schema] : ['diff', '--schema', project.schema];
+      const run = await interrupt(args, db, replayingInShadow, signal);
+      expect(run.code, run.stderr).toBe(signal === 'SIGINT' ? EXIT_CODES.sigint : EXIT_CODES.sigterm);
+      expect(run.stderr).toContain(`Stopped by ${signal}`);
+      expect(run.stderr).not.toContain('failed to apply cleanly');
+    }
+    expect(await ourShadows()).toEqual([]);
+  }, 120_000);
+
+  it('drops the shadow databases of dead processes of this host at the next start, and keeps those of live processes and other hosts', async () => {
+    const db = await newDatabase('digilog_sweep');
+    expect((await runCli(['migrate', '--schema', projectCopy().schema], { DATABASE_URL: db.url })).code).toBe(0);
+    const deadPid = spawnSync(process.execPath, ['-e', '']).pid;
+    const otherHost = SHADOW_HOST_TAG === '00000000' ? '11111111' : '00000000';
+    const name = (host: string, pid: number) => `digilog_shadow_${host}_${pid}_${randomBytes(6).toString('hex')}`;
+    const dead = name(SHADOW_HOST_TAG, deadPid);
+    const live = name(SHADOW_HOST_TAG, process.pid);
+    const elsewhere = name(otherHost, deadPid);
+    for (const leftover of [dead, live, elsewhere]) await adminQuery(`CREATE DATABASE "${leftover}"`);
+    try {
+      const run = await runCli(['diff', '--schema', projectCopy().schema], { DATABASE_URL: db.url });
+      expect(run.code, run.stderr).toBe(0);
+      const remaining = await shadowDatabases();
+      expect(remaining).not.toContain(dead);
+      expect(remaining).toContain(live);
+      expect(remaining).toContain(elsewhere);
+    } finally {
+      for (const leftover of [dead, live, elsewhere]) await adminQuery(`DROP DATABASE IF EXISTS "${leftover}" WITH (FORCE)`);
+    }
+  }, 60_000);
+});

@@ -47,7 +47,7 @@ async function interrupt(args: string[], db: TestDatabase, ready: (pid: number) 
   return started.done;
 }
 
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
 /** Resolves once a shadow database of `pid` runs the migration that sleeps. */
 async function replayingInShadow(pid: number): Promise<void> {

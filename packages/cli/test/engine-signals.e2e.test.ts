@@ -20,7 +20,7 @@ const newDatabase = testDatabases();
 /** Pids of every CLI process this file started: the shadow databases to check are theirs only (other test files run `dev` meanwhile). */
 const ourPids: number[] = [];
 
-const ourShadows = async (): Promise<string[]> => (await shadowDatabases()).filter((name) => name.includes(`_${SHADOW_HOST_TAG}_`) && ourPids.includes(shadowOwnerPid(name)));
+const ourShadows = async (): Promise<string[]> => (await shadowDatabases()).filter((name) => ourPids.includes(shadowOwnerPid(name)));
 
 afterAll(async () => {
   // Whatever a failed assertion left behind is not left on the shared server.
@@ -37,46 +37,70 @@ function projectCopy(): { schema: string; migrations: string } {
   return { schema, migrations: join(root, 'prisma', 'migrations') };
 }
 
-/** Starts the CLI, records its pid, and sends `signal` once `ready` resolves; returns the finished run. */
-async function interrupt(args: string[], db: TestDatabase, ready: (pid: number) => Promise<void>, signal: NodeJS.Signals = 'SIGINT'): Promise<CliRun> {
+/** Starts the CLI, records its pid, and sends `signal` once `ready` resolves (it should give up when `exited()`); returns the finished run. */
+async function interrupt(
+  args: string[],
+  db: TestDatabase,
+  ready: (pid: number, exited: () => boolean) => Promise<void>,
+  signal: NodeJS.Signals = 'SIGINT',
+): Promise<CliRun> {
   const started = startCli(args, { DATABASE_URL: db.url });
   const pid = started.child.pid!;
   ourPids.push(pid);
-  await Promise.race([ready(pid), started.done]);
+  let exited = false;
+  void started.done.finally(() => (exited = true));
+  await Promise.race([ready(pid, () => exited), started.done]);
   started.child.kill(signal);
   return started.done;
 }
 
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
-/** Resolves once a shadow database of `pid` runs the migration that sleeps. */
-async function replayingInShadow(pid: number): Promise<void> {
-  for (let i = 0; i < 1000; i++) {
-    const rows = await adminQuery(`SELECT 1 FROM pg_stat_activity WHERE datname LIKE 'digilog\\_shadow\\_${SHADOW_HOST_TAG}\\_${pid}\\_%' AND query LIKE '%pg_sleep(3)%'`);
+/** Resolves once the schema engine's first session on `db` is open (its lock session, or its main connection). */
+async function engineConnected(db: TestDatabase, exited: () => boolean): Promise<void> {
+  for (let i = 0; i < 2000 && !exited(); i++) {
+    const rows = await adminQuery(`SELECT 1 FROM pg_stat_activity WHERE datname = '${db.name}' AND application_name LIKE 'digilog-db schema engine%'`);
     if (rows.length > 0) return;
+    await sleep(10);
+  }
+  if (!exited()) throw new Error(`no schema engine session on ${db.name}`);
+}
+
+/** Resolves once a shadow database of `pid` runs the migration that sleeps. */
+async function replayingInShadow(pid: number, exited: () => boolean): Promise<void> {
+  for (let i = 0; i < 1000 && !exited(); i++) {
+    const rows = await adminQuery<{ datname: string }>(`SELECT datname FROM pg_stat_activity WHERE datname LIKE 'digilog\\_shadow\\_%' AND query LIKE '%pg_sleep(3)%'`);
+    if (rows.some((row) => shadowOwnerPid(row.datname) === pid)) return;
     await sleep(20);
   }
-  throw new Error(`process ${pid} never replayed the slow migration in a shadow database`);
+  if (!exited()) throw new Error(`process ${pid} never replayed the slow migration in a shadow database`);
 }
 
 describe('signals during dev and diff', () => {
-  it('SIGINT at any moment of dev --create-only and diff leaves no shadow database and never ends as a failure', async () => {
-    const db = await newDatabase('digilog_sigint');
+  it('SIGINT at any moment of dev --create-only and diff leaves no shadow database and ends with 130, never as a failure', async () => {
+    // One database per command: the marker below must tell the two runs apart.
+    const [devDb, diffDb] = [await newDatabase('digilog_sigint_dev'), await newDatabase('digilog_sigint_diff')];
     // Migrated first: `dev` then has nothing to apply to the database itself, only the shadow work.
-    expect((await runCli(['migrate', '--schema', projectCopy().schema], { DATABASE_URL: db.url })).code).toBe(0);
-    for (const delayMs of [100, 250, 400, 550, 700, 850, 1000, 1300]) {
+    for (const db of [devDb, diffDb]) expect((await runCli(['migrate', '--schema', projectCopy().schema], { DATABASE_URL: db.url })).code).toBe(0);
+    const dev = () => ['dev', '--name', 'add_owner', '--create-only', '--schema', projectCopy().schema];
+    const diff = () => ['diff', '--schema', projectCopy().schema];
+    // Before the command has opened anything Node's default ends it (killed by SIGINT): nothing to clean up yet.
+    for (const run of await Promise.all([interrupt(dev(), devDb, () => sleep(200)), interrupt(diff(), diffDb, () => sleep(200))])) {
+      expect([0, EXIT_CODES.sigint, null], run.stderr).toContain(run.code);
+      if (run.code === null) expect(run.signal).toBe('SIGINT');
+    }
+    // Delays counted from the command's first session (the machine's load varies too much for delays from the start):
+    // from then on the signal falls into the lock wait, the shadow database's creation, the replay, the diff or the file writing.
+    for (const delayMs of [0, 30, 100, 200, 350, 550, 800, 1200, 2000, 3500]) {
       const runs = await Promise.all([
-        interrupt(['dev', '--name', 'add_owner', '--create-only', '--schema', projectCopy().schema], db, () => sleep(delayMs)),
-        interrupt(['diff', '--schema', projectCopy().schema], db, () => sleep(delayMs)),
+        interrupt(dev(), devDb, (_, exited) => engineConnected(devDb, exited).then(() => sleep(delayMs))),
+        interrupt(diff(), diffDb, (_, exited) => engineConnected(diffDb, exited).then(() => sleep(delayMs))),
       ]);
-      for (const run of runs) {
-        // 0: it had finished; 130: interrupted after its clean-up; killed by SIGINT: Node's default, before the command had opened anything.
-        expect([0, EXIT_CODES.sigint, null], run.stderr).toContain(run.code);
-        if (run.code === null) expect(run.signal).toBe('SIGINT');
-      }
+      // 0: it had finished before the signal.
+      for (const run of runs) expect([0, EXIT_CODES.sigint], run.stderr).toContain(run.code);
     }
     expect(await ourShadows()).toEqual([]);
-  }, 180_000);
+  }, 300_000);
 
   it('a signal while the history replays in the shadow database ends diff and dev with 130 (SIGINT) or 143 (SIGTERM), the shadow dropped', async () => {
     const db = await newDatabase('digilog_sigint_late');

@@ -9,10 +9,12 @@ import { randomBytes } from 'node:crypto';
 import { cpSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import pg from 'pg';
 import { afterAll, describe, expect, it } from 'vitest';
 import { SHADOW_HOST_TAG } from '../src/engine/adapter-factory.js';
 import { EXIT_CODES } from '../src/errors.js';
 import { runCli, startCli, type CliRun } from './support/cli.js';
+import { startCluster } from './support/cluster.js';
 import { adminQuery, shadowDatabases, shadowOwnerPid, testDatabases, type TestDatabase } from './support/database.js';
 import { addMigration, REPO_ROOT } from './support/migrations.js';
 
@@ -141,4 +143,37 @@ describe('signals during dev and diff', () => {
       for (const leftover of [dead, live, elsewhere]) await adminQuery(`DROP DATABASE IF EXISTS "${leftover}" WITH (FORCE)`);
     }
   }, 60_000);
+
+  it('SIGINT while CREATE DATABASE of the shadow is still running: the database is dropped once it exists (private cluster)', async () => {
+    // A cluster of its own: the test holds a lock on pg_database that would stall every CREATE DATABASE on the shared server.
+    const cluster = await startCluster();
+    const locker = new pg.Client({ connectionString: cluster.url() });
+    try {
+      await adminQuery('CREATE DATABASE app', cluster.url());
+      const db = { name: 'app', url: cluster.url('app') } as TestDatabase;
+      expect((await runCli(['migrate', '--schema', projectCopy().schema], { DATABASE_URL: db.url })).code).toBe(0);
+      await locker.connect();
+      // CREATE DATABASE inserts into pg_database (ROW EXCLUSIVE): it waits behind this SHARE lock until COMMIT.
+      await locker.query('BEGIN; LOCK TABLE pg_database IN SHARE MODE');
+      let pid = 0;
+      const run = interrupt(['diff', '--schema', projectCopy().schema], db, async (childPid, exited) => {
+        pid = childPid;
+        for (let i = 0; i < 2000 && !exited(); i++) {
+          const rows = await adminQuery(`SELECT 1 FROM pg_stat_activity WHERE query LIKE 'CREATE DATABASE "digilog\\_shadow\\_%' AND wait_event_type = 'Lock'`, cluster.url());
+          if (rows.length > 0) return;
+          await sleep(20);
+        }
+      });
+      // Give the signal time to arrive (an interrupted run that does not wait for its CREATE DATABASE exits meanwhile), then let CREATE DATABASE finish.
+      await Promise.race([run, sleep(1500)]);
+      await locker.query('COMMIT');
+      const finished = await run;
+      expect(finished.code, finished.stderr).toBe(EXIT_CODES.sigint);
+      const left = await adminQuery<{ datname: string }>(`SELECT datname FROM pg_database WHERE datname LIKE 'digilog\\_shadow\\_%'`, cluster.url());
+      expect(left.filter((row) => shadowOwnerPid(row.datname) === pid)).toEqual([]);
+    } finally {
+      await locker.end().catch(() => {});
+      cluster.destroyAll();
+    }
+  }, 120_000);
 });

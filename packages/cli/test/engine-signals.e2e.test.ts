@@ -156,18 +156,34 @@ describe('signals during dev and diff', () => {
       // CREATE DATABASE inserts into pg_database (ROW EXCLUSIVE): it waits behind this SHARE lock until COMMIT.
       await locker.query('BEGIN; LOCK TABLE pg_database IN SHARE MODE');
       let pid = 0;
+      let blocked = false;
+      let onBlocked: () => void = () => {};
+      const signalSent = new Promise<void>((resolve) => (onBlocked = resolve));
       const run = interrupt(['diff', '--schema', projectCopy().schema], db, async (childPid, exited) => {
         pid = childPid;
         for (let i = 0; i < 2000 && !exited(); i++) {
           const rows = await adminQuery(`SELECT 1 FROM pg_stat_activity WHERE query LIKE 'CREATE DATABASE "digilog\\_shadow\\_%' AND wait_event_type = 'Lock'`, cluster.url());
-          if (rows.length > 0) return;
+          if (rows.length > 0) {
+            blocked = true;
+            return onBlocked(); // interrupt() sends the signal right after this returns
+          }
           await sleep(20);
         }
       });
-      // Give the signal time to arrive (an interrupted run that does not wait for its CREATE DATABASE exits meanwhile), then let CREATE DATABASE finish.
-      await Promise.race([run, sleep(1500)]);
+      // CREATE DATABASE finishes only once the signal was handled: the run's engine session on `app` is closed then
+      // (a run that does not wait for its CREATE DATABASE exits meanwhile; the bound only keeps a broken run from hanging here).
+      const handled = async () => {
+        await signalSent;
+        for (let i = 0; i < 500; i++) {
+          const rows = await adminQuery(`SELECT 1 FROM pg_stat_activity WHERE datname = 'app' AND application_name = 'digilog-db schema engine'`, cluster.url());
+          if (rows.length === 0) return;
+          await sleep(20);
+        }
+      };
+      await Promise.race([run, handled()]);
       await locker.query('COMMIT');
       const finished = await run;
+      expect(blocked, finished.stderr).toBe(true);
       expect(finished.code, finished.stderr).toBe(EXIT_CODES.sigint);
       const left = await adminQuery<{ datname: string }>(`SELECT datname FROM pg_database WHERE datname LIKE 'digilog\\_shadow\\_%'`, cluster.url());
       expect(left.filter((row) => shadowOwnerPid(row.datname) === pid)).toEqual([]);

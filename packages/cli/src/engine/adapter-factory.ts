@@ -374,9 +374,10 @@ export async function createEngineAdapterFactory(options: EngineAdapterOptions):
     },
     close: async () => {
       closing = true;
-      await Promise.allSettled([...creating]);
-      // Sessions first (a shadow cannot be dropped cleanly while we are connected to it), then the databases.
+      // Sessions first (a shadow cannot be dropped cleanly while we are connected to it), then the databases,
+      // including one whose CREATE DATABASE is still running (it is dropped once it exists).
       await Promise.all([...sessions].map(endSession));
+      await Promise.allSettled([...creating]);
       const failures: unknown[] = [];
       for (const name of [...shadows]) await dropShadow(name).catch((error: unknown) => failures.push(error));
       if (failures.length > 0) throw new Error(`Could not drop shadow database(s) ${[...shadows].join(', ')}: ${String(failures[0])}`);

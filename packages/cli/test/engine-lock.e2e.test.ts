@@ -50,6 +50,7 @@ describe('engine commands wait for a running migration', () => {
     expect((await migrating.done).code).toBe(0);
     expect(dev.stderr).not.toContain('reset');
     expect(dev.code).toBe(0);
+    expect(dev.stderr).toContain('Waiting for the migration lock held by process');
     expect(readdirSync(project.migrations).some((n) => n.endsWith('_add_owner'))).toBe(true);
     // The history it compared against included the migration that was running.
     expect(await db.query(`SELECT migration_name FROM _prisma_migrations WHERE migration_name = '${SLOW}' AND finished_at IS NOT NULL`)).toHaveLength(1);
@@ -96,6 +97,7 @@ describe('engine commands wait for a running migration', () => {
     const reset = await runCli(['reset', '--yes', '--no-seed', '--schema', project.schema], project.env);
     expect((await migrating.done).code).toBe(0);
     expect(reset.code).toBe(0);
+    expect(reset.stderr).toContain('Waiting for the migration lock held by process');
     const rows = await db.query<{ migration_name: string; finished: boolean }>(`SELECT migration_name, finished_at IS NOT NULL AS finished FROM _prisma_migrations ORDER BY started_at`);
     expect(rows.every((r) => r.finished)).toBe(true);
     expect(rows.filter((r) => r.migration_name === SLOW)).toHaveLength(1);

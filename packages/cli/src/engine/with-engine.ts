@@ -58,6 +58,7 @@ export async function withEngineSignals<T>(
   let onStopped: () => void = () => {};
   const interrupted = new Promise<void>((resolve) => (onStopped = resolve));
   const onSignal = (signal: NodeJS.Signals) => {
+    if (signalled) return; // the first signal decides the exit code; its clean-up is already under way
     signalled = signal;
     stopped = adapters
       .close()

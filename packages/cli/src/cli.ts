@@ -45,7 +45,8 @@ Environment: DATABASE_URL (unset: embedded PGlite), NODE_ENV, AUTO_MIGRATE, DIGI
 Exit codes: 0 ok, 1 error, 2 usage/config, 3 pending, 4 dangerous change blocked, 5 lock timeout,
             6 failed migration (resolve needed), 7 history mismatch, 8 database unreachable,
             9 refused in production, 10 schema not managed (baseline needed),
-            11 stopped by a signal between migrations, 12 backup failed (nothing migrated)`,
+            11 stopped by a signal between migrations, 12 backup failed (nothing migrated),
+            130/143 dev, diff, push or pull stopped by SIGINT/SIGTERM (after its clean-up)`,
   );
   for (const command of program.commands) command.exitOverride();
   return program;

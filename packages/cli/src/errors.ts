@@ -18,7 +18,9 @@ export type ErrorKind =
   | 'not-managed'
   | 'migration-sql'
   | 'interrupted'
-  | 'backup-failed';
+  | 'backup-failed'
+  | 'sigint'
+  | 'sigterm';
 
 /** One table maps every error kind to its exit code; nothing else decides exit codes. */
 export const EXIT_CODES: Readonly<Record<ErrorKind | 'ok', number>> = {
@@ -37,6 +39,9 @@ export const EXIT_CODES: Readonly<Record<ErrorKind | 'ok', number>> = {
   'not-managed': 10,
   interrupted: 11,
   'backup-failed': 12,
+  // A command stopped mid-way by Ctrl-C or SIGTERM (after its clean-up) exits as shells report a signal: 128 + its number.
+  sigint: 130,
+  sigterm: 143,
 };
 
 export interface DigilogErrorOptions {

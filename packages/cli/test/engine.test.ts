@@ -13,7 +13,7 @@ import { bindMigrationAwareSqlAdapterFactory } from '@prisma/driver-adapter-util
 import pg from 'pg';
 import { afterAll, describe, expect, it } from 'vitest';
 import { sha256Hex } from '../src/core/checksum.js';
-import { createEngineAdapterFactory, type EngineAdapterFactory } from '../src/engine/adapter-factory.js';
+import { createEngineAdapterFactory, SHADOW_HOST_TAG, type EngineAdapterFactory } from '../src/engine/adapter-factory.js';
 import { createMigrationFromSchema } from '../src/engine/create-migration.js';
 import { callEngine, createSchemaEngine, loadSchemaEngineModule, type SchemaEngine } from '../src/engine/load-schema-engine.js';
 import { LOCK_FILE_CONTENT, migrationsList } from '../src/engine/migrations-input.js';
@@ -34,7 +34,7 @@ async function fresh(): Promise<TestDatabase> {
 }
 /** Shadow databases of this test process (other test files may create their own meanwhile). */
 async function shadowCount(): Promise<number> {
-  const rows = await adminQuery<{ n: number }>(`SELECT count(*)::int AS n FROM pg_database WHERE datname LIKE 'digilog\\_shadow\\_${process.pid}\\_%'`);
+  const rows = await adminQuery<{ n: number }>(`SELECT count(*)::int AS n FROM pg_database WHERE datname LIKE 'digilog\\_shadow\\_${SHADOW_HOST_TAG}\\_${process.pid}\\_%'`);
   return rows[0]!.n;
 }
 /** The raw engine on our adapter factory; freed and closed afterwards, as callers must. */

@@ -32,6 +32,7 @@ Examples:
       if (!paths.schemaPath) throw new DigilogError('usage', 'dev needs a schema', { hint: 'Pass --schema <path/to/schema.prisma>.' });
       const { dev } = await import('../operations/dev.js');
       const { runnerOptions } = await import('../operations/runner-options.js');
+      const { describeLockHolder } = await import('../db/lock.js');
       const spinner = await terminal.spinner('Comparing the schema with the migration history');
       const result = await dev({
         ...runnerOptions(config, paths),
@@ -40,6 +41,9 @@ Examples:
         name: flags.name!,
         createOnly: flags.createOnly === true,
         force: flags.force === true,
+        onEvent(event) {
+          if (event.type === 'lock-wait') terminal.err(`Waiting for the migration lock held by ${describeLockHolder(event.holder)}`);
+        },
         async confirmDataLoss(warnings) {
           spinner.stop();
           for (const warning of warnings) terminal.err(`${terminal.color.yellow('⚠ data loss:')} ${warning}`);

@@ -21,10 +21,13 @@ export function register(program: Command): void {
       if (!paths.schemaPath) throw new DigilogError('usage', 'diff needs a schema', { hint: 'Pass --schema <path/to/schema.prisma>.' });
       const { diff } = await import('../operations/diff.js');
       const { requireDatabaseUrl } = await import('../config.js');
+      const { describeLockHolder } = await import('../db/lock.js');
       const result = await diff({
         databaseUrl: requireDatabaseUrl(config),
         shadowDatabaseUrl: config.shadowDatabaseUrl,
         schemaPath: paths.schemaPath,
+        // Not while a migration runs: its half-applied state is not the database's.
+        migrationLock: { waitMs: config.lockWaitMs, onWait: (holder) => terminal.err(`Waiting for the migration lock held by ${describeLockHolder(holder)}`) },
         migrationsDir: paths.migrationsDir,
         from: flags.fromEmpty ? 'empty' : flags.fromDatabase ? 'database' : 'migrations',
       });

@@ -19,10 +19,13 @@ export function register(program: Command): void {
       if (!paths.schemaPath) throw new DigilogError('usage', 'push needs a schema', { hint: 'Pass --schema <path/to/schema.prisma>.' });
       const { push } = await import('../operations/push.js');
       const { requireDatabaseUrl } = await import('../config.js');
+      const { describeLockHolder } = await import('../db/lock.js');
       const result = await push({
         databaseUrl: requireDatabaseUrl(config),
         shadowDatabaseUrl: config.shadowDatabaseUrl,
         schemaPath: paths.schemaPath,
+        // Not while a migration runs: its half-applied state is not the database's.
+        migrationLock: { waitMs: config.lockWaitMs, onWait: (holder) => terminal.err(`Waiting for the migration lock held by ${describeLockHolder(holder)}`) },
         acceptDataLoss: flags.acceptDataLoss === true,
         production: config.isProduction,
         force: flags.force === true,

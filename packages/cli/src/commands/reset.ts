@@ -1,6 +1,7 @@
 /** `digilog-db reset`: drop the schema and re-apply every migration (development only). */
 import type { Command } from 'commander';
 import { DigilogError, EXIT_CODES } from '../errors.js';
+import type { MigrateEvent } from '../operations/migrate.js';
 import { formatMs, type Terminal } from '../output/terminal.js';
 import { commandContext, setExitCode, withCommonOptions, type CommonFlags } from './common.js';
 
@@ -28,7 +29,15 @@ Examples:
       const { reset, assertResetAllowed } = await import('../operations/reset.js');
       const { runnerOptions } = await import('../operations/runner-options.js');
       const { parseTarget } = await import('../db/target.js');
-      const options = { ...runnerOptions(config, paths), force: flags.force === true };
+      const { describeLockHolder } = await import('../db/lock.js');
+      const options = {
+        ...runnerOptions(config, paths),
+        force: flags.force === true,
+        // It waits for a running migration before it drops anything; say so rather than hang silently.
+        onEvent: (event: MigrateEvent) => {
+          if (event.type === 'lock-wait') terminal.err(`Waiting for the migration lock held by ${describeLockHolder(event.holder)}`);
+        },
+      };
       // The guard runs before any prompt or connection: nothing is touched when refused.
       assertResetAllowed(options);
       const target = parseTarget(options.databaseUrl);

@@ -27,7 +27,7 @@ export interface LockOptions {
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** Returns the session holding the migration lock, or null when it is free. */
-export async function findLockHolder(client: pg.Client): Promise<LockHolder | null> {
+export async function findLockHolder(client: pg.ClientBase): Promise<LockHolder | null> {
   const result = await client.query<{ pid: number; application_name: string | null; state: string | null; backend_start: Date | null }>(
     `SELECT l.pid, a.application_name, a.state, a.backend_start
        FROM pg_locks l LEFT JOIN pg_stat_activity a ON a.pid = l.pid
@@ -43,7 +43,7 @@ export async function findLockHolder(client: pg.Client): Promise<LockHolder | nu
  * Takes the lock on this client's session, polling with backoff up to waitMs.
  * Returns how long it waited; throws `lock-timeout` (P1002) naming the holder.
  */
-export async function acquireMigrationLock(client: pg.Client, options: LockOptions): Promise<number> {
+export async function acquireMigrationLock(client: pg.ClientBase, options: LockOptions): Promise<number> {
   const started = performance.now();
   let delayMs = 25;
   let lastHolderPid: number | undefined;
@@ -66,9 +66,7 @@ export async function acquireMigrationLock(client: pg.Client, options: LockOptio
       options.onWait?.(holder);
     }
     if (waited >= options.waitMs) {
-      const who = holder
-        ? `process ${holder.pid}${holder.applicationName ? ` (${holder.applicationName})` : ''}${holder.state ? `, ${holder.state}` : ''}`
-        : 'another session';
+      const who = describeLockHolder(holder);
       throw new DigilogError('lock-timeout', `Timed out after ${Math.round(waited)} ms waiting for the migration lock (advisory lock ${PRISMA_ADVISORY_LOCK_KEY}) held by ${who}`, {
         prismaCode: 'P1002',
         hint: holder
@@ -92,7 +90,7 @@ export async function acquireMigrationLock(client: pg.Client, options: LockOptio
  * same server process and that it holds the lock; if not, give the lock back (on the
  * process that took it, a bounded number of tries) and refuse with an explanation.
  */
-async function assertLockKeptBySession(client: pg.Client, lockPid: number): Promise<void> {
+async function assertLockKeptBySession(client: pg.ClientBase, lockPid: number): Promise<void> {
   const check = await client.query<{ pid: number; held: boolean }>(
     `SELECT pg_backend_pid() AS pid, EXISTS (SELECT 1 FROM pg_locks WHERE pid = pg_backend_pid() AND locktype = 'advisory' AND granted
        AND classid = 0 AND objid = ${PRISMA_ADVISORY_LOCK_KEY} AND objsubid = 1) AS held`,
@@ -117,6 +115,13 @@ async function assertLockKeptBySession(client: pg.Client, lockPid: number): Prom
       details: { lockPid, sessionPid: pid, released },
     },
   );
+}
+
+/** The holder as one phrase: "process 123 (digilog-db pid=9), active", or "another session" when unknown. */
+export function describeLockHolder(holder: LockHolder | null): string {
+  return holder
+    ? `process ${holder.pid}${holder.applicationName ? ` (${holder.applicationName})` : ''}${holder.state ? `, ${holder.state}` : ''}`
+    : 'another session';
 }
 
 /** Releases the lock held by this session. */

@@ -11,8 +11,12 @@
  *     quotes, literals and comments survives;
  *  4. all work of one adapter runs on one pinned session, so the engine's
  *     session-level advisory lock and the migration it guards share it.
+ * Shadow databases are named after their host and pid, registered for
+ * clean-up before they exist, and a later run on the same host drops those of
+ * processes that died before they could.
  */
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
+import { hostname } from 'node:os';
 import type {
   ErrorCapturingSqlMigrationAwareDriverAdapterFactory,
   SqlDriverAdapter,
@@ -23,12 +27,39 @@ import type {
 } from '@prisma/driver-adapter-utils';
 import { createRequire } from 'node:module';
 import type pg from 'pg';
+import { acquireMigrationLock, type LockOptions } from '../db/lock.js';
 import { optionValue, parseTarget, pgConnection, quoteIdent, withDatabase, type DatabaseTarget } from '../db/target.js';
 
 const CHAR_OID = 18;
 const TEXT_OID = 25;
 /** Prefix of the temporary shadow databases, so a leftover is easy to recognise (and to test for). */
 export const SHADOW_DATABASE_PREFIX = 'digilog_shadow_';
+/**
+ * This host in shadow database names: pids only mean something on the host that
+ * issued them, so only a run on the same host may judge a leftover abandoned.
+ */
+export const SHADOW_HOST_TAG = createHash('sha256').update(hostname()).digest('hex').slice(0, 8);
+
+/** `digilog_shadow_<host>_<pid>_<random>`: whose shadow database it is, so a leftover of a dead process can be told from one in use. */
+export function shadowDatabaseName(pid: number = process.pid): string {
+  return `${SHADOW_DATABASE_PREFIX}${SHADOW_HOST_TAG}_${pid}_${randomBytes(6).toString('hex')}`;
+}
+
+/** Host tag and pid in a shadow database name; `host` is null in the older `digilog_shadow_<pid>_<random>` names. Null for other names. */
+export function parseShadowDatabaseName(name: string): { host: string | null; pid: number } | null {
+  const match = /^digilog_shadow_(?:([0-9a-f]{8})_)?(\d+)_[0-9a-f]{12}$/.exec(name);
+  return match ? { host: match[1] ?? null, pid: Number(match[2]) } : null;
+}
+
+/** Whether a process with this pid runs on this host (EPERM: it does, as another user). */
+function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
 
 /** Input of createEngineAdapterFactory. */
 export interface EngineAdapterOptions {
@@ -44,8 +75,15 @@ export interface EngineAdapterOptions {
 export interface EngineAdapterFactory {
   /** Pass this to `SchemaEngine.new` as its adapter. */
   readonly bound: ErrorCapturingSqlMigrationAwareDriverAdapterFactory;
-  /** Temporary shadow databases created and not dropped yet (empty after close()). */
+  /** Temporary shadow databases created (or being created) and not dropped yet (empty after close()). */
   liveShadowDatabases(): string[];
+  /**
+   * Takes Prisma's migration lock, waiting like `migrate` does, on the session the engine's
+   * next connect() gets, so the engine diagnoses only while no migration runs. The engine's own
+   * `pg_advisory_lock` in applyMigrations then nests on that session instead of waiting for it
+   * forever; closing the session releases both. Returns how long it waited.
+   */
+  lockMigrations(lock: LockOptions): Promise<number>;
   /** Closes every session this factory opened (releasing the advisory lock with them) and drops leftover shadow databases. Idempotent. */
   close(): Promise<void>;
 }
@@ -138,6 +176,9 @@ function pinnedSession(target: DatabaseTarget, applicationName: string): PinnedS
   const session: PinnedSession = { pool, target, busy: undefined };
   // A dropped connection surfaces on the next query; an idle-client error must not crash the process.
   pool.on('error', () => {});
+  // Nor one while checked out (the lock wait, a transaction): pg-pool listens only to idle clients,
+  // and a session ended by close() (Ctrl-C) would crash the process before the clean-up is done.
+  pool.on('connect', (client) => client.on('error', () => {}));
   pool.on('acquire', (client) => (session.busy = client));
   pool.on('release', () => (session.busy = undefined));
   // pg's Pool#query releases the client WITH the error when a query fails, which destroys the
@@ -157,12 +198,12 @@ function pinnedSession(target: DatabaseTarget, applicationName: string): PinnedS
 }
 
 /** Runs one statement on a short-lived maintenance session (CREATE/DROP DATABASE cannot run in a transaction). */
-async function maintenance(target: DatabaseTarget, sql: string, applicationName: string): Promise<void> {
+async function maintenance(target: DatabaseTarget, sql: string, applicationName: string): Promise<pg.QueryResult> {
   const client = new (installedPg().Client)({ ...pgConnection(target), application_name: applicationName });
   client.on('error', () => {});
   await client.connect();
   try {
-    await client.query(sql);
+    return await client.query(sql);
   } finally {
     await client.end().catch(() => {});
   }
@@ -175,6 +216,33 @@ export async function createEngineAdapterFactory(options: EngineAdapterOptions):
   const applicationName = options.applicationName ?? 'digilog-db schema engine';
   const sessions = new Set<PinnedSession>();
   const shadows = new Set<string>();
+  /** CREATE DATABASE statements under way: close() waits for them, or a database created just after it would leak. */
+  const creating = new Set<Promise<unknown>>();
+  /** The locked session of lockMigrations(), handed to the engine's first connect(). */
+  let locked: PinnedSession | undefined;
+  let swept = false;
+  let closing = false;
+
+  /** Once close() began (Ctrl-C) nothing new is opened: close() could no longer see it. */
+  function assertOpen(): void {
+    if (!closing) return;
+    throw new DriverAdapterError({
+      kind: 'postgres',
+      code: '57014',
+      severity: 'ERROR',
+      message: 'digilog-db is stopping: no new connection is opened',
+      detail: undefined,
+      column: undefined,
+      hint: undefined,
+    });
+  }
+
+  function openSession(target: DatabaseTarget): PinnedSession {
+    assertOpen();
+    const session = pinnedSession(target, applicationName);
+    sessions.add(session);
+    return session;
+  }
 
   async function endSession(session: PinnedSession): Promise<void> {
     if (!sessions.delete(session)) return;
@@ -197,10 +265,32 @@ export async function createEngineAdapterFactory(options: EngineAdapterOptions):
     shadows.delete(name);
   }
 
+  /**
+   * Drops the shadow databases that processes of this host created and could not drop because
+   * they died first (SIGKILL, a second Ctrl-C, a crash): only names with this host's tag whose
+   * pid no longer runs. Another host's pids cannot be checked from here; a live pid may be using
+   * its database. Best effort: a role that may not drop them leaves them.
+   */
+  async function dropAbandonedShadows(): Promise<void> {
+    const pattern = `${SHADOW_DATABASE_PREFIX}${SHADOW_HOST_TAG}_`.replace(/_/g, '\\_');
+    const { rows } = await maintenance(main, `SELECT datname FROM pg_database WHERE datname LIKE '${pattern}%'`, `${applicationName} (shadow)`);
+    for (const { datname } of rows as Array<{ datname: string }>) {
+      const owner = parseShadowDatabaseName(datname);
+      if (owner?.host !== SHADOW_HOST_TAG || processAlive(owner.pid)) continue;
+      await maintenance(main, `DROP DATABASE IF EXISTS ${quoteIdent(datname)} WITH (FORCE)`, `${applicationName} (shadow)`).catch(() => {});
+    }
+  }
+
   /** An adapter on its own pinned session; `onDispose` runs after the session is closed. */
   async function connectTo(target: DatabaseTarget, onDispose?: () => Promise<void>): Promise<SqlDriverAdapter> {
-    const session = pinnedSession(target, applicationName);
-    sessions.add(session);
+    assertOpen();
+    let session: PinnedSession;
+    if (target === main && locked) {
+      session = locked;
+      locked = undefined;
+    } else {
+      session = openSession(target);
+    }
     const { pool } = session;
     const adapter = reportCharAsCharacter(await new PrismaPg(pool, { schema: target.schema }).connect(), ColumnTypeEnum.Character);
     const onError = (adapter as unknown as { onError(error: unknown): never }).onError.bind(adapter);
@@ -228,10 +318,20 @@ export async function createEngineAdapterFactory(options: EngineAdapterOptions):
       await adapter.executeScript(`DROP SCHEMA IF EXISTS ${schema} CASCADE; CREATE SCHEMA ${schema};`);
       return adapter;
     }
-    const name = `${SHADOW_DATABASE_PREFIX}${process.pid}_${randomBytes(6).toString('hex')}`;
+    assertOpen();
+    if (!swept) {
+      swept = true;
+      await dropAbandonedShadows().catch(() => {});
+    }
+    const name = shadowDatabaseName();
+    // Registered before it exists: a Ctrl-C while CREATE DATABASE runs must still drop it.
+    shadows.add(name);
+    const creation = maintenance(main, `CREATE DATABASE ${quoteIdent(name)}`, `${applicationName} (shadow)`);
+    creating.add(creation);
     try {
-      await maintenance(main, `CREATE DATABASE ${quoteIdent(name)}`, `${applicationName} (shadow)`);
+      await creation;
     } catch (error) {
+      await dropShadow(name).catch(() => {});
       // Anything but a DriverAdapterError reaches the user as "External error id#0".
       const pgError = error as { code?: string; message?: string };
       throw new DriverAdapterError({
@@ -243,8 +343,9 @@ export async function createEngineAdapterFactory(options: EngineAdapterOptions):
         column: undefined,
         hint: 'Grant CREATEDB to this user, or pass a dedicated shadow database URL.',
       });
+    } finally {
+      creating.delete(creation);
     }
-    shadows.add(name);
     try {
       // Defect 2: close our own session first, then drop; the stock adapter dropped while still connected.
       return await connectTo(withDatabase(main, name), () => dropShadow(name));
@@ -264,9 +365,21 @@ export async function createEngineAdapterFactory(options: EngineAdapterOptions):
   return {
     bound: bindMigrationAwareSqlAdapterFactory(factory),
     liveShadowDatabases: () => [...shadows],
+    async lockMigrations(lock) {
+      const session = (locked ??= openSession(main));
+      const client = await session.pool.connect();
+      try {
+        return await acquireMigrationLock(client, lock);
+      } finally {
+        client.release();
+      }
+    },
     close: async () => {
-      // Sessions first (a shadow cannot be dropped cleanly while we are connected to it), then the databases.
+      closing = true;
+      // Sessions first (a shadow cannot be dropped cleanly while we are connected to it), then the databases,
+      // including one whose CREATE DATABASE is still running (it is dropped once it exists).
       await Promise.all([...sessions].map(endSession));
+      await Promise.allSettled([...creating]);
       const failures: unknown[] = [];
       for (const name of [...shadows]) await dropShadow(name).catch((error: unknown) => failures.push(error));
       if (failures.length > 0) throw new Error(`Could not drop shadow database(s) ${[...shadows].join(', ')}: ${String(failures[0])}`);

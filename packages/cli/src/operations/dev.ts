@@ -6,6 +6,7 @@
  * data-loss warnings, asks, and applies it with its own runner.
  */
 import { createMigrationFromSchema } from '../engine/create-migration.js';
+import type { LockHolder } from '../db/lock.js';
 import { withEngineSignals } from '../engine/with-engine.js';
 import { DigilogError } from '../errors.js';
 import { migrate, type MigrateOptions, type MigrateResult } from './migrate.js';
@@ -49,7 +50,9 @@ export async function dev(options: DevOptions): Promise<DevResult> {
       hint: 'dev is a development tool (it creates and drops a shadow database). Deploy with `digilog-db migrate`.',
     });
   }
-  const { migration, appliedPending } = await withEngineSignals(options, (adapters) =>
+  // The lock before the engine's diagnosis: a migration running meanwhile has an unfinished row the engine would call failed (and advise a reset).
+  const migrationLock = { waitMs: options.lockWaitMs, onWait: (holder: LockHolder | null) => options.onEvent?.({ type: 'lock-wait', holder }) };
+  const { migration, appliedPending } = await withEngineSignals({ ...options, migrationLock }, (adapters) =>
     createMigrationFromSchema({
       adapters,
       connectionString: options.databaseUrl,

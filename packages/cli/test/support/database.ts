@@ -75,6 +75,11 @@ export async function shadowDatabases(): Promise<string[]> {
   return rows.map((r) => r.datname);
 }
 
+/** The creating pid in a shadow database name: `digilog_shadow_<host>_<pid>_<random>`, or the older `digilog_shadow_<pid>_<random>`. */
+export function shadowOwnerPid(name: string): number {
+  return Number(/^digilog_shadow_(?:[0-9a-f]{8}_)?(\d+)_[0-9a-f]{12}$/.exec(name)?.[1] ?? Number.NaN);
+}
+
 /**
  * Shadow databases created since `before` whose creating process has exited: leaks.
  * (Other test files running `dev` at the same time own live shadows; their process is alive.)
@@ -88,7 +93,7 @@ export async function leakedShadows(before: string[]): Promise<string[]> {
       return false;
     }
   };
-  return (await shadowDatabases()).filter((name) => !before.includes(name) && !alive(Number(/^digilog_shadow_(\d+)_/.exec(name)?.[1])));
+  return (await shadowDatabases()).filter((name) => !before.includes(name) && !alive(shadowOwnerPid(name)));
 }
 
 /** A login role with a password, so a test can search every output for that password. */

@@ -41,7 +41,8 @@ export function buildProgram(): Command {
   program.addHelpText(
     'after',
     `
-Environment: DATABASE_URL (unset: embedded PGlite), NODE_ENV, AUTO_MIGRATE, DIGILOG_LOCK_TIMEOUT, ... (see README)
+Environment: DATABASE_URL (unset: embedded PGlite; with CI set, only with --embedded or DIGILOG_EMBEDDED=true),
+             NODE_ENV, AUTO_MIGRATE, DIGILOG_LOCK_TIMEOUT, ... (see README)
 Exit codes: 0 ok, 1 error, 2 usage/config, 3 pending, 4 dangerous change blocked, 5 lock timeout,
             6 failed migration (resolve needed), 7 history mismatch, 8 database unreachable,
             9 refused in production, 10 schema not managed (baseline needed),

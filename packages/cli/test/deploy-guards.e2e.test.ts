@@ -233,3 +233,17 @@ describe('lint agrees with migrate', () => {
     expect(missing.stderr).not.toContain('SQLSTATE');
   });
 });
+
+describe('status --json states the schema as it is', () => {
+  it('schemaEmpty is false on a populated schema and true on one holding only the history table', async () => {
+    const db = await database('digilog_guard');
+    const env = { DATABASE_URL: db.url };
+    const empty = writeMigrations({ '20240101000000_noop': 'SELECT 1;\n' });
+    expect((await runCli(['migrate', '--migrations-dir', empty], env)).code).toBe(0);
+    expect(JSON.parse((await runCli(['status', '--json', '--migrations-dir', empty], env)).stdout)).toMatchObject({ state: 'upToDate', schemaEmpty: true });
+
+    addMigration(empty, '20240102000000_accounts', 'CREATE TABLE accounts (id int PRIMARY KEY);\n');
+    expect((await runCli(['migrate', '--migrations-dir', empty], env)).code).toBe(0);
+    expect(JSON.parse((await runCli(['status', '--json', '--migrations-dir', empty], env)).stdout)).toMatchObject({ state: 'upToDate', schemaEmpty: false });
+  });
+});

@@ -27,7 +27,8 @@ export interface StatusResult extends StatusReport {
 /** Reads state on an open session (used inside migrate too). */
 export async function readStatus(session: Session, local: LocalMigration[], budgetMs?: number): Promise<StatusReport> {
   const rows = await session.history.readRows();
-  const schemaEmpty = rows === null ? await session.history.schemaIsEmpty() : true;
+  // Read whether or not the history table exists: the report (status --json) states it as a fact.
+    const schemaEmpty = await session.history.schemaIsEmpty();
   return diagnose({ local, rows, schemaEmpty, ...(budgetMs === undefined ? {} : { budgetMs }) });
 }
 
@@ -43,7 +44,8 @@ export async function checkStatus(options: RunnerOptions): Promise<StatusResult>
     let lockHolder = await findLockHolder(session.client);
     const rows = await session.history.readRows();
     if (!lockHolder && rows?.some((row) => row.finishedAt === null && row.rolledBackAt === null)) lockHolder = await findLockHolder(session.client);
-    const schemaEmpty = rows === null ? await session.history.schemaIsEmpty() : true;
+    // Read whether or not the history table exists: the report (status --json) states it as a fact.
+    const schemaEmpty = await session.history.schemaIsEmpty();
     const report = diagnose({ local, rows, schemaEmpty, migrationRunning: lockHolder !== null, budgetMs: options.migrationBudgetMs });
     const invalidIndexes = await readInvalidIndexes(session.client, session.target.schema);
     return {

@@ -5,13 +5,16 @@
  * PgBouncer opens server connections on demand and gives a lone client the same one again,
  * so the lock check must not rely on the session changing process (it would not here).
  */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parse } from 'yaml';
 import { PRISMA_ADVISORY_LOCK_KEY } from '../src/db/lock.js';
 import { EXIT_CODES } from '../src/errors.js';
 import { runCli } from './support/cli.js';
 import { countLostOrDoubled, migrationLockRows } from './support/counting.js';
 import { ADMIN_URL, testDatabases } from './support/database.js';
-import { writeMigrations } from './support/migrations.js';
+import { REPO_ROOT, writeMigrations } from './support/migrations.js';
 import { startPgBouncer, type PgBouncer } from './support/pgbouncer.js';
 import { recordReliability } from './support/reliability.js';
 
@@ -72,5 +75,25 @@ describe('[row 29] real PgBouncer, pool_mode=transaction', () => {
     } finally {
       await session.stop();
     }
+  });
+});
+
+describe('docker-compose.prod.yml: PgBouncer in front of the app', () => {
+  const read = (file: string) => readFileSync(join(REPO_ROOT, file), 'utf8');
+  it('the app queries through pgbouncer (transaction mode, pinned image, not published) and migrates on DIRECT_URL', () => {
+    const { services } = parse(read('docker-compose.prod.yml')) as { services: Record<string, any> };
+    const { pgbouncer: pooler, app } = services;
+    expect(pooler.image).toMatch(/^edoburu\/pgbouncer:v\d+\.\d+\.\d+-p\d+$/);
+    expect(pooler.environment.POOL_MODE).toBe('transaction');
+    expect(pooler.ports).toBeUndefined();
+    // Its upstream is DIRECT_URL (the image reads DATABASE_URL, which for the app is the pooler itself).
+    expect(pooler.entrypoint.join(' ')).toContain('DATABASE_URL="$$DIRECT_URL"');
+    expect(pooler.depends_on.postgres.condition).toBe('service_healthy');
+    expect(app.depends_on.pgbouncer.condition).toBe('service_healthy');
+    const example = read('.env.production.example');
+    const url = (name: string) => new URL(new RegExp(`^${name}=(.+)$`, 'm').exec(example)![1]!);
+    expect(url('DATABASE_URL').host).toBe('pgbouncer:5432');
+    expect(url('DIRECT_URL').host).toBe('postgres:5432');
+    expect(url('DATABASE_URL').pathname).toBe(url('DIRECT_URL').pathname);
   });
 });

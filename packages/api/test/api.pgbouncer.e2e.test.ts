@@ -50,8 +50,8 @@ describe('Settings API through PgBouncer (pool_mode=transaction)', () => {
     const keys = Array.from({ length: 20 }, (_, i) => `bulk.key_${String(i).padStart(2, '0')}`);
     const statuses = await Promise.all(keys.map((key, i) => put(key, { value: i }).then((r) => r.status)));
     expect(statuses).toEqual(keys.map(() => 201));
-    const listed = await (await fetch(`${base}?limit=100`)).json();
-    expect(listed.items.map((s: { key: string }) => s.key)).toEqual([...keys, 'logging.retention_days']);
+    const listed = (await (await fetch(`${base}?limit=100`)).json()) as { items: Array<{ key: string }> };
+    expect(listed.items.map((s) => s.key)).toEqual([...keys, 'logging.retention_days']);
 
     expect((await fetch(`${base}/logging.retention_days`, { method: 'DELETE' })).status).toBe(204);
     expect((await fetch(`${base}/logging.retention_days`)).status).toBe(404);

@@ -78,6 +78,25 @@ describe('[row 29] real PgBouncer, pool_mode=transaction', () => {
   });
 });
 
+describe('DIRECT_URL', () => {
+  it('is the URL migrate uses (an unreachable one is exit 8, its password never printed); an invalid one is exit 2 naming it', async () => {
+    const db = await newDatabase('digilog_direct_url');
+    const dir = writeMigrations({ '20240101000000_init': 'CREATE TABLE pooled (id int);\n' });
+    const password = 'Direct-S3cret_pw';
+    const unreachable = await runCli(['migrate', '--migrations-dir', dir], {
+      DATABASE_URL: db.url,
+      DIRECT_URL: `postgresql://postgres:${password}@127.0.0.1:1/${db.name}`,
+      DIGILOG_CONNECT_RETRIES: '0',
+    });
+    expect(unreachable.code).toBe(EXIT_CODES.unreachable);
+    expect(unreachable.stdout + unreachable.stderr).not.toContain(password);
+    expect(await db.query(`SELECT to_regclass('_prisma_migrations') AS m`)).toEqual([{ m: null }]);
+    const invalid = await runCli(['migrate', '--migrations-dir', dir], { DATABASE_URL: db.url, DIRECT_URL: 'mysql://x@localhost/db' });
+    expect(invalid.code).toBe(EXIT_CODES.config);
+    expect(invalid.stderr.split('\n')[0]).toMatch(/^Error: DIRECT_URL /);
+  });
+});
+
 describe('docker-compose.prod.yml: PgBouncer in front of the app', () => {
   const read = (file: string) => readFileSync(join(REPO_ROOT, file), 'utf8');
   it('the app queries through pgbouncer (transaction mode, pinned image, not published) and migrates on DIRECT_URL', () => {

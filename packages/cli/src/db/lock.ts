@@ -109,8 +109,13 @@ async function assertLockKeptBySession(client: pg.Client, lockPid: number, openP
   if (openProbe && announcedPid !== lockPid) {
     // A probe that cannot connect (connection limit) proves nothing either way: skip it.
     probe = await openProbe().catch(() => undefined);
-    await probe?.query('BEGIN');
-    shared = probe ? (await probe.query<{ pid: number; held: boolean }>(HELD_QUERY)).rows[0] : undefined;
+    try {
+      await probe?.query('BEGIN');
+      shared = probe ? (await probe.query<{ pid: number; held: boolean }>(HELD_QUERY)).rows[0] : undefined;
+    } catch {
+      await probe?.end().catch(() => {});
+      probe = undefined;
+    }
   }
   const { pid, held } = (await client.query<{ pid: number; held: boolean }>(HELD_QUERY)).rows[0]!;
   const sharedLock = shared?.held === true;

@@ -94,9 +94,13 @@ export async function withMigrationLock<T>(
   }
 }
 
-/** A second, short connection to the same URL for the lock's pooler check (no retries: it is optional). */
+/**
+ * A second, short connection to the same URL for the lock's pooler check (no retries: it is
+ * optional). Its queries time out client-side, so a full pool that queues it costs seconds, not
+ * the pooler's query_wait_timeout.
+ */
 async function openPoolerProbe(target: DatabaseTarget): Promise<pg.Client> {
-  const client = new pg.Client(clientConfig(target, { applicationName: 'digilog-db (pooler check)' }));
+  const client = new pg.Client({ ...clientConfig(target, { applicationName: 'digilog-db (pooler check)' }), query_timeout: 5_000 });
   client.on('error', () => {});
   try {
     await client.connect();

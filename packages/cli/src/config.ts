@@ -54,6 +54,7 @@ export const requiredPostgresUrl = z.string().check(
 
 const EnvSchema = z.object({
   DATABASE_URL: z.optional(requiredPostgresUrl),
+  DIRECT_URL: z.optional(postgresUrl),
   DATABASE_URL_REPLICA: z.optional(postgresUrl),
   SHADOW_DATABASE_URL: z.optional(postgresUrl),
   AUTO_MIGRATE: z.pipe(z.optional(booleanFlag), z.transform((v: boolean | undefined) => v ?? false)),
@@ -140,7 +141,7 @@ export function registerUrlSecrets(value: string | undefined): void {
 /** Parses and validates the environment. Throws a `config` DigilogError naming the variable at fault. */
 export function loadConfig(env: NodeJS.ProcessEnv | Record<string, string | undefined>): Config {
   // Register secrets before validation so even an error message can never echo them.
-  for (const name of ['DATABASE_URL', 'DATABASE_URL_REPLICA', 'SHADOW_DATABASE_URL'] as const) registerUrlSecrets(env[name]);
+  for (const name of ['DATABASE_URL', 'DIRECT_URL', 'DATABASE_URL_REPLICA', 'SHADOW_DATABASE_URL'] as const) registerUrlSecrets(env[name]);
   if (env.PGPASSWORD) registerSecret(env.PGPASSWORD);
 
   const blankToUndefined = Object.fromEntries(
@@ -157,7 +158,10 @@ export function loadConfig(env: NodeJS.ProcessEnv | Record<string, string | unde
   }
   const e = parsed.data;
   return {
-    databaseUrl: e.DATABASE_URL,
+    // DIRECT_URL, as Prisma's `directUrl = env("DIRECT_URL")` means it: migrations bypass the pooler
+    // that DATABASE_URL (the application's URL) may go through.
+    databaseUrl: e.DIRECT_URL ?? e.DATABASE_URL,
+    applicationUrl: e.DIRECT_URL && e.DATABASE_URL && e.DATABASE_URL !== e.DIRECT_URL ? e.DATABASE_URL : undefined,
     replicaUrl: e.DATABASE_URL_REPLICA,
     shadowDatabaseUrl: e.SHADOW_DATABASE_URL,
     autoMigrate: e.AUTO_MIGRATE,

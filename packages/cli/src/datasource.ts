@@ -134,6 +134,8 @@ export function applyDatasource(
   const runtime = resolve('url', false);
   const direct = resolve('directUrl', false);
   const shadow = resolve('shadowDatabaseUrl', true);
+  // A datasource naming only DATABASE_URL keeps the DIRECT_URL split loadConfig made.
+  if (!direct && runtime !== undefined && runtime === config.applicationUrl) return { ...config, shadowDatabaseUrl: shadow ?? config.shadowDatabaseUrl };
   const migrations = direct ?? runtime;
   return {
     ...config,

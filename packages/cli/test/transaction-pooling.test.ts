@@ -1,9 +1,14 @@
 /**
  * TEST-MATRIX row 29: behind a transaction pooler (PgBouncer pool_mode=transaction) a
  * session-level advisory lock does not follow the client, so `migrate` must detect it and
- * refuse with an explanation, leaving no lock and no change behind. A small pooler written
- * for the test (support/transaction-pool-proxy.ts) hands each transaction to the next of
- * three server connections.
+ * refuse with an explanation, leaving no lock and no change behind. pgbouncer.test.ts runs
+ * this against a real PgBouncer. This file keeps the small pooler written for the test
+ * (support/transaction-pool-proxy.ts) for what PgBouncer cannot be made to show: a session
+ * moved to another server process on its very next transaction. PgBouncer opens server
+ * connections on demand and gives a lone client the one it just used, so there the lock is
+ * caught by a second connection landing on its process; this proxy hands each transaction to
+ * the next of three connections, so the other branch (lock taken on one process, the check
+ * run on another, the lock released on the first after retries) runs every time.
  */
 import { afterAll, describe, expect, it } from 'vitest';
 import { PRISMA_ADVISORY_LOCK_KEY } from '../src/db/lock.js';
@@ -53,7 +58,7 @@ describe('[row 29] transaction pooling', () => {
     expect(lostOrDoubled).toBe(0);
     recordReliability({
       row: 29,
-      scenario: 'migrate through a transaction pooler (each transaction on the next of 3 server connections)',
+      scenario: 'migrate through a test pooler that moves each transaction to the next of 3 server connections (what PgBouncer does under load)',
       fault: '2 runs through the pooler',
       result: `both refused (exit ${EXIT_CODES.config}) naming transaction pooling and the fix; lock ${PRISMA_ADVISORY_LOCK_KEY} released on the process that took it; nothing applied`,
       runners: 2,

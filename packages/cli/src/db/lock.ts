@@ -22,6 +22,8 @@ export interface LockOptions {
   waitMs: number;
   /** Called once when the lock is busy, then each time the holder changes. */
   onWait?: (holder: LockHolder | null) => void;
+  /** Opens a second connection to the same URL, for the pooler check (see assertLockKeptBySession). */
+  openProbe?: () => Promise<pg.Client>;
 }
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -51,7 +53,7 @@ export async function acquireMigrationLock(client: pg.ClientBase, options: LockO
   for (;;) {
     const result = await client.query<{ locked: boolean; pid: number }>(`SELECT pg_try_advisory_lock(${PRISMA_ADVISORY_LOCK_KEY}) AS locked, pg_backend_pid() AS pid`);
     if (result.rows[0]?.locked) {
-      await assertLockKeptBySession(client, result.rows[0].pid);
+      await assertLockKeptBySession(client, result.rows[0].pid, options.openProbe);
       return performance.now() - started;
     }
     const holder = await findLockHolder(client);
@@ -85,34 +87,67 @@ export async function acquireMigrationLock(client: pg.ClientBase, options: LockO
  * A session-level lock only protects the run if the session stays on one server process.
  * Behind a transaction-pooling proxy (PgBouncer pool_mode=transaction, some managed
  * "poolers") each transaction may run on another server connection: the lock would sit on a
- * connection the run no longer uses while the migration runs unprotected elsewhere. So,
- * right after taking it, check in a second transaction that this session is still on the
- * same server process and that it holds the lock; if not, give the lock back (on the
- * process that took it, a bounded number of tries) and refuse with an explanation.
+ * connection the run no longer uses while the migration runs unprotected elsewhere, and
+ * another client given that connection would find the lock already "its own". So, right
+ * after taking it, check in a second transaction that this session is still on the same
+ * server process and that it holds the lock; if not, give the lock back (on the process that
+ * took it, a bounded number of tries) and refuse with an explanation.
+ *
+ * That check alone misses a real PgBouncer with an idle pool: it opens server connections
+ * only on demand and hands a lone client the same one again, so the pid never changes. When
+ * the pid the server announced at startup (BackendKeyData) is not the one that runs our
+ * queries, something sits in between; then a second connection holds a transaction open
+ * while the check runs. On a session pool or a direct connection it gets a process of its
+ * own; on a transaction pool it is given the idle process that holds our lock (or this
+ * session moves to another one), and either is refused.
  */
-async function assertLockKeptBySession(client: pg.ClientBase, lockPid: number): Promise<void> {
-  const check = await client.query<{ pid: number; held: boolean }>(
-    `SELECT pg_backend_pid() AS pid, EXISTS (SELECT 1 FROM pg_locks WHERE pid = pg_backend_pid() AND locktype = 'advisory' AND granted
-       AND classid = 0 AND objid = ${PRISMA_ADVISORY_LOCK_KEY} AND objsubid = 1) AS held`,
-  );
-  const { pid, held } = check.rows[0]!;
-  if (pid === lockPid && held) return;
+const HELD_QUERY = `SELECT pg_backend_pid() AS pid, EXISTS (SELECT 1 FROM pg_locks WHERE pid = pg_backend_pid() AND locktype = 'advisory' AND granted
+       AND classid = 0 AND objid = ${PRISMA_ADVISORY_LOCK_KEY} AND objsubid = 1) AS held`;
+const RELEASE_QUERY = (lockPid: number) =>
+  `SELECT CASE WHEN pg_backend_pid() = ${lockPid} THEN pg_advisory_unlock(${PRISMA_ADVISORY_LOCK_KEY}) ELSE false END AS released`;
+
+async function assertLockKeptBySession(client: pg.ClientBase, lockPid: number, openProbe?: () => Promise<pg.Client>): Promise<void> {
+  const announcedPid = (client as unknown as { processID?: number | null }).processID;
+  let probe: pg.Client | undefined;
+  let shared: { pid: number; held: boolean } | undefined;
+  if (openProbe && announcedPid !== lockPid) {
+    // A probe that cannot connect (connection limit) proves nothing either way: skip it.
+    probe = await openProbe().catch(() => undefined);
+    try {
+      await probe?.query('BEGIN');
+      shared = probe ? (await probe.query<{ pid: number; held: boolean }>(HELD_QUERY)).rows[0] : undefined;
+    } catch {
+      await probe?.end().catch(() => {});
+      probe = undefined;
+    }
+  }
+  const { pid, held } = (await client.query<{ pid: number; held: boolean }>(HELD_QUERY)).rows[0]!;
+  const sharedLock = shared?.held === true;
   let released = false;
+  try {
+    if (pid === lockPid && held && !sharedLock) return;
+    // The probe sits on the process holding the lock: give it back from there.
+    if (sharedLock) released = (await probe!.query<{ released: boolean }>(RELEASE_QUERY(lockPid))).rows[0]?.released === true;
+  } finally {
+    await probe?.query('ROLLBACK').catch(() => {});
+    await probe?.end().catch(() => {});
+  }
   for (let attempt = 0; attempt < 20 && !released; attempt++) {
-    const result = await client.query<{ released: boolean }>(
-      `SELECT CASE WHEN pg_backend_pid() = ${lockPid} THEN pg_advisory_unlock(${PRISMA_ADVISORY_LOCK_KEY}) ELSE false END AS released`,
-    );
+    const result = await client.query<{ released: boolean }>(RELEASE_QUERY(lockPid));
     released = result.rows[0]?.released === true;
   }
+  const what = sharedLock
+    ? `it was taken by server process ${lockPid}, and a second connection to the same URL was given that same server process (it found the lock already its own) while this session's next transaction ran on server process ${pid}`
+    : `it was taken by server process ${lockPid}, but the next transaction ran on server process ${pid}`;
   throw new DigilogError(
     'config',
-    `The migration lock does not stay with this connection: it was taken by server process ${lockPid}, but the next transaction ran on server process ${pid}. ` +
+    `The migration lock does not stay with this connection: ${what}. ` +
       'DATABASE_URL goes through a transaction-pooling proxy (e.g. PgBouncer with pool_mode=transaction), where session-level advisory locks and session settings do not work, so migrating through it is refused.',
     {
       hint:
         'Run migrations over a direct connection to PostgreSQL, or a session-mode pool (as Prisma\'s directUrl does), and keep the pooled URL for the application.' +
         (released ? '' : ` The lock may still be held by server process ${lockPid}: SELECT pg_terminate_backend(${lockPid}) if no migration is running.`),
-      details: { lockPid, sessionPid: pid, released },
+      details: { lockPid, sessionPid: pid, sharedProcess: sharedLock, released },
     },
   );
 }

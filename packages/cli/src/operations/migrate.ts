@@ -6,6 +6,8 @@
 import type { StatusReport } from '../core/diagnose.js';
 import type { LocalMigration } from '../core/types.js';
 import { applyMigration, recordStart, type ApplyHooks, type AppliedResult } from '../db/apply.js';
+import pg from 'pg';
+import { clientConfig, type DatabaseTarget } from '../db/target.js';
 import { acquireMigrationLock, releaseMigrationLock, type LockHolder } from '../db/lock.js';
 import { invalidIndexWarnings, readInvalidIndexes } from '../db/table-stats.js';
 import { DigilogError } from '../errors.js';
@@ -82,6 +84,7 @@ export async function withMigrationLock<T>(
   const lockWaitMs = await acquireMigrationLock(session.client, {
     waitMs: options.lockWaitMs,
     onWait: (holder) => emit({ type: 'lock-wait', holder }),
+    openProbe: () => openPoolerProbe(session.target),
   });
   emit({ type: 'lock-acquired', waitedMs: lockWaitMs });
   try {
@@ -89,6 +92,23 @@ export async function withMigrationLock<T>(
   } finally {
     await releaseMigrationLock(session.client).catch(() => {});
   }
+}
+
+/**
+ * A second, short connection to the same URL for the lock's pooler check (no retries: it is
+ * optional). Its queries time out client-side, so a full pool that queues it costs seconds, not
+ * the pooler's query_wait_timeout.
+ */
+async function openPoolerProbe(target: DatabaseTarget): Promise<pg.Client> {
+  const client = new pg.Client({ ...clientConfig(target, { applicationName: 'digilog-db (pooler check)' }), query_timeout: 5_000 });
+  client.on('error', () => {});
+  try {
+    await client.connect();
+  } catch (error) {
+    await client.end().catch(() => {});
+    throw error;
+  }
+  return client;
 }
 
 /** The deploy itself, on a session that already holds the lock. */

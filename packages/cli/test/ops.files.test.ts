@@ -154,15 +154,32 @@ describe('docker-compose.prod.yml', () => {
     expect(runtimeStage).toMatch(/^WORKDIR \/app$/m);
   });
 
-  it('secrets come from .env.production (git-ignored); the committed example holds placeholders only', () => {
-    for (const service of [postgres, app]) expect(service.env_file).toBe('.env.production');
+  it('each service reads only its own secret from a git-ignored file; the committed examples hold placeholders only', () => {
+    const { migrate } = compose.services;
+    expect({ postgres: postgres.env_file, migrate: migrate.env_file, app: app.env_file }).toEqual({ postgres: '.env.production', migrate: '.env.migrate', app: '.env.app' });
     expect(JSON.stringify(compose)).not.toMatch(/PASSWORD\W+[^$C{]/);
-    const example = read('.env.production.example');
-    for (const name of ['POSTGRES_PASSWORD', 'DATABASE_URL', 'POSTGRES_USER', 'POSTGRES_DB']) expect(example).toMatch(new RegExp(`^${name}=`, 'm'));
-    expect(example).toMatch(/^POSTGRES_PASSWORD=CHANGE_ME$/m);
-    // git check-ignore exits 0 when the path is ignored, 1 when it is not.
-    expect(() => execFileSync('git', ['check-ignore', '-q', '.env.production'], { cwd: REPO_ROOT })).not.toThrow();
-    expect(() => execFileSync('git', ['check-ignore', '-q', '.env.production.example'], { cwd: REPO_ROOT })).toThrow();
+    const examples = { '.env.production': ['POSTGRES_USER', 'POSTGRES_PASSWORD', 'POSTGRES_DB'], '.env.migrate': ['DIRECT_URL'], '.env.app': ['DATABASE_URL'] };
+    for (const [file, names] of Object.entries(examples)) {
+      const example = read(`${file}.example`);
+      const set = [...example.matchAll(/^([A-Z_]+)=/gm)].map((m) => m[1]);
+      expect({ file, set }).toEqual({ file, set: names });
+      expect(example).not.toMatch(/:\/\/[^:]+:(?!CHANGE_ME@)[^@]*@/);
+      // git check-ignore exits 0 when the path is ignored, 1 when it is not.
+      expect(() => execFileSync('git', ['check-ignore', '-q', file], { cwd: REPO_ROOT })).not.toThrow();
+      expect(() => execFileSync('git', ['check-ignore', '-q', `${file}.example`], { cwd: REPO_ROOT })).toThrow();
+    }
+    expect(read('.env.production.example')).toMatch(/^POSTGRES_PASSWORD=CHANGE_ME$/m);
+  });
+
+  it('migrate: a one-shot service as the migration role before the app, which has no DDL rights', () => {
+    const { migrate } = compose.services;
+    expect(migrate.command).toEqual(['digilog-db', 'migrate']);
+    expect(migrate.image).toBe(app.image);
+    expect(migrate.depends_on.postgres.condition).toBe('service_healthy');
+    expect(app.depends_on.migrate.condition).toBe('service_completed_successfully');
+    expect(read('.env.migrate.example')).toMatch(/^DIRECT_URL=postgresql:\/\/digilog_migrator:CHANGE_ME@postgres:5432\/digilog$/m);
+    expect(read('.env.app.example')).toMatch(/^DATABASE_URL=postgresql:\/\/digilog_app:CHANGE_ME@postgres:5432\/digilog$/m);
+    expect(read('docs/operations.md')).toContain('digilog-db roles --apply');
   });
 
   it('docker-compose.yml (development) is a PostgreSQL 15 with a healthcheck', () => {

@@ -3,7 +3,8 @@
  * Dockerfile, yaml for compose, CI and Kubernetes): the properties the README promises.
  * No Docker engine runs here; ops.image.e2e.test.ts runs the runtime stage's layout for real.
  */
-import { existsSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execFileSync } from 'node:child_process';
 import { DockerfileParser, type Copy, type Instruction } from 'dockerfile-ast';
@@ -219,6 +220,26 @@ describe('.github/workflows/ci.yml', () => {
 
   it('.ci/run stays the local entry and runs the same pnpm test', () => {
     expect(read('.ci/run')).toMatch(/^pnpm test$/m);
+  });
+
+  it('.ci/run also runs a smoke set on Node 22 LTS; its last line is both runs together, a missing run one failure', () => {
+    const run = read('.ci/run');
+    expect(run).toMatch(/^NODE22_VERSION=22\.\d+\.\d+$/m);
+    expect(run).toMatch(/^NODE22_FILES=\(.*packages\/api\/test\/api\.e2e\.test\.ts.*\)$/m);
+    expect(run.trimEnd().split('\n').slice(-2)).toEqual(['node .ci/summary.mjs test-results.json "$node22_report"', 'exit $status']);
+    expect(run).toMatch(/^\[ "\$status" -eq 0 \] && \[ "\$node22_status" -ne 0 \] && status=\$node22_status$/m);
+    const dir = mkdtempSync(join(tmpdir(), 'digilog-summary-'));
+    const report = (name: string, passed: number, failed: number, skipped: number) => {
+      const file = join(dir, name);
+      writeFileSync(file, JSON.stringify({ numPassedTests: passed, numFailedTests: failed, numPendingTests: skipped, numRuntimeErrors: 0, testResults: [] }));
+      return file;
+    };
+    const summary = (...args: string[]) => execFileSync(process.execPath, [join(REPO_ROOT, '.ci', 'summary.mjs'), ...args], { encoding: 'utf8' }).trimEnd().split('\n');
+    const node20 = report('a.json', 500, 0, 2);
+    const node22 = report('b.json', 80, 1, 0);
+    expect(summary('--label', 'node22', node22)).toEqual(['node22: 80 passed, 1 failed']);
+    expect(summary(node20, node22)).toEqual(['580 passed, 1 failed, 2 skipped']);
+    expect(summary(node20, join(dir, 'missing.json'))).toEqual(['500 passed, 1 failed, 2 skipped']);
   });
 });
 

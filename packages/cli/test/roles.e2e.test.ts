@@ -32,11 +32,13 @@ function leaks(text: string): string[] {
   return forms.filter((form) => text.includes(form));
 }
 
-/** A copy of the repository's prisma/ folder (schema without a url: DATABASE_URL and DIRECT_URL apply). */
+/** A copy of the repository's prisma/ folder and prisma.config.ts (no directUrl: DIRECT_URL applies). */
 function project(): { root: string; migrations: string; args: string[] } {
   const root = mkdtempSync(join(tmpdir(), 'digilog-roles-'));
   cpSync(join(REPO_ROOT, 'prisma', 'migrations'), join(root, 'prisma', 'migrations'), { recursive: true });
   writeFileSync(join(root, 'prisma', 'schema.prisma'), readFileSync(join(REPO_ROOT, 'prisma', 'schema.prisma'), 'utf8'));
+  // The repository's own layout: prisma.config.ts's datasource reads DATABASE_URL, DIRECT_URL comes beside it.
+  cpSync(join(REPO_ROOT, 'prisma.config.ts'), join(root, 'prisma.config.ts'));
   return { root, migrations: join(root, 'prisma', 'migrations'), args: ['--schema', join(root, 'prisma', 'schema.prisma')] };
 }
 

@@ -121,7 +121,7 @@ describe('[row 26] digilog-db roles: a migration role and an application role', 
     expect(await adminQuery(`SELECT rolname FROM pg_roles WHERE rolname IN ('${MIGRATOR}', '${APP}', 'mig', 'web')`, cluster.url())).toEqual([]);
   });
 
-  it('--apply, then migrate as the migrator; the app role does DML on the settings tables only, a later table included', { timeout: 180_000 }, async () => {
+  it('[row 26] --apply, then migrate as the migrator; the app role does DML on the settings tables only, a later table included', { timeout: 180_000 }, async () => {
     const p = project();
     const apply = await runCli(['roles', '--apply', '--json'], { ...PASSWORD_ENV, DATABASE_URL: cluster.url('fresh') });
     record('roles --apply --json', apply);

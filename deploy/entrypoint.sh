@@ -1,7 +1,8 @@
 #!/bin/sh
 # Container entry point (PID 1 is tini, which forwards signals to this script):
 #   1. with AUTO_MIGRATE=true or NODE_ENV=production (ensureMigrated()'s rule), run
-#      `digilog-db migrate`; a failure stops here with its exit code (6 failed migration,
+#      `digilog-db migrate` (on DIRECT_URL, the migration role, when it is set; else DATABASE_URL);
+#      a failure stops here with its exit code (6 failed migration,
 #      8 database unreachable, ... see README) so the orchestrator shows it and retries;
 #   2. then `exec` the API, so the API itself receives SIGTERM and shuts down gracefully.
 # Any arguments replace the API: `docker run IMAGE digilog-db status`.

@@ -20,6 +20,7 @@ import { register as registerLint } from './commands/lint.js';
 import { register as registerMigrate } from './commands/migrate.js';
 import { register as registerReset } from './commands/reset.js';
 import { register as registerResolve } from './commands/resolve.js';
+import { register as registerRoles } from './commands/roles.js';
 import { register as registerStatus } from './commands/status.js';
 import { register as registerStudio } from './commands/studio.js';
 
@@ -37,7 +38,7 @@ export function buildProgram(): Command {
     .showHelpAfterError('(run with --help for usage)')
     .exitOverride()
     .configureOutput({ writeErr: (text) => process.stderr.write(text) });
-  for (const register of [registerMigrate, registerStatus, registerResolve, registerReset, registerSeed, registerHealth, registerGenerate, registerDev, registerPush, registerPull, registerDiff, registerStudio, registerLint]) register(program);
+  for (const register of [registerMigrate, registerStatus, registerResolve, registerReset, registerSeed, registerHealth, registerGenerate, registerDev, registerPush, registerPull, registerDiff, registerStudio, registerLint, registerRoles]) register(program);
   program.addHelpText(
     'after',
     `

@@ -54,7 +54,7 @@ export const requiredPostgresUrl = z.string().check(
 
 const EnvSchema = z.object({
   DATABASE_URL: z.optional(requiredPostgresUrl),
-  DIRECT_URL: z.optional(postgresUrl),
+  DIRECT_URL: z.optional(requiredPostgresUrl),
   DATABASE_URL_REPLICA: z.optional(postgresUrl),
   SHADOW_DATABASE_URL: z.optional(postgresUrl),
   AUTO_MIGRATE: z.pipe(z.optional(booleanFlag), z.transform((v: boolean | undefined) => v ?? false)),
@@ -145,7 +145,7 @@ export function loadConfig(env: NodeJS.ProcessEnv | Record<string, string | unde
   if (env.PGPASSWORD) registerSecret(env.PGPASSWORD);
 
   const blankToUndefined = Object.fromEntries(
-    Object.keys(EnvSchema.shape).map((key) => [key, env[key] === '' && key !== 'AUTO_MIGRATE' && key !== 'DATABASE_URL' ? undefined : env[key]]),
+    Object.keys(EnvSchema.shape).map((key) => [key, env[key] === '' && key !== 'AUTO_MIGRATE' && key !== 'DATABASE_URL' && key !== 'DIRECT_URL' ? undefined : env[key]]),
   );
   const parsed = EnvSchema.safeParse(blankToUndefined);
   if (!parsed.success) {
@@ -158,10 +158,10 @@ export function loadConfig(env: NodeJS.ProcessEnv | Record<string, string | unde
   }
   const e = parsed.data;
   return {
-    // DIRECT_URL, as Prisma's `directUrl = env("DIRECT_URL")` means it: migrations bypass the pooler
-    // that DATABASE_URL (the application's URL) may go through.
+    // DIRECT_URL (Prisma's usual name for directUrl): migrations run as the migration role on it,
+    // the API's queries as the application role on DATABASE_URL.
     databaseUrl: e.DIRECT_URL ?? e.DATABASE_URL,
-    applicationUrl: e.DIRECT_URL && e.DATABASE_URL && e.DATABASE_URL !== e.DIRECT_URL ? e.DATABASE_URL : undefined,
+    applicationUrl: e.DIRECT_URL && e.DATABASE_URL && e.DIRECT_URL !== e.DATABASE_URL ? e.DATABASE_URL : undefined,
     replicaUrl: e.DATABASE_URL_REPLICA,
     shadowDatabaseUrl: e.SHADOW_DATABASE_URL,
     autoMigrate: e.AUTO_MIGRATE,

@@ -132,7 +132,8 @@ export function applyDatasource(
     return checkUrl(ref.env, value);
   };
   const runtime = resolve('url', false);
-  const direct = resolve('directUrl', false);
+  // A datasource without directUrl still migrates on DIRECT_URL when it is set (loadConfig put it in databaseUrl).
+  const direct = resolve('directUrl', false) ?? (env.DIRECT_URL?.trim() ? config.databaseUrl : undefined);
   const shadow = resolve('shadowDatabaseUrl', true);
   // A datasource naming only DATABASE_URL keeps the DIRECT_URL split loadConfig made.
   if (!direct && runtime !== undefined && runtime === config.applicationUrl) return { ...config, shadowDatabaseUrl: shadow ?? config.shadowDatabaseUrl };

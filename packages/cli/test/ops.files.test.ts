@@ -3,7 +3,8 @@
  * Dockerfile, yaml for compose, CI and Kubernetes): the properties the README promises.
  * No Docker engine runs here; ops.image.e2e.test.ts runs the runtime stage's layout for real.
  */
-import { existsSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execFileSync } from 'node:child_process';
 import { DockerfileParser, type Copy, type Instruction } from 'dockerfile-ast';
@@ -154,15 +155,32 @@ describe('docker-compose.prod.yml', () => {
     expect(runtimeStage).toMatch(/^WORKDIR \/app$/m);
   });
 
-  it('secrets come from .env.production (git-ignored); the committed example holds placeholders only', () => {
-    for (const service of [postgres, app]) expect(service.env_file).toBe('.env.production');
+  it('each service reads only its own secret from a git-ignored file; the committed examples hold placeholders only', () => {
+    const { migrate } = compose.services;
+    expect({ postgres: postgres.env_file, migrate: migrate.env_file, app: app.env_file }).toEqual({ postgres: '.env.production', migrate: '.env.migrate', app: '.env.app' });
     expect(JSON.stringify(compose)).not.toMatch(/PASSWORD\W+[^$C{]/);
-    const example = read('.env.production.example');
-    for (const name of ['POSTGRES_PASSWORD', 'DATABASE_URL', 'POSTGRES_USER', 'POSTGRES_DB']) expect(example).toMatch(new RegExp(`^${name}=`, 'm'));
-    expect(example).toMatch(/^POSTGRES_PASSWORD=CHANGE_ME$/m);
-    // git check-ignore exits 0 when the path is ignored, 1 when it is not.
-    expect(() => execFileSync('git', ['check-ignore', '-q', '.env.production'], { cwd: REPO_ROOT })).not.toThrow();
-    expect(() => execFileSync('git', ['check-ignore', '-q', '.env.production.example'], { cwd: REPO_ROOT })).toThrow();
+    const examples = { '.env.production': ['POSTGRES_USER', 'POSTGRES_PASSWORD', 'POSTGRES_DB'], '.env.migrate': ['DIRECT_URL'], '.env.app': ['DATABASE_URL', 'PGBOUNCER_UPSTREAM_URL'] };
+    for (const [file, names] of Object.entries(examples)) {
+      const example = read(`${file}.example`);
+      const set = [...example.matchAll(/^([A-Z_]+)=/gm)].map((m) => m[1]);
+      expect({ file, set }).toEqual({ file, set: names });
+      expect(example).not.toMatch(/:\/\/[^:]+:(?!CHANGE_ME@)[^@]*@/);
+      // git check-ignore exits 0 when the path is ignored, 1 when it is not.
+      expect(() => execFileSync('git', ['check-ignore', '-q', file], { cwd: REPO_ROOT })).not.toThrow();
+      expect(() => execFileSync('git', ['check-ignore', '-q', `${file}.example`], { cwd: REPO_ROOT })).toThrow();
+    }
+    expect(read('.env.production.example')).toMatch(/^POSTGRES_PASSWORD=CHANGE_ME$/m);
+  });
+
+  it('migrate: a one-shot service as the migration role before the app, which has no DDL rights', () => {
+    const { migrate } = compose.services;
+    expect(migrate.command).toEqual(['digilog-db', 'migrate']);
+    expect(migrate.image).toBe(app.image);
+    expect(migrate.depends_on.postgres.condition).toBe('service_healthy');
+    expect(app.depends_on.migrate.condition).toBe('service_completed_successfully');
+    expect(read('.env.migrate.example')).toMatch(/^DIRECT_URL=postgresql:\/\/digilog_migrator:CHANGE_ME@postgres:5432\/digilog$/m);
+    expect(read('.env.app.example')).toMatch(/^DATABASE_URL=postgresql:\/\/digilog_app:CHANGE_ME@pgbouncer:5432\/digilog$/m);
+    expect(read('docs/operations.md')).toContain('digilog-db roles --apply');
   });
 
   it('docker-compose.yml (development) is a PostgreSQL 15 with a healthcheck', () => {
@@ -202,6 +220,26 @@ describe('.github/workflows/ci.yml', () => {
 
   it('.ci/run stays the local entry and runs the same pnpm test', () => {
     expect(read('.ci/run')).toMatch(/^pnpm test$/m);
+  });
+
+  it('.ci/run also runs a smoke set on Node 22 LTS; its last line is both runs together, a missing run one failure', () => {
+    const run = read('.ci/run');
+    expect(run).toMatch(/^NODE22_VERSION=22\.\d+\.\d+$/m);
+    expect(run).toMatch(/^NODE22_FILES=\(.*packages\/api\/test\/api\.e2e\.test\.ts.*\)$/m);
+    expect(run.trimEnd().split('\n').slice(-2)).toEqual(['node .ci/summary.mjs test-results.json "$node22_report"', 'exit $status']);
+    expect(run).toMatch(/^\[ "\$status" -eq 0 \] && \[ "\$node22_status" -ne 0 \] && status=\$node22_status$/m);
+    const dir = mkdtempSync(join(tmpdir(), 'digilog-summary-'));
+    const report = (name: string, passed: number, failed: number, skipped: number) => {
+      const file = join(dir, name);
+      writeFileSync(file, JSON.stringify({ numPassedTests: passed, numFailedTests: failed, numPendingTests: skipped, numRuntimeErrors: 0, testResults: [] }));
+      return file;
+    };
+    const summary = (...args: string[]) => execFileSync(process.execPath, [join(REPO_ROOT, '.ci', 'summary.mjs'), ...args], { encoding: 'utf8' }).trimEnd().split('\n');
+    const node20 = report('a.json', 500, 0, 2);
+    const node22 = report('b.json', 80, 1, 0);
+    expect(summary('--label', 'node22', node22)).toEqual(['node22: 80 passed, 1 failed']);
+    expect(summary(node20, node22)).toEqual(['580 passed, 1 failed, 2 skipped']);
+    expect(summary(node20, join(dir, 'missing.json'))).toEqual(['500 passed, 1 failed, 2 skipped']);
   });
 });
 

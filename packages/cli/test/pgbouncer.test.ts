@@ -106,14 +106,17 @@ describe('docker-compose.prod.yml: PgBouncer in front of the app', () => {
     expect(pooler.image).toMatch(/^edoburu\/pgbouncer:v\d+\.\d+\.\d+-p\d+$/);
     expect(pooler.environment.POOL_MODE).toBe('transaction');
     expect(pooler.ports).toBeUndefined();
-    // Its upstream is DIRECT_URL (the image reads DATABASE_URL, which for the app is the pooler itself).
-    expect(pooler.entrypoint.join(' ')).toContain('DATABASE_URL="$$DIRECT_URL"');
+    // It logs in upstream as the application role (the image reads DATABASE_URL, which for the app is the pooler itself).
+    expect(pooler.env_file).toBe('.env.app');
+    expect(pooler.entrypoint.join(' ')).toContain('DATABASE_URL="$$PGBOUNCER_UPSTREAM_URL"');
     expect(pooler.depends_on.postgres.condition).toBe('service_healthy');
     expect(app.depends_on.pgbouncer.condition).toBe('service_healthy');
-    const example = read('.env.production.example');
-    const url = (name: string) => new URL(new RegExp(`^${name}=(.+)$`, 'm').exec(example)![1]!);
-    expect(url('DATABASE_URL').host).toBe('pgbouncer:5432');
-    expect(url('DIRECT_URL').host).toBe('postgres:5432');
-    expect(url('DATABASE_URL').pathname).toBe(url('DIRECT_URL').pathname);
+    const url = (file: string, name: string) => new URL(new RegExp(`^${name}=(.+)$`, 'm').exec(read(file))![1]!);
+    expect(url('.env.app.example', 'DATABASE_URL').host).toBe('pgbouncer:5432');
+    expect(url('.env.app.example', 'PGBOUNCER_UPSTREAM_URL').host).toBe('postgres:5432');
+    expect(url('.env.app.example', 'PGBOUNCER_UPSTREAM_URL').username).toBe(url('.env.app.example', 'DATABASE_URL').username);
+    // Migrations go straight to PostgreSQL, as the migration role (the migrate service).
+    expect(url('.env.migrate.example', 'DIRECT_URL').host).toBe('postgres:5432');
+    expect(url('.env.app.example', 'DATABASE_URL').pathname).toBe(url('.env.migrate.example', 'DIRECT_URL').pathname);
   });
 });

@@ -46,7 +46,7 @@ export async function commandContext(flags: CommonFlags, { shadow = false }: { s
   // Registered before anything can fail, so that no message can echo the --url password.
   if (flags.url !== undefined) registerUrlSecrets(flags.url);
   // --url wins over the environment: DATABASE_URL is not even validated then.
-  const loaded = loadConfig(flags.url !== undefined ? { ...env, DATABASE_URL: undefined } : env);
+  const loaded = loadConfig(flags.url !== undefined ? { ...env, DATABASE_URL: undefined, DIRECT_URL: undefined } : env);
   const withUrl = applyDatasource({ ...loaded, embedded: loaded.embedded || flags.embedded === true }, env, { datasource: readDatasource(paths.schemaPath, projectDir), url: flags.url });
   const embedded = await withEmbeddedDefault(withUrl, projectDir, { shadow, announce: (line) => terminal.err(line) });
   exitHooks.push(embedded.stop);

@@ -46,8 +46,15 @@ export class MigrationHistory {
     return result.rows[0]?.count === '0';
   }
 
-  /** Creates the schema (if needed) and the table with Prisma's exact DDL. */
+  /**
+   * Creates the schema (if needed) and the table with Prisma's exact DDL. The new table is
+   * writable by its owner only: `digilog-db roles` gives the application role DML on every
+   * future table by default privileges, and this table must not be one of them (any other
+   * grantee keeps SELECT, which status and health need).
+   */
   async create(): Promise<void> {
+    if (await this.exists()) return;
+    const table = quoteLiteral(this.table);
     await this.client.query(`CREATE SCHEMA IF NOT EXISTS ${quoteIdent(this.schema)};
 CREATE TABLE IF NOT EXISTS ${this.table} (
     "id"                    VARCHAR(36) PRIMARY KEY NOT NULL,
@@ -58,7 +65,15 @@ CREATE TABLE IF NOT EXISTS ${this.table} (
     "rolled_back_at"        TIMESTAMPTZ,
     "started_at"            TIMESTAMPTZ NOT NULL DEFAULT now(),
     "applied_steps_count"   INTEGER NOT NULL DEFAULT 0
-);`);
+);
+DO $digilog$ DECLARE grantee text; BEGIN
+  FOR grantee IN SELECT DISTINCT CASE WHEN a.grantee = 0 THEN 'PUBLIC' ELSE a.grantee::regrole::text END
+    FROM pg_class c, aclexplode(c.relacl) a
+    WHERE c.oid = ${table}::regclass AND a.grantee <> c.relowner AND a.privilege_type <> 'SELECT'
+  LOOP
+    EXECUTE format('REVOKE INSERT, UPDATE, DELETE, TRUNCATE, REFERENCES, TRIGGER ON %s FROM %s', ${table}, grantee);
+  END LOOP;
+END $digilog$;`);
   }
 
   /** All rows, oldest first; null when the table does not exist. */

@@ -27,9 +27,41 @@ interface Served {
   stop(): Promise<void>;
 }
 
-async function serve(dataDir: string): Promise<Served> {
-  const { PGlite } = await import('@electric-sql/pglite');
-  const { PGLiteSocketServer } = await import('@electric-sql/pglite-socket');
+type Modules = [typeof import('@electric-sql/pglite'), typeof import('@electric-sql/pglite-socket')];
+
+/**
+ * PGlite is an optional peer of @digilog/db: an install that always has DATABASE_URL (a CI image,
+ * production) does without its ~30 MB. The embedded default then says what to install.
+ */
+export const EMBEDDED_PACKAGES = { '@electric-sql/pglite': '0.5.16', '@electric-sql/pglite-socket': '0.2.17' } as const;
+
+/** `import(specifier)`, with a missing package turned into a config error naming it and the install command. */
+export async function importEmbedded<T>(specifier: string, load: () => Promise<T> = () => import(specifier) as Promise<T>): Promise<T> {
+  try {
+    return await load();
+  } catch (error) {
+    throw missingPackage(specifier, error);
+  }
+}
+
+/** ERR_MODULE_NOT_FOUND for the package itself (not for a file inside an installed one) → a config DigilogError; anything else unchanged. */
+export function missingPackage(specifier: string, error: unknown): unknown {
+  const e = error as { code?: string; message?: string };
+  const notFound = e?.code === 'ERR_MODULE_NOT_FOUND' || e?.code === 'MODULE_NOT_FOUND';
+  if (!notFound || !String(e.message).includes(`'${specifier}'`)) return error;
+  const install = Object.entries(EMBEDDED_PACKAGES).map(([name, version]) => `${name}@${version}`).join(' ');
+  return new DigilogError('config', `DATABASE_URL is not set and the embedded database is not installed (package ${specifier} not found)`, {
+    hint: `Set DATABASE_URL=postgresql://USER:PASSWORD@HOST:5432/DATABASE, or install the embedded database: pnpm add ${install} (npm install ${install}).`,
+    details: { package: specifier },
+    cause: error,
+  });
+}
+
+async function loadModules(): Promise<Modules> {
+  return Promise.all([importEmbedded<Modules[0]>('@electric-sql/pglite', () => import('@electric-sql/pglite')), importEmbedded<Modules[1]>('@electric-sql/pglite-socket', () => import('@electric-sql/pglite-socket'))]);
+}
+
+async function serve(dataDir: string, [{ PGlite }, { PGLiteSocketServer }]: Modules): Promise<Served> {
   mkdirSync(dataDir, { recursive: true });
   // Liftoff only (see wasm-compiler.ts): TurboFan's background compile of PGlite took CPU from
   // the API's start-up and, on a settings-sized workload, was not repaid by faster queries.
@@ -51,9 +83,11 @@ async function serve(dataDir: string): Promise<Served> {
 /** Starts the embedded database (and optionally its shadow) under `dir` (e.g. `<project>/.digilog`). */
 export async function startEmbeddedDatabase(dir: string, { shadow: withShadow = false } = {}): Promise<EmbeddedDatabase> {
   const dataDir = join(dir, 'pgdata');
+  // First: without the packages, neither the folder nor its lock is created.
+  const modules = await loadModules();
   // Before any file of the folder is opened: a second PostgreSQL on the same files corrupts them.
   const owner = acquireOwnerLock(dir);
-  const started = await Promise.allSettled([serve(dataDir), withShadow ? serve(join(dir, 'shadow')) : Promise.resolve(undefined)]);
+  const started = await Promise.allSettled([serve(dataDir, modules), withShadow ? serve(join(dir, 'shadow'), modules) : Promise.resolve(undefined)]);
   const [main, shadow] = started.map((result) => (result.status === 'fulfilled' ? result.value : undefined));
   const stop = async () => {
     await Promise.all([main?.stop(), shadow?.stop()]);

@@ -11,6 +11,7 @@ import { testDatabases } from '../../cli/test/support/database.js';
 import { runCli } from '../../cli/test/support/cli.js';
 import { PROJECT_MIGRATIONS, writeMigrations } from '../../cli/test/support/migrations.js';
 import { readMigrations } from '@digilog/db';
+import { createKey } from './support/api-keys.js';
 import { startServer, waitFor } from './support/server.js';
 
 const createDatabase = testDatabases();
@@ -140,7 +141,8 @@ describe('JSON logs of the API', () => {
       await db.query(`INSERT INTO _prisma_migrations (id, checksum, migration_name, started_at, applied_steps_count) VALUES ('00000000-0000-4000-8000-000000000001', 'x', '20240102000000_died', now(), 0)`);
       await waitFor(async () => server.output().includes('"to":"failed"'), 10_000);
       // Open a pooled connection, then take the database away under it.
-      expect((await fetch(`${server.url}/api/v1/settings`)).status).toBe(200);
+      const reader = await createKey(withPassword(db.url), ['settings:read']);
+      expect((await fetch(`${server.url}/api/v1/settings`, { headers: reader.headers })).status).toBe(200);
       await db.drop();
       await waitFor(async () => server.output().includes('"event":"database.unreachable"') && server.output().includes('"event":"database.connection_error"'), 10_000);
       expect(await server.stop()).toBe(0);
@@ -151,6 +153,7 @@ describe('JSON logs of the API', () => {
       expect(lines.find((l) => l.event === 'database.connection_error')).toMatchObject({ level: 'error', pool: 'primary' });
       expect(lines.at(-1)).toMatchObject({ msg: 'stopped' });
       expectNoPassword(server.output());
+      expect(server.output()).not.toContain(reader.key.split('.')[1]!);
     } finally {
       if (server.child.exitCode === null) await server.stop('SIGKILL');
     }

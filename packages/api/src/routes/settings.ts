@@ -99,7 +99,7 @@ function ifMatchAllows(header: string | undefined, current: { id: string; versio
 const preconditionFailed = (key: string) =>
   new HttpError(412, 'precondition_failed', `Setting "${key}" has changed (or does not exist): its ETag no longer matches If-Match; GET it again`);
 
-export const toDto = (s: { key: string; value: unknown; description: string | null; scope: string; version: number; createdAt: Date; updatedAt: Date }) => ({
+const toDto = (s: { key: string; value: unknown; description: string | null; scope: string; version: number; createdAt: Date; updatedAt: Date }) => ({
   key: s.key,
   value: s.value,
   description: s.description,

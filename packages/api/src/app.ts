@@ -5,22 +5,27 @@
 import express, { type Express } from 'express';
 import type { DatabaseRouter } from './database.js';
 import { healthBody, httpStatusOf } from '@digilog/db';
+import { ApiKeyAuth } from './auth.js';
 import { liveRouter } from './health/live.js';
 import type { HealthMonitor } from './health/monitor.js';
-import { HttpError, errorHandler } from './http-errors.js';
+import { HttpError, errorHandler, methodNotAllowed } from './http-errors.js';
 import type { Logger } from './log.js';
 import type { Metrics } from './metrics.js';
+import { openApiDocument } from './openapi.js';
 import { settingsRouter } from './routes/settings.js';
 
 export interface AppDeps {
   health: Pick<HealthMonitor, 'current'>;
   db: DatabaseRouter;
   log: Logger;
-  /** Serves GET /metrics when given. */
+  /** Serves GET /metrics (scope metrics:read) when given. */
   metrics?: Metrics;
+  /** Require an API key even while none exists (NODE_ENV=production); see auth.ts. */
+  alwaysRequireKey?: boolean;
 }
 
-export function createApp({ health, db, log, metrics }: AppDeps): Express {
+export function createApp({ health, db, log, metrics, alwaysRequireKey = false }: AppDeps): Express {
+  const auth = new ApiKeyAuth(db.primary, { alwaysRequired: alwaysRequireKey, log });
   const app = express();
   app.disable('x-powered-by');
   app.set('query parser', 'simple');
@@ -34,12 +39,24 @@ export function createApp({ health, db, log, metrics }: AppDeps): Express {
     res.status(httpStatusOf(body)).set('cache-control', 'no-store').json(body);
   });
   app.use('/api/v1/health', liveRouter());
+  app.all(['/api/v1/health', '/api/v1/health/db', '/api/v1/health/live'], methodNotAllowed('GET, HEAD'));
+  // Public, like the health endpoints: the API's shape is no secret, and clients generate code from it.
+  const openapi = JSON.stringify(openApiDocument());
+  app.get('/api/v1/openapi.json', (_req, res) => {
+    res.type('application/json').send(openapi);
+  });
+  app.all('/api/v1/openapi.json', methodNotAllowed('GET, HEAD'));
   if (metrics) {
-    app.get('/metrics', async (_req, res) => {
+    app.get('/metrics', auth.require('metrics:read'), async (_req, res) => {
       res.set('content-type', metrics.registry.contentType).set('cache-control', 'no-store').send(await metrics.render());
     });
+    app.all('/metrics', methodNotAllowed('GET, HEAD'));
   }
-  app.use('/api/v1/settings', settingsRouter(db));
+  app.use(
+    '/api/v1/settings',
+    auth.require((req) => (['GET', 'HEAD', 'OPTIONS'].includes(req.method) ? 'settings:read' : 'settings:write')),
+    settingsRouter(db),
+  );
   app.use((_req, _res) => {
     throw new HttpError(404, 'not_found', 'No such route');
   });

@@ -5,7 +5,7 @@
  */
 import type { AddressInfo } from 'node:net';
 import type { Server } from 'node:http';
-import { loadConfig, migrate, resolveProjectPaths, runnerOptions, silentLogger } from '@digilog/db';
+import { createApiKey, loadConfig, migrate, resolveProjectPaths, runnerOptions, silentLogger } from '@digilog/db';
 import { afterAll, describe, expect, it } from 'vitest';
 import { createApp } from '../src/app.js';
 import { DatabaseRouter, createPrisma } from '../src/database.js';
@@ -58,5 +58,10 @@ describe('createApp in-process', () => {
     expect(await missing.json()).toMatchObject({ error: { code: 'not_found' } });
     expect((await fetch(`${base}/metrics`)).status).toBe(404);
     expect(app.get('x-powered-by')).toBe(false);
+
+    // A key made through the library (what `digilog-db api-key create` runs) locks the open app at once.
+    const { key } = await createApiKey(runner, { name: 'inproc', scopes: ['settings:read'] });
+    expect((await fetch(`${base}/api/v1/settings/app.theme`)).status).toBe(401);
+    expect((await fetch(`${base}/api/v1/settings/app.theme`, { headers: { authorization: `Bearer ${key}` } })).status).toBe(200);
   });
 });

@@ -11,6 +11,7 @@ import { testDatabases } from '../../cli/test/support/database.js';
 import { runCli } from '../../cli/test/support/cli.js';
 import { PROJECT_MIGRATIONS, writeMigrations } from '../../cli/test/support/migrations.js';
 import { readMigrations } from '@digilog/db';
+import { createKey } from './support/api-keys.js';
 import { startServer, waitFor } from './support/server.js';
 
 const createDatabase = testDatabases();
@@ -140,17 +141,21 @@ describe('JSON logs of the API', () => {
       await db.query(`INSERT INTO _prisma_migrations (id, checksum, migration_name, started_at, applied_steps_count) VALUES ('00000000-0000-4000-8000-000000000001', 'x', '20240102000000_died', now(), 0)`);
       await waitFor(async () => server.output().includes('"to":"failed"'), 10_000);
       // Open a pooled connection, then take the database away under it.
-      expect((await fetch(`${server.url}/api/v1/settings`)).status).toBe(200);
+      const reader = await createKey(withPassword(db.url), ['settings:read']);
+      expect((await fetch(`${server.url}/api/v1/settings`, { headers: reader.headers })).status).toBe(200);
       await db.drop();
       await waitFor(async () => server.output().includes('"event":"database.unreachable"') && server.output().includes('"event":"database.connection_error"'), 10_000);
       expect(await server.stop()).toBe(0);
 
       const lines = jsonLines(server.output());
       expect(lines.find((l) => l.event === 'health.changed' && l.to === 'failed')).toMatchObject({ level: 'error', from: 'upToDate', status: 'unhealthy' });
-      expect(lines.find((l) => l.event === 'health.changed' && l.to === 'unreachable')).toMatchObject({ level: 'error', from: 'failed' });
+      // Under load a check in flight during DROP DATABASE … WITH (FORCE) can fail with an error of no
+      // kind ("error") before the next one finds the database gone (seen in 3 of 5 runs on a loaded machine, 2026-12-01).
+      expect(lines.find((l) => l.event === 'health.changed' && l.to === 'unreachable')).toMatchObject({ level: 'error', from: expect.stringMatching(/^(failed|error)$/) });
       expect(lines.find((l) => l.event === 'database.connection_error')).toMatchObject({ level: 'error', pool: 'primary' });
       expect(lines.at(-1)).toMatchObject({ msg: 'stopped' });
       expectNoPassword(server.output());
+      expect(server.output()).not.toContain(reader.key.split('.')[1]!);
     } finally {
       if (server.child.exitCode === null) await server.stop('SIGKILL');
     }

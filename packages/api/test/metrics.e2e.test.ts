@@ -13,6 +13,7 @@ import { testDatabases } from '../../cli/test/support/database.js';
 import { runCli } from '../../cli/test/support/cli.js';
 import { PROJECT_MIGRATIONS, REPO_ROOT, addMigration, writeMigrations } from '../../cli/test/support/migrations.js';
 import { havePromtool, promtool } from '../../cli/test/support/promtool.js';
+import { createKey } from './support/api-keys.js';
 import { startServer, waitFor } from './support/server.js';
 
 const createDatabase = testDatabases();
@@ -44,8 +45,9 @@ const value = (samples: Sample[], name: string, labels: Record<string, string> =
 const migrationLines = (samples: Sample[]) =>
   samples.filter((s) => (Object.values(MIGRATION_METRICS) as string[]).includes(s.name)).map((s) => `${s.name}${JSON.stringify(s.labels)} ${s.value}`).sort();
 
-async function scrape(url: string): Promise<{ text: string; samples: Sample[]; contentType: string | null }> {
-  const response = await fetch(`${url}/metrics`);
+/** Scrapes as Prometheus does: `authorization: credentials:` sends the metrics:read key as a Bearer token. */
+async function scrape(url: string, headers: Record<string, string>): Promise<{ text: string; samples: Sample[]; contentType: string | null }> {
+  const response = await fetch(`${url}/metrics`, { headers });
   expect(response.status).toBe(200);
   const text = await response.text();
   return { text, samples: parseExposition(text), contentType: response.headers.get('content-type') };
@@ -72,8 +74,13 @@ describe('GET /metrics and digilog-db status --prometheus', () => {
     const server = await startServer({ DATABASE_URL: url, AUTO_MIGRATE: 'true' });
     try {
       const names = readMigrations(PROJECT_MIGRATIONS).map((m) => m.name);
-      expect((await fetch(`${server.url}/api/v1/settings`)).status).toBe(200);
-      const healthy = await scrape(server.url);
+      const prometheus = (await createKey(url, ['metrics:read'], 'prometheus')).headers;
+      const reader = await createKey(url, ['settings:read'], 'reader');
+      expect((await fetch(`${server.url}/api/v1/settings`, { headers: reader.headers })).status).toBe(200);
+      // Not public: no key, or a key without metrics:read, is refused.
+      expect((await fetch(`${server.url}/metrics`)).status).toBe(401);
+      expect((await fetch(`${server.url}/metrics`, { headers: reader.headers })).status).toBe(403);
+      const healthy = await scrape(server.url, prometheus);
       expect(healthy.contentType).toMatch(/^text\/plain; version=0\.0\.4/);
       const s = healthy.samples;
       expect(value(s, 'digilog_database_up')).toBe(1);
@@ -105,7 +112,7 @@ describe('GET /metrics and digilog-db status --prometheus', () => {
       await db.query(`INSERT INTO _prisma_migrations (id, checksum, migration_name, started_at, applied_steps_count) VALUES ('00000000-0000-4000-8000-000000000002', 'x', '20991231000000_died', now(), 0)`);
       let failed: Sample[] = [];
       await waitFor(async () => {
-        failed = (await scrape(server.url)).samples;
+        failed = (await scrape(server.url, prometheus)).samples;
         return value(failed, 'digilog_health_check_failures_total')! >= 1;
       }, 10_000);
       expect(value(failed, 'digilog_migrations', { state: 'failed' })).toBe(1);
@@ -120,7 +127,7 @@ describe('GET /metrics and digilog-db status --prometheus', () => {
       // dashboards use, not ours to rename (every other default metric passes).
       const upstream = /^(# (HELP|TYPE) )?nodejs_active_(handles|requests|resources)_total[ {]/;
       if (havePromtool()) {
-        for (const text of [healthy.text, cli.stdout, (await scrape(server.url)).text]) {
+        for (const text of [healthy.text, cli.stdout, (await scrape(server.url, prometheus)).text]) {
           const lint = promtool(['check', 'metrics'], text.split('\n').filter((line) => !upstream.test(line)).join('\n'));
           expect(lint.stdout + lint.stderr, text).toBe('');
           expect(lint.code).toBe(0);
@@ -130,6 +137,7 @@ describe('GET /metrics and digilog-db status --prometheus', () => {
       for (const text of [healthy.text, cli.stdout, cliFailed.stdout, cliFailed.stderr]) {
         expect(text).not.toContain(PASSWORD);
         expect(text).not.toContain(encodeURIComponent(PASSWORD));
+        expect(text).not.toContain(prometheus.authorization!.split('.')[1]!);
       }
 
       // Every alert rule reads series that /metrics really has, and points at a runbook section that exists.

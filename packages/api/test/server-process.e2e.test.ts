@@ -12,7 +12,9 @@ import { join } from 'node:path';
 import pg from 'pg';
 import { afterAll, describe, expect, it } from 'vitest';
 import { EXIT_CODES } from '../../cli/src/errors.js';
+import { readMigrations } from '@digilog/db';
 import { testDatabases } from '../../cli/test/support/database.js';
+import { PROJECT_MIGRATIONS } from '../../cli/test/support/migrations.js';
 import { startServer, waitFor, type RunningServer } from './support/server.js';
 
 const database = testDatabases();
@@ -100,7 +102,8 @@ describe('working directory', () => {
     const server = await boot({ DATABASE_URL: db.url, AUTO_MIGRATE: 'true' }, { cwd: elsewhere });
     const health = await fetch(`${server.url}/api/v1/health/db`);
     expect(health.status).toBe(200);
-    expect(await db.query('SELECT migration_name FROM _prisma_migrations')).toEqual([{ migration_name: expect.stringMatching(/_init$/) }]);
+    const names = readMigrations(PROJECT_MIGRATIONS).map((m) => m.name);
+    expect(await db.query('SELECT migration_name FROM _prisma_migrations ORDER BY migration_name')).toEqual(names.map((name) => ({ migration_name: name })));
     expect(await server.stop()).toBe(0);
   });
 });

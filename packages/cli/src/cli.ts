@@ -23,6 +23,7 @@ import { register as registerResolve } from './commands/resolve.js';
 import { register as registerRoles } from './commands/roles.js';
 import { register as registerStatus } from './commands/status.js';
 import { register as registerStudio } from './commands/studio.js';
+import { register as registerApiKey } from './commands/api-key.js';
 
 /**
  * The installed package's version, read at run time: src/, dist/ and the bundle in dist/ all sit
@@ -38,7 +39,7 @@ export function buildProgram(): Command {
     .showHelpAfterError('(run with --help for usage)')
     .exitOverride()
     .configureOutput({ writeErr: (text) => process.stderr.write(text) });
-  for (const register of [registerMigrate, registerStatus, registerResolve, registerReset, registerSeed, registerHealth, registerGenerate, registerDev, registerPush, registerPull, registerDiff, registerStudio, registerLint, registerRoles]) register(program);
+  for (const register of [registerMigrate, registerStatus, registerResolve, registerReset, registerSeed, registerHealth, registerGenerate, registerDev, registerPush, registerPull, registerDiff, registerStudio, registerLint, registerRoles, registerApiKey]) register(program);
   program.addHelpText(
     'after',
     `

@@ -25,3 +25,4 @@ export { createJsonLogger, silentLogger, type Logger, type LogLevel, type LogFor
 export { migrationEventLog, type MigrationEventLog, type MigrationClassification } from './log/migration-events.js';
 export { migrationMetrics, migrationMetricDefinitions, MIGRATION_METRICS, RECENT_MIGRATIONS, type MetricFamily, type MetricSample } from './metrics/migration-metrics.js';
 export { registerFamilies, renderFamilies } from './metrics/prometheus.js';
+export { API_KEY_SCOPES, parseApiKey, apiKeySecretMatches, createApiKey, listApiKeys, revokeApiKey, type ApiKeyScope, type ApiKeyInfo, type CreatedApiKey } from './operations/api-keys.js';

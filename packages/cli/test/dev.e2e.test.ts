@@ -127,7 +127,7 @@ describe('dev, diff, push', () => {
     expect(readFileSync(project.schema, 'utf8')).not.toBe(printed.stdout);
 
     const pulled = JSON.parse((await runCli(['pull', '--json', ...args], env)).stdout);
-    expect(pulled).toMatchObject({ ok: true, models: ['Setting', 'SettingChange'], written: true });
+    expect(pulled).toMatchObject({ ok: true, models: ['Setting', 'SettingChange', 'ApiKey'], written: true });
     expect(readFileSync(project.schema, 'utf8')).toBe(pulled.schema);
     // The introspected schema describes the database exactly: no migration is missing.
     expect((await runCli(['diff', '--from-database', '--exit-code', ...args], env)).code).toBe(0);

@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { EXIT_CODES } from '../src/errors.js';
+import { readMigrations } from '../src/project.js';
 import { runCli } from './support/cli.js';
 import { REPO_ROOT } from './support/migrations.js';
 import { startServer } from '../../api/test/support/server.js';
@@ -43,7 +44,8 @@ describe('embedded PGlite default', () => {
       const res = await fetch(`${server.url}/api/v1/health/db`);
       expect(res.status).toBe(200);
       const body = (await res.json()) as { database: { details: { appliedCount: number } } };
-      expect(body.database.details.appliedCount).toBe(2);
+      // The repository's migrations and add_owner.
+      expect(body.database.details.appliedCount).toBe(readMigrations(join(REPO_ROOT, 'prisma', 'migrations')).length + 1);
       const settings = (await (await fetch(`${server.url}/api/v1/settings?limit=100`)).json()) as { items: unknown[] };
       expect(settings.items.length).toBeGreaterThan(0);
     } finally {

@@ -7,18 +7,18 @@ import { isUtf8 } from 'node:buffer';
 import { Router, json, type Request } from 'express';
 import { z } from 'zod';
 import type { DatabaseRouter } from '../database.js';
-import { HttpError } from '../http-errors.js';
+import { HttpError, methodNotAllowed } from '../http-errors.js';
 
 export const MAX_VALUE_BYTES = 16 * 1024;
 const MAX_DEPTH = 32;
 
-const keySchema = z
+export const keySchema = z
   .string()
   .min(1)
   .max(128)
   .regex(/^[a-z0-9]+(?:[._-][a-z0-9]+)*$/, 'lower-case letters and digits, separated by ".", "_" or "-"');
 
-const bodySchema = z
+export const bodySchema = z
   .object({
     value: z.json(),
     description: z.string().max(500).nullable().optional(),
@@ -26,7 +26,7 @@ const bodySchema = z
   })
   .strict();
 
-const listQuery = z.object({
+export const listQuery = z.object({
   limit: z.coerce.number().int().min(1).max(100).default(50),
   cursor: keySchema.optional(),
 });
@@ -78,6 +78,27 @@ function clientKey(req: Request): string {
   return id && id.length <= 128 ? `id:${id}` : `ip:${req.ip ?? 'unknown'}`;
 }
 
+/**
+ * A setting's entity tag: its version and its row id. The id changes when a setting is deleted and
+ * created again (its version restarts at 1), so a stale If-Match from before never matches.
+ */
+const etagOf = (s: { id: string; version: number }) => `"${s.version}-${s.id}"`;
+
+/**
+ * Whether the If-Match header (RFC 9110 13.1.1) allows a change of `current` (undefined: no such
+ * setting): absent → yes; `*` → when it exists; else when one of its strong tags is the current one.
+ */
+function ifMatchAllows(header: string | undefined, current: { id: string; version: number } | null | undefined): boolean {
+  if (header === undefined) return true;
+  if (header.trim() === '*') return current != null;
+  const tags = [...header.matchAll(/(W\/)?"([^"]*)"/g)];
+  if (tags.length === 0) throw new HttpError(400, 'invalid_if_match', 'If-Match must be "*" or a list of entity tags such as "3-<id>" (from the ETag header)');
+  return current != null && tags.some((tag) => !tag[1] && `"${tag[2]}"` === etagOf(current));
+}
+
+const preconditionFailed = (key: string) =>
+  new HttpError(412, 'precondition_failed', `Setting "${key}" has changed (or does not exist): its ETag no longer matches If-Match; GET it again`);
+
 const toDto = (s: { key: string; value: unknown; description: string | null; scope: string; version: number; createdAt: Date; updatedAt: Date }) => ({
   key: s.key,
   value: s.value,
@@ -119,7 +140,7 @@ export function settingsRouter(db: DatabaseRouter): Router {
     const { db: reader, target } = db.forRead(clientKey(req));
     const setting = await reader.setting.findUnique({ where: { key } });
     if (!setting) throw new HttpError(404, 'not_found', `Setting "${key}" does not exist`);
-    res.set('x-served-by', target).json(toDto(setting));
+    res.set('x-served-by', target).set('etag', etagOf(setting)).json(toDto(setting));
   });
 
   router.put(
@@ -150,9 +171,13 @@ export function settingsRouter(db: DatabaseRouter): Router {
       }
       if (depthOf(value) > MAX_DEPTH) throw new HttpError(400, 'value_too_deep', `Setting values may nest at most ${MAX_DEPTH} levels`);
       const jsonValue = value as NonNullable<typeof value>;
+      const ifMatch = req.get('if-match');
       const write = () =>
         db.primary.$transaction(async (tx) => {
+          // With If-Match the row is locked first, so two writers holding the same ETag cannot both pass.
+          if (ifMatch !== undefined) await tx.$executeRaw`SELECT 1 FROM "settings" WHERE "key" = ${key} FOR UPDATE`;
           const existing = await tx.setting.findUnique({ where: { key } });
+          if (!ifMatchAllows(ifMatch, existing)) throw preconditionFailed(key);
           const saved = await tx.setting.upsert({
             where: { key },
             create: { key, value: jsonValue, description: description ?? null, scope: scope ?? 'GLOBAL' },
@@ -174,13 +199,20 @@ export function settingsRouter(db: DatabaseRouter): Router {
       }
       const { setting, created } = result;
       await db.recordWrite(clientKey(req));
+      res.set('etag', etagOf(setting));
+      if (created) res.location(`/api/v1/settings/${encodeURIComponent(key)}`);
       res.status(created ? 201 : 200).json(toDto(setting));
     },
   );
 
   router.delete('/:key', async (req, res) => {
     const key = parseKey(req.params.key);
+    const ifMatch = req.get('if-match');
     const deleted = await db.primary.$transaction(async (tx) => {
+      if (ifMatch !== undefined) {
+        await tx.$executeRaw`SELECT 1 FROM "settings" WHERE "key" = ${key} FOR UPDATE`;
+        if (!ifMatchAllows(ifMatch, await tx.setting.findUnique({ where: { key }, select: { id: true, version: true } }))) throw preconditionFailed(key);
+      }
       // delete() returns the row it removed; a DELETE that lost the race to another finds none (P2025): a 404.
       const existing = await tx.setting.delete({ where: { key } }).catch((error: unknown) => {
         if (prismaCode(error) === 'P2025') return null;
@@ -195,5 +227,7 @@ export function settingsRouter(db: DatabaseRouter): Router {
     res.status(204).end();
   });
 
+  router.all('/', methodNotAllowed('GET, HEAD'));
+  router.all('/:key', methodNotAllowed('GET, HEAD, PUT, DELETE'));
   return router;
 }

@@ -5,6 +5,7 @@
 import express, { type Express } from 'express';
 import type { DatabaseRouter } from './database.js';
 import { healthBody, httpStatusOf } from '@digilog/db';
+import { accessLog, tagRoutes } from './access-log.js';
 import { ApiKeyAuth } from './auth.js';
 import { liveRouter } from './health/live.js';
 import type { HealthMonitor } from './health/monitor.js';
@@ -29,6 +30,7 @@ export function createApp({ health, db, log, metrics, alwaysRequireKey = false }
   const app = express();
   app.disable('x-powered-by');
   app.set('query parser', 'simple');
+  app.use(accessLog(log, metrics?.httpRequestDuration));
 
   app.get('/api/v1/health', (_req, res) => {
     const body = healthBody(health.current(), 'overall');
@@ -61,5 +63,6 @@ export function createApp({ health, db, log, metrics, alwaysRequireKey = false }
     throw new HttpError(404, 'not_found', 'No such route');
   });
   app.use(errorHandler(log));
+  tagRoutes(app);
   return app;
 }

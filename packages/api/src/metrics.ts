@@ -6,7 +6,7 @@
  */
 import { databaseStatus, healthBody, migrationMetricDefinitions, migrationMetrics, redact, registerFamilies, type HealthSnapshot } from '@digilog/db';
 import type pg from 'pg';
-import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 
 export interface MetricsSources {
   health: { current(): HealthSnapshot; failedChecks: number };
@@ -23,7 +23,12 @@ export interface Metrics {
   registry: Registry;
   /** The exposition text, redacted like every other output. */
   render(): Promise<string>;
+  /** Observed by the access log (access-log.ts) once per request. */
+  httpRequestDuration: Histogram<'method' | 'route' | 'status'>;
 }
+
+/** Seconds: a settings read takes milliseconds; the top buckets catch lock waits and a slow database. */
+export const HTTP_DURATION_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
 
 export function createMetrics({ health, pools, boot }: MetricsSources): Metrics {
   const registry = new Registry();
@@ -87,5 +92,13 @@ export function createMetrics({ health, pools, boot }: MetricsSources): Metrics 
   poolGauge('digilog_db_pool_connections_idle', 'Idle connections in the pg pool', (p) => p.idleCount);
   poolGauge('digilog_db_pool_requests_waiting', 'Queries waiting for a pg pool connection', (p) => p.waitingCount);
 
-  return { registry, render: async () => redact(await registry.metrics()) };
+  const httpRequestDuration = new Histogram({
+    name: 'digilog_http_request_duration_seconds',
+    help: 'HTTP requests by method, matched route pattern ("unmatched" when none matched) and status',
+    labelNames: ['method', 'route', 'status'] as const,
+    buckets: HTTP_DURATION_BUCKETS,
+    registers: [registry],
+  });
+
+  return { registry, render: async () => redact(await registry.metrics()), httpRequestDuration };
 }

@@ -134,3 +134,16 @@ export function passwordRole(name: string, password: string, { createdb = false 
     urlFor: roleUrl,
   };
 }
+
+/** The outcome of each statement, run in order on one session of `url` (e.g. as a restricted role): 'ok' or the SQLSTATE. */
+export async function attempt(url: string, statements: string[]): Promise<string[]> {
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  try {
+    const codes: string[] = [];
+    for (const sql of statements) codes.push(await client.query(sql).then(() => 'ok', (e: { code?: string }) => e.code ?? 'error'));
+    return codes;
+  } finally {
+    await client.end();
+  }
+}

@@ -5,23 +5,16 @@
  * exits 0 with its port closed and no child left (before: exit 1).
  */
 import { readFileSync, readdirSync } from 'node:fs';
-import { connect, createServer } from 'node:net';
+import { connect } from 'node:net';
 import { describe, expect, it } from 'vitest';
 import { EXIT_CODES } from '../src/errors.js';
 import { runCli, startCli } from './support/cli.js';
+import { freePort } from './support/cluster.js';
 import { adminQuery, testDatabases, urlFor } from './support/database.js';
 import { processAlive } from './support/process.js';
 import { waitFor } from '../../api/test/support/server.js';
 
 const database = testDatabases();
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
 
 function portOpen(port: number): Promise<boolean> {
   return new Promise((resolve) => {

@@ -12,6 +12,7 @@ import { runCli } from '../../cli/test/support/cli.js';
 import { PROJECT_MIGRATIONS, writeMigrations } from '../../cli/test/support/migrations.js';
 import { readMigrations } from '@digilog/db';
 import { createKey } from './support/api-keys.js';
+import { jsonLines } from './support/json-lines.js';
 import { startServer, waitFor } from './support/server.js';
 
 const createDatabase = testDatabases();
@@ -23,21 +24,6 @@ function withPassword(url: string): string {
   const u = new URL(url);
   u.password = ENCODED;
   return u.toString();
-}
-
-type Line = Record<string, any>;
-function jsonLines(text: string): Line[] {
-  // Every line, not only some: a plain-text line in a JSON log stream is a bug.
-  return text
-    .split('\n')
-    .filter((line) => line !== '')
-    .map((line) => {
-      try {
-        return JSON.parse(line) as Line;
-      } catch {
-        throw new Error(`not a JSON log line: ${line}`);
-      }
-    });
 }
 
 function expectNoPassword(text: string): void {

@@ -12,6 +12,7 @@ import { MIGRATION_METRICS, RECENT_MIGRATIONS, readMigrations } from '@digilog/d
 import { testDatabases } from '../../cli/test/support/database.js';
 import { runCli } from '../../cli/test/support/cli.js';
 import { PROJECT_MIGRATIONS, REPO_ROOT, addMigration, writeMigrations } from '../../cli/test/support/migrations.js';
+import { headingAnchors } from '../../cli/test/support/markdown.js';
 import { havePromtool, promtool } from '../../cli/test/support/promtool.js';
 import { createKey } from './support/api-keys.js';
 import { startServer, waitFor } from './support/server.js';
@@ -58,14 +59,6 @@ function withPassword(url: string): string {
   u.password = PASSWORD;
   return u.toString();
 }
-
-/** GitHub's anchor for a Markdown heading. */
-const slug = (heading: string) =>
-  heading
-    .trim()
-    .toLowerCase()
-    .replace(/[^\p{L}\p{N}\s-]/gu, '')
-    .replace(/\s/g, '-');
 
 describe('GET /metrics and digilog-db status --prometheus', () => {
   it('expose the same migration metrics; health, boot and pool gauges; failures show up; alert rules match real series', async () => {
@@ -142,7 +135,7 @@ describe('GET /metrics and digilog-db status --prometheus', () => {
 
       // Every alert rule reads series that /metrics really has, and points at a runbook section that exists.
       const rules = (parse(readFileSync(join(REPO_ROOT, 'deploy/alerts.yml'), 'utf8')) as { groups: Array<{ rules: Array<Record<string, any>> }> }).groups.flatMap((g) => g.rules);
-      const headings = new Set([...readFileSync(join(REPO_ROOT, 'docs/operations.md'), 'utf8').matchAll(/^#{2,4} (.+)$/gm)].map((m) => slug(m[1]!)));
+      const headings = headingAnchors('docs/operations.md');
       const exposed = new Set(s.map((sample) => sample.name));
       expect(rules.map((r) => r.alert)).toEqual(expect.arrayContaining(['DigilogMigrationFailed', 'DigilogMigrationsPending', 'DigilogHealthFailing', 'DigilogMigrationSlow', 'DigilogDatabaseUnreachable']));
       expect(rules.find((r) => r.alert === 'DigilogMigrationsPending')!.for).toBe('10m');

@@ -15,6 +15,7 @@ import { EXIT_CODES } from '../../cli/src/errors.js';
 import { readMigrations } from '@digilog/db';
 import { testDatabases } from '../../cli/test/support/database.js';
 import { PROJECT_MIGRATIONS } from '../../cli/test/support/migrations.js';
+import { jsonLines } from './support/json-lines.js';
 import { startServer, waitFor, type RunningServer } from './support/server.js';
 
 const database = testDatabases();
@@ -34,20 +35,6 @@ function exitWithin(server: RunningServer, ms: number): Promise<number | null | 
   let timer: NodeJS.Timeout;
   const late = new Promise<'still running'>((resolve) => (timer = setTimeout(() => resolve('still running'), ms)));
   return Promise.race([server.exited, late]).finally(() => clearTimeout(timer));
-}
-
-type Line = Record<string, unknown>;
-function jsonLines(text: string): Line[] {
-  return text
-    .split('\n')
-    .filter((line) => line !== '')
-    .map((line) => {
-      try {
-        return JSON.parse(line) as Line;
-      } catch {
-        throw new Error(`not a JSON log line: ${line}`);
-      }
-    });
 }
 
 /** Starts the server expecting it to fail to boot; returns its exit code and output. */

@@ -8,17 +8,10 @@ import { join } from 'node:path';
 import { parse } from 'yaml';
 import { describe, expect, it } from 'vitest';
 import { REPO_ROOT } from './support/migrations.js';
+import { headingAnchors } from './support/markdown.js';
 import { havePromtool, promtool } from './support/promtool.js';
 
 const DEPLOY = join(REPO_ROOT, 'deploy');
-
-/** GitHub's anchor for a Markdown heading. */
-const slug = (heading: string) =>
-  heading
-    .trim()
-    .toLowerCase()
-    .replace(/[^\p{L}\p{N}\s-]/gu, '')
-    .replace(/\s/g, '-');
 
 type Rule = { alert: string; expr: string; annotations: Record<string, string> };
 const rules = (parse(readFileSync(join(DEPLOY, 'alerts.yml'), 'utf8')) as { groups: Array<{ rules: Rule[] }> }).groups.flatMap((g) => g.rules);
@@ -42,7 +35,7 @@ describe.skipIf(!havePromtool())('deploy/alerts.yml with promtool', () => {
 
 describe('deploy/alerts.yml runbooks', () => {
   it('every rule has a runbook_url to a heading of docs/operations.md, and a target-down rule exists', () => {
-    const headings = new Set([...readFileSync(join(REPO_ROOT, 'docs/operations.md'), 'utf8').matchAll(/^#{2,4} (.+)$/gm)].map((m) => slug(m[1]!)));
+    const headings = headingAnchors('docs/operations.md');
     for (const rule of rules) {
       const anchor = /^docs\/operations\.md#(.+)$/.exec(rule.annotations.runbook_url ?? '')?.[1];
       expect(anchor !== undefined && headings.has(anchor), `${rule.alert}: ${rule.annotations.runbook_url}`).toBe(true);

@@ -10,14 +10,13 @@
 import { cpSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { EXIT_CODES } from '../src/errors.js';
 import { rolesPlan } from '../src/operations/roles.js';
 import { startServer, type RunningServer } from '../../api/test/support/server.js';
 import { runCli, type CliRun } from './support/cli.js';
 import { startCluster, type Cluster } from './support/cluster.js';
-import { adminQuery } from './support/database.js';
+import { adminQuery, attempt } from './support/database.js';
 import { REPO_ROOT, addMigration } from './support/migrations.js';
 import { recordReliability } from './support/reliability.js';
 
@@ -40,19 +39,6 @@ function project(): { root: string; migrations: string; args: string[] } {
   // The repository's own layout: prisma.config.ts's datasource reads DATABASE_URL, DIRECT_URL comes beside it.
   cpSync(join(REPO_ROOT, 'prisma.config.ts'), join(root, 'prisma.config.ts'));
   return { root, migrations: join(root, 'prisma', 'migrations'), args: ['--schema', join(root, 'prisma', 'schema.prisma')] };
-}
-
-/** The outcome of each statement as the role: 'ok' or the SQLSTATE. */
-async function attempt(url: string, statements: string[]): Promise<string[]> {
-  const client = new pg.Client({ connectionString: url });
-  await client.connect();
-  try {
-    const codes: string[] = [];
-    for (const sql of statements) codes.push(await client.query(sql).then(() => 'ok', (e: { code?: string }) => e.code ?? 'error'));
-    return codes;
-  } finally {
-    await client.end();
-  }
 }
 
 const HISTORY_WRITES = [

@@ -7,13 +7,12 @@
  */
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { EXIT_CODES } from '../src/errors.js';
 import { startServer, type RunningServer } from '../../api/test/support/server.js';
 import { runCli } from './support/cli.js';
 import { startCluster, type Cluster } from './support/cluster.js';
-import { adminQuery, testDatabases, type TestDatabase } from './support/database.js';
+import { adminQuery, attempt, testDatabases, type TestDatabase } from './support/database.js';
 import { REPO_ROOT, addMigration, writeMigrations } from './support/migrations.js';
 import { recordReliability } from './support/reliability.js';
 
@@ -169,8 +168,6 @@ describe('[row 26] application role without DDL rights', () => {
     expect(await db.query(`SELECT to_regclass('more_items') AS t`)).toEqual([{ t: null }]);
 
     // Directly, the role cannot write the history in any way.
-    const client = new pg.Client({ connectionString: app.toString() });
-    await client.connect();
     const attempts = [
       `INSERT INTO _prisma_migrations (id, checksum, migration_name) VALUES ('00000000-0000-4000-8000-000000000000', 'x', 'forged')`,
       `UPDATE _prisma_migrations SET checksum = 'x'`,
@@ -179,9 +176,7 @@ describe('[row 26] application role without DDL rights', () => {
       `ALTER TABLE _prisma_migrations ADD COLUMN x int`,
       `CREATE TABLE sneaky (id int)`,
     ];
-    const codes: string[] = [];
-    for (const sql of attempts) codes.push(await client.query(sql).then(() => 'ok', (e: { code?: string }) => e.code ?? 'error'));
-    await client.end();
+    const codes = await attempt(app.toString(), attempts);
     expect(codes).toEqual(attempts.map(() => '42501'));
     expect(await history()).toEqual(before);
     const lock = await db.query(`SELECT 1 FROM pg_locks WHERE locktype = 'advisory' AND database = (SELECT oid FROM pg_database WHERE datname = current_database())`);

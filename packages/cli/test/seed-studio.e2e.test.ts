@@ -5,22 +5,16 @@
  * exits 0 with its port closed and no child left (before: exit 1).
  */
 import { readFileSync, readdirSync } from 'node:fs';
-import { connect, createServer } from 'node:net';
+import { connect } from 'node:net';
 import { describe, expect, it } from 'vitest';
 import { EXIT_CODES } from '../src/errors.js';
 import { runCli, startCli } from './support/cli.js';
+import { freePort } from './support/cluster.js';
 import { adminQuery, testDatabases, urlFor } from './support/database.js';
+import { processAlive } from './support/process.js';
 import { waitFor } from '../../api/test/support/server.js';
 
 const database = testDatabases();
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
 
 function portOpen(port: number): Promise<boolean> {
   return new Promise((resolve) => {
@@ -53,15 +47,6 @@ function descendants(root: number): number[] {
   return found;
 }
 
-const alive = (pid: number) => {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-};
-
 describe('seed', () => {
   it('a database that does not exist: one clear P1003 error, exit 8, no stack trace, nothing created', async () => {
     const name = `digilog_seed_missing_${process.pid}`;
@@ -89,7 +74,7 @@ describe('studio', () => {
       const run = await studio.done;
       expect({ code: run.code, signal: run.signal }, run.stderr).toEqual({ code: 0, signal: null });
       expect(await portOpen(port)).toBe(false);
-      expect(children.filter(alive)).toEqual([]);
+      expect(children.filter(processAlive)).toEqual([]);
     } finally {
       if (studio.child.exitCode === null) studio.child.kill('SIGKILL');
     }

@@ -36,19 +36,30 @@ async function interruptMidRun(signal: NodeJS.Signals, prefix: string) {
   return { db, dir, names, code, stderr, rows };
 }
 
+type Interrupted = Awaited<ReturnType<typeof interruptMidRun>>;
+
+/**
+ * What a stop between migrations must leave: at least one migration recorded, every recorded one
+ * finished, no advisory lock; the next run applies the rest, none lost or doubled. Returns that count (0).
+ */
+async function expectStoppedThenResumed({ db, dir, names, rows }: Omit<Interrupted, 'code' | 'stderr'>): Promise<number> {
+  expect(rows.length).toBeGreaterThanOrEqual(1);
+  expect(rows.every((r) => r.finished)).toBe(true);
+  expect(await db.query(`SELECT 1 FROM pg_locks WHERE locktype = 'advisory' AND database = (SELECT oid FROM pg_database WHERE datname = current_database())`)).toEqual([]);
+  const next = await runCli(['migrate', '--json', '--migrations-dir', dir], { DATABASE_URL: db.url });
+  expect(next.code).toBe(0);
+  expect(JSON.parse(next.stdout).applied.length).toBe(4 - rows.length);
+  const lostOrDoubled = await countLostOrDoubled(db.query, names);
+  expect(lostOrDoubled).toBe(0);
+  return lostOrDoubled;
+}
+
 describe('[row 12] SIGTERM during migrate', () => {
   it('[row 12] stops cleanly between migrations and the next run continues', async () => {
-    const { db, dir, code, stderr, rows } = await interruptMidRun('SIGTERM', 'digilog_sigterm');
+    const { db, dir, names, code, stderr, rows } = await interruptMidRun('SIGTERM', 'digilog_sigterm');
     expect(code).toBe(EXIT_CODES.interrupted);
     expect(stderr).toContain('Run `digilog-db migrate` again to continue');
-    expect(rows.length).toBeGreaterThanOrEqual(1);
-    expect(rows.every((r) => r.finished)).toBe(true);
-    expect(await db.query(`SELECT 1 FROM pg_locks WHERE locktype = 'advisory' AND database = (SELECT oid FROM pg_database WHERE datname = current_database())`)).toEqual([]);
-    const next = await runCli(['migrate', '--json', '--migrations-dir', dir], { DATABASE_URL: db.url });
-    expect(next.code).toBe(0);
-    expect(JSON.parse(next.stdout).applied.length).toBe(4 - rows.length);
-    const lostOrDoubled = await countLostOrDoubled(db.query, Array.from({ length: 4 }, (_, i) => `2024010100000${i}_step_${i}`));
-    expect(lostOrDoubled).toBe(0);
+    const lostOrDoubled = await expectStoppedThenResumed({ db, dir, names, rows });
     recordReliability({
       row: 12,
       scenario: 'SIGTERM to a runner mid-run (rolling deploy)',
@@ -66,12 +77,6 @@ describe('SIGHUP during migrate (the terminal or ssh session closed)', () => {
     const { db, dir, names, code, stderr, rows } = await interruptMidRun('SIGHUP', 'digilog_sighup');
     expect(code).toBe(EXIT_CODES.interrupted);
     expect(stderr).toContain('SIGHUP received: finishing the current migration');
-    expect(rows.length).toBeGreaterThanOrEqual(1);
-    expect(rows.every((r) => r.finished)).toBe(true);
-    expect(await db.query(`SELECT 1 FROM pg_locks WHERE locktype = 'advisory' AND database = (SELECT oid FROM pg_database WHERE datname = current_database())`)).toEqual([]);
-    const next = await runCli(['migrate', '--json', '--migrations-dir', dir], { DATABASE_URL: db.url });
-    expect(next.code).toBe(0);
-    expect(JSON.parse(next.stdout).applied.length).toBe(4 - rows.length);
-    expect(await countLostOrDoubled(db.query, names)).toBe(0);
+    await expectStoppedThenResumed({ db, dir, names, rows });
   });
 });

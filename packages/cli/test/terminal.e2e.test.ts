@@ -30,6 +30,21 @@ async function history(db: TestDatabase): Promise<Array<{ migration_name: string
   return db.query(`SELECT migration_name, finished_at IS NOT NULL AS finished FROM _prisma_migrations ORDER BY 1`);
 }
 
+/** Every recorded migration finished and no advisory lock left in the database; returns the history. */
+async function expectFinishedAndUnlocked(db: TestDatabase): Promise<Array<{ migration_name: string; finished: boolean }>> {
+  const rows = await history(db);
+  expect(rows.every((r) => r.finished)).toBe(true);
+  expect(await db.query(ADVISORY_LOCKS)).toEqual([]);
+  return rows;
+}
+
+/** Each of `names` applied exactly once; returns that count (0) for the reliability record. */
+async function expectNoneLostOrDoubled(db: TestDatabase, names: string[]): Promise<number> {
+  const lostOrDoubled = await countLostOrDoubled(db.query, names);
+  expect(lostOrDoubled).toBe(0);
+  return lostOrDoubled;
+}
+
 /** Waits (at most HANG_MS) until a migration's pg_sleep runs on the server. */
 async function migrationRunning(db: TestDatabase): Promise<boolean> {
   for (let waited = 0; waited < HANG_MS; waited += 20) {
@@ -64,10 +79,8 @@ describe('[row 35] terminals', { timeout: 4 * HANG_MS }, () => {
     expect(stdout).toContain('Applied 3 migrations');
     // stdout is a file: no colour there, although stderr is a terminal.
     expect(stdout).not.toContain(ESC);
-    expect((await history(db)).every((r) => r.finished)).toBe(true);
-    expect(await db.query(ADVISORY_LOCKS)).toEqual([]);
-    const lostOrDoubled = await countLostOrDoubled(db.query, names);
-    expect(lostOrDoubled).toBe(0);
+    await expectFinishedAndUnlocked(db);
+    const lostOrDoubled = await expectNoneLostOrDoubled(db, names);
     recordReliability({
       row: 35,
       scenario: 'migrate on a pty of 0 columns, stdout to a file',
@@ -101,13 +114,10 @@ describe('[row 35] terminals', { timeout: 4 * HANG_MS }, () => {
       return orHang(run.done, HANG_MS, 'SIGTERM not honoured on a 0-column terminal');
     });
     expect(code).toBe(EXIT_CODES.interrupted);
-    const rows = await history(db);
+    const rows = await expectFinishedAndUnlocked(db);
     expect(rows.length).toBeGreaterThanOrEqual(1);
-    expect(rows.every((r) => r.finished)).toBe(true);
-    expect(await db.query(ADVISORY_LOCKS)).toEqual([]);
     expect((await runCli(['migrate', '--migrations-dir', dir], { DATABASE_URL: db.url })).code).toBe(0);
-    const lostOrDoubled = await countLostOrDoubled(db.query, names);
-    expect(lostOrDoubled).toBe(0);
+    const lostOrDoubled = await expectNoneLostOrDoubled(db, names);
     recordReliability({
       row: 35,
       scenario: 'SIGTERM to migrate on a pty of 0 columns',
@@ -129,16 +139,13 @@ describe('[row 35] terminals', { timeout: 4 * HANG_MS }, () => {
       process.kill(run.script.pid!, 'SIGKILL');
       await orHang(exited(pid), HANG_MS, 'migrate after its terminal closed');
     });
-    const rows = await history(db);
+    const rows = await expectFinishedAndUnlocked(db);
     expect(rows.length).toBeGreaterThanOrEqual(1);
     expect(rows.length).toBeLessThan(4);
-    expect(rows.every((r) => r.finished)).toBe(true);
-    expect(await db.query(ADVISORY_LOCKS)).toEqual([]);
     const next = await runCli(['migrate', '--json', '--migrations-dir', dir], { DATABASE_URL: db.url });
     expect(next.code).toBe(0);
     expect(JSON.parse(next.stdout).applied.length).toBe(4 - rows.length);
-    const lostOrDoubled = await countLostOrDoubled(db.query, names);
-    expect(lostOrDoubled).toBe(0);
+    const lostOrDoubled = await expectNoneLostOrDoubled(db, names);
     recordReliability({
       row: 35,
       scenario: 'the terminal closes during migrate (ssh session ends)',

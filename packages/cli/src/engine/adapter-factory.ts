@@ -15,51 +15,19 @@
  * clean-up before they exist, and a later run on the same host drops those of
  * processes that died before they could.
  */
-import { createHash, randomBytes } from 'node:crypto';
-import { hostname } from 'node:os';
 import type {
   ErrorCapturingSqlMigrationAwareDriverAdapterFactory,
   SqlDriverAdapter,
   SqlMigrationAwareDriverAdapterFactory,
-  SqlQuery,
-  SqlQueryable,
-  SqlResultSet,
 } from '@prisma/driver-adapter-utils';
-import { createRequire } from 'node:module';
-import type pg from 'pg';
 import { acquireMigrationLock, type LockOptions } from '../db/lock.js';
-import { optionValue, parseTarget, pgConnection, quoteIdent, withDatabase, type DatabaseTarget } from '../db/target.js';
+import { parseTarget, quoteIdent, withDatabase, type DatabaseTarget } from '../db/target.js';
+import { reportCharAsCharacter } from './char-columns.js';
+import { maintenance, pinnedSession, type PinnedSession } from './pinned-session.js';
+import { dropAbandonedShadows, shadowDatabaseName } from './shadow-database.js';
 
-const CHAR_OID = 18;
-const TEXT_OID = 25;
-/** Prefix of the temporary shadow databases, so a leftover is easy to recognise (and to test for). */
-export const SHADOW_DATABASE_PREFIX = 'digilog_shadow_';
-/**
- * This host in shadow database names: pids only mean something on the host that
- * issued them, so only a run on the same host may judge a leftover abandoned.
- */
-export const SHADOW_HOST_TAG = createHash('sha256').update(hostname()).digest('hex').slice(0, 8);
-
-/** `digilog_shadow_<host>_<pid>_<random>`: whose shadow database it is, so a leftover of a dead process can be told from one in use. */
-export function shadowDatabaseName(pid: number = process.pid): string {
-  return `${SHADOW_DATABASE_PREFIX}${SHADOW_HOST_TAG}_${pid}_${randomBytes(6).toString('hex')}`;
-}
-
-/** Host tag and pid in a shadow database name; `host` is null in the older `digilog_shadow_<pid>_<random>` names. Null for other names. */
-export function parseShadowDatabaseName(name: string): { host: string | null; pid: number } | null {
-  const match = /^digilog_shadow_(?:([0-9a-f]{8})_)?(\d+)_[0-9a-f]{12}$/.exec(name);
-  return match ? { host: match[1] ?? null, pid: Number(match[2]) } : null;
-}
-
-/** Whether a process with this pid runs on this host (EPERM: it does, as another user). */
-function processAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
+// Shadow database naming lives in shadow-database.ts; re-exported for the modules and tests that import it from here.
+export { SHADOW_DATABASE_PREFIX, SHADOW_HOST_TAG, parseShadowDatabaseName, shadowDatabaseName } from './shadow-database.js';
 
 /** Input of createEngineAdapterFactory. */
 export interface EngineAdapterOptions {
@@ -95,118 +63,6 @@ export interface EngineAdapterFactory {
 async function loadPrismaAdapter() {
   const [{ PrismaPg }, utils] = await Promise.all([import('@prisma/adapter-pg'), import('@prisma/driver-adapter-utils')]);
   return { PrismaPg, ...utils };
-}
-
-let installed: typeof pg | undefined;
-/**
- * The pools handed to PrismaPg come from the same node-postgres it imports (it checks
- * `instanceof pg.Pool`): the installed package, not the copy bundled into the CLI, required
- * on first use for the same reason as the adapter packages.
- */
-const installedPg = (): typeof pg => (installed ??= createRequire(import.meta.url)('pg') as typeof pg);
-type PrismaAdapter = Awaited<ReturnType<typeof loadPrismaAdapter>>;
-
-/** The adapter's result-producing step; private in its typings, present at run time (checked below). */
-type WithPerformIO = { performIO(query: SqlQuery): Promise<pg.QueryArrayResult> };
-
-/**
- * Defect 1. adapter-pg throws on OID 18 before the engine sees a row, and
- * mapping it to Text is not enough (the describer wants Character). So the
- * fields are relabelled text for the adapter, and the column types fixed in
- * the result. Transactions are wrapped the same way.
- */
-function reportCharAsCharacter<T extends SqlQueryable>(queryable: T, characterType: PrismaAdapter['ColumnTypeEnum']['Character']): T {
-  const internals = queryable as unknown as WithPerformIO;
-  if (typeof internals.performIO !== 'function') {
-    throw new Error('@prisma/adapter-pg changed: performIO() not found; the "char" column work-around needs updating');
-  }
-  const charColumns = new WeakMap<SqlQuery, number[]>();
-  const performIO = internals.performIO.bind(queryable);
-  internals.performIO = async (query) => {
-    const result = await performIO(query);
-    const indexes: number[] = [];
-    result.fields.forEach((field, index) => {
-      if (field.dataTypeID === CHAR_OID) {
-        field.dataTypeID = TEXT_OID;
-        indexes.push(index);
-      }
-    });
-    if (indexes.length > 0) charColumns.set(query, indexes);
-    return result;
-  };
-  const queryRaw = queryable.queryRaw.bind(queryable);
-  queryable.queryRaw = async (query: SqlQuery): Promise<SqlResultSet> => {
-    const result = await queryRaw(query);
-    for (const index of charColumns.get(query) ?? []) result.columnTypes[index] = characterType;
-    return result;
-  };
-  const adapter = queryable as unknown as Partial<SqlDriverAdapter>;
-  if (adapter.startTransaction) {
-    const startTransaction = adapter.startTransaction.bind(queryable);
-    adapter.startTransaction = async (isolationLevel) => reportCharAsCharacter(await startTransaction(isolationLevel), characterType);
-  }
-  return queryable;
-}
-
-/** One pinned session (defect 4) and the target it belongs to. */
-interface PinnedSession {
-  pool: pg.Pool;
-  target: DatabaseTarget;
-  /** The client while a query or transaction is running on it. */
-  busy: pg.PoolClient | undefined;
-}
-
-/** A pool of exactly one connection that never idles out and survives failing queries. */
-function pinnedSession(target: DatabaseTarget, applicationName: string): PinnedSession {
-  // Unqualified names in migration scripts resolve in the Prisma schema, as with the native engine.
-  // pg lets an `options` URL parameter override the config field, so the two are merged here.
-  const connection = pgConnection(target);
-  const url = new URL(connection.connectionString!);
-  const userOptions = url.searchParams.get('options');
-  url.searchParams.delete('options');
-  const searchPath = `-c search_path=${optionValue(quoteIdent(target.schema))}`;
-  const pool = new (installedPg().Pool)({
-    ...connection,
-    connectionString: url.toString(),
-    max: 1,
-    idleTimeoutMillis: 0,
-    application_name: applicationName,
-    options: userOptions ? `${userOptions} ${searchPath}` : searchPath,
-  });
-  const session: PinnedSession = { pool, target, busy: undefined };
-  // A dropped connection surfaces on the next query; an idle-client error must not crash the process.
-  pool.on('error', () => {});
-  // Nor one while checked out (the lock wait, a transaction): pg-pool listens only to idle clients,
-  // and a session ended by close() (Ctrl-C) would crash the process before the clean-up is done.
-  pool.on('connect', (client) => client.on('error', () => {}));
-  pool.on('acquire', (client) => (session.busy = client));
-  pool.on('release', () => (session.busy = undefined));
-  // pg's Pool#query releases the client WITH the error when a query fails, which destroys the
-  // session and silently drops the engine's advisory lock (measured: after a failing migration
-  // script the bookkeeping ran on a new session, unlocked). Release it without the error:
-  // pg-pool still discards a client whose connection is really broken.
-  const query = async (config: pg.QueryConfig, values?: unknown[]) => {
-    const client = await pool.connect();
-    try {
-      return await client.query(config, values);
-    } finally {
-      client.release();
-    }
-  };
-  pool.query = query as unknown as typeof pool.query;
-  return session;
-}
-
-/** Runs one statement on a short-lived maintenance session (CREATE/DROP DATABASE cannot run in a transaction). */
-async function maintenance(target: DatabaseTarget, sql: string, applicationName: string): Promise<pg.QueryResult> {
-  const client = new (installedPg().Client)({ ...pgConnection(target), application_name: applicationName });
-  client.on('error', () => {});
-  await client.connect();
-  try {
-    return await client.query(sql);
-  } finally {
-    await client.end().catch(() => {});
-  }
 }
 
 /** Builds the engine's adapter factory. The caller owns close(): call it in `finally`, also when the engine call threw. */
@@ -265,22 +121,6 @@ export async function createEngineAdapterFactory(options: EngineAdapterOptions):
     shadows.delete(name);
   }
 
-  /**
-   * Drops the shadow databases that processes of this host created and could not drop because
-   * they died first (SIGKILL, a second Ctrl-C, a crash): only names with this host's tag whose
-   * pid no longer runs. Another host's pids cannot be checked from here; a live pid may be using
-   * its database. Best effort: a role that may not drop them leaves them.
-   */
-  async function dropAbandonedShadows(): Promise<void> {
-    const pattern = `${SHADOW_DATABASE_PREFIX}${SHADOW_HOST_TAG}_`.replace(/_/g, '\\_');
-    const { rows } = await maintenance(main, `SELECT datname FROM pg_database WHERE datname LIKE '${pattern}%'`, `${applicationName} (shadow)`);
-    for (const { datname } of rows as Array<{ datname: string }>) {
-      const owner = parseShadowDatabaseName(datname);
-      if (owner?.host !== SHADOW_HOST_TAG || processAlive(owner.pid)) continue;
-      await maintenance(main, `DROP DATABASE IF EXISTS ${quoteIdent(datname)} WITH (FORCE)`, `${applicationName} (shadow)`).catch(() => {});
-    }
-  }
-
   /** An adapter on its own pinned session; `onDispose` runs after the session is closed. */
   async function connectTo(target: DatabaseTarget, onDispose?: () => Promise<void>): Promise<SqlDriverAdapter> {
     assertOpen();
@@ -321,7 +161,7 @@ export async function createEngineAdapterFactory(options: EngineAdapterOptions):
     assertOpen();
     if (!swept) {
       swept = true;
-      await dropAbandonedShadows().catch(() => {});
+      await dropAbandonedShadows((sql) => maintenance(main, sql, `${applicationName} (shadow)`)).catch(() => {});
     }
     const name = shadowDatabaseName();
     // Registered before it exists: a Ctrl-C while CREATE DATABASE runs must still drop it.

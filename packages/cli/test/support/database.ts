@@ -6,6 +6,7 @@
 import { randomBytes } from 'node:crypto';
 import pg from 'pg';
 import { afterAll } from 'vitest';
+import { processAlive } from './process.js';
 
 export const ADMIN_URL = process.env.TEST_DATABASE_URL ?? 'postgresql://postgres@127.0.0.1:5432/postgres';
 
@@ -85,15 +86,7 @@ export function shadowOwnerPid(name: string): number {
  * (Other test files running `dev` at the same time own live shadows; their process is alive.)
  */
 export async function leakedShadows(before: string[]): Promise<string[]> {
-  const alive = (pid: number) => {
-    try {
-      process.kill(pid, 0);
-      return true;
-    } catch {
-      return false;
-    }
-  };
-  return (await shadowDatabases()).filter((name) => !before.includes(name) && !alive(shadowOwnerPid(name)));
+  return (await shadowDatabases()).filter((name) => !before.includes(name) && !processAlive(shadowOwnerPid(name)));
 }
 
 /** A login role with a password, so a test can search every output for that password. */
@@ -133,4 +126,17 @@ export function passwordRole(name: string, password: string, { createdb = false 
     },
     urlFor: roleUrl,
   };
+}
+
+/** The outcome of each statement, run in order on one session of `url` (e.g. as a restricted role): 'ok' or the SQLSTATE. */
+export async function attempt(url: string, statements: string[]): Promise<string[]> {
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  try {
+    const codes: string[] = [];
+    for (const sql of statements) codes.push(await client.query(sql).then(() => 'ok', (e: { code?: string }) => e.code ?? 'error'));
+    return codes;
+  } finally {
+    await client.end();
+  }
 }

@@ -12,6 +12,7 @@ import { EXIT_CODES } from '../../cli/src/errors.js';
 import { testDatabases } from '../../cli/test/support/database.js';
 import { ADMIN_URL } from '../../cli/test/support/database.js';
 import { startPgBouncer, type PgBouncer } from '../../cli/test/support/pgbouncer.js';
+import { createKey } from './support/api-keys.js';
 import { startServer, type RunningServer } from './support/server.js';
 
 const newDatabase = testDatabases();
@@ -36,6 +37,9 @@ describe('Settings API through PgBouncer (pool_mode=transaction)', () => {
     const applied = await db.query<{ n: number }>('SELECT count(*)::int AS n FROM _prisma_migrations WHERE finished_at IS NOT NULL');
     expect(applied[0]!.n).toBeGreaterThan(0);
 
+    // Production requires a key: made as an operator makes it, on the direct URL.
+    const { headers } = await createKey(db.url, ['settings:read', 'settings:write']);
+    const fetch = (url: string, init: RequestInit = {}) => globalThis.fetch(url, { ...init, headers: { ...headers, ...(init.headers as Record<string, string> | undefined) } });
     const base = `${server.url}/api/v1/settings`;
     const put = (key: string, body: unknown) => fetch(`${base}/${key}`, { method: 'PUT', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
     const created = await put('logging.retention_days', { value: 30, description: 'Days to keep logs' });

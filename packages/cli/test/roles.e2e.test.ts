@@ -13,10 +13,12 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { EXIT_CODES } from '../src/errors.js';
 import { rolesPlan } from '../src/operations/roles.js';
+import { createKey } from '../../api/test/support/api-keys.js';
 import { startServer, type RunningServer } from '../../api/test/support/server.js';
 import { runCli, type CliRun } from './support/cli.js';
 import { startCluster, type Cluster } from './support/cluster.js';
 import { adminQuery, attempt } from './support/database.js';
+import { readMigrations } from '../src/project.js';
 import { REPO_ROOT, addMigration } from './support/migrations.js';
 import { recordReliability } from './support/reliability.js';
 
@@ -166,12 +168,14 @@ describe('[row 26] digilog-db roles: a migration role and an application role', 
     // Default privileges cover the later table; the history stays read-only to the app.
     const later = [`INSERT INTO later_items (name) VALUES ('a')`, `UPDATE later_items SET name = 'b'`, `SELECT * FROM later_items`, `DELETE FROM later_items`];
     expect(await attempt(app, [...later, ...HISTORY_WRITES])).toEqual([...later.map(() => 'ok'), ...HISTORY_WRITES.map(() => '42501')]);
-    expect((await adminQuery(`SELECT migration_name FROM _prisma_migrations WHERE finished_at IS NOT NULL ORDER BY 1`, cluster.url('fresh'))).map((r) => r.migration_name)).toEqual(['20261125082049_init', '20270101000000_later']);
+    expect((await adminQuery(`SELECT migration_name FROM _prisma_migrations WHERE finished_at IS NOT NULL ORDER BY 1`, cluster.url('fresh'))).map((r) => r.migration_name)).toEqual(readMigrations(p.migrations).map((m) => m.name)); // the project's migrations, then the later one
 
     // With only the app's URL (a separate migrate service ran before), production boots on an up-to-date schema.
     const appOnly = await startServer({ DATABASE_URL: app, NODE_ENV: 'production' }, { cwd: p.root, timeoutMs: 90_000 });
     servers.push(appOnly);
-    expect((await fetch(`${appOnly.url}/api/v1/settings/theme`)).status).toBe(200);
+    // Production requires a key; the application role can make one (DML on api_keys).
+    const { headers } = await createKey(app, ['settings:read']);
+    expect((await fetch(`${appOnly.url}/api/v1/settings/theme`, { headers })).status).toBe(200);
     expect(await appOnly.stop()).toBe(0);
     outputs.push({ where: 'API logs, app URL only', text: appOnly.output() });
 

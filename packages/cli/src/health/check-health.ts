@@ -4,6 +4,7 @@
  * `digilog-db health` once and by the API's background monitor repeatedly.
  */
 import pg from 'pg';
+import { isConnectionLoss } from '../db/connect.js';
 import { clientConfig, parseTarget } from '../db/target.js';
 import { checkStatus } from '../operations/check-status.js';
 import type { RunnerOptions } from '../operations/runner-options.js';
@@ -24,7 +25,9 @@ export async function checkHealth({ runner, replica, boot }: HealthCheckOptions)
   try {
     status = await checkStatus({ ...runner, connectRetries: 0, connectTimeoutMs: Math.min(runner.connectTimeoutMs, 2_000) });
   } catch (error) {
-    checkError = (error as { kind?: string }).kind ?? 'error';
+    // A session cut under the check (the server restarting, DROP DATABASE … WITH (FORCE)) is the
+    // database going away, not an error of no kind: the state says "unreachable" at once.
+    checkError = (error as { kind?: string }).kind ?? (isConnectionLoss(error) ? 'unreachable' : 'error');
   }
   let replicaState: HealthSnapshot['replica'] = null;
   if (replica) {

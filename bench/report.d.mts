@@ -4,7 +4,9 @@ import type { SquawkRow, Disagreement } from './squawk.d.mts';
 export interface ApplyResult { id: string; label: string; goal: number; ours: number; floor: number; ratio: number; nodeFloor: number; nodeFloorRatio: number }
 export interface StatusResult { id: string; label: string; ours: number; floor: number; ratio: number; goal: number }
 export interface GrowthPoint { n: number; migrate: number; status: number; runs: number }
-export interface ReportRow { id: string; label: string; ours: number; floor: number | null; ratio: number | null; goal: string; met?: boolean; unit?: string }
+/** P6's bound: one boot's CPU seconds × 16 / cores (floor in ms), and the wall time's ratio to it. */
+export interface CpuFloor { cpuSeconds: number; cores: number; floor: number; ratio: number; goal: number }
+export interface ReportRow { id: string; label: string; ours: number; floor: number | null; ratio: number | null; goal: string; met?: boolean; unit?: string; cpuFloor?: CpuFloor }
 export interface BenchmarkRun {
   date: string;
   machine: string;

@@ -54,6 +54,9 @@ const BAD: Array<[string[], RegExp]> = [
   [['studio', '--port', '0'], /^--port must be a port from 1 to 65535/],
   [['studio', '--port', '65536'], /^--port must be a port from 1 to 65535/],
   [['studio', '-p', '80.5'], /^--port must be a whole number/],
+  [['migrate', '--allow', 'nocolon'], /^--allow nocolon is not <migration>:<rule>$/],
+  [['migrate', '--allow', '20240103000000_drop_legacy:'], /^--allow .* is not <migration>:<rule>$/],
+  [['migrate', '--allow', '20240103000000_drop_legacy:drop-tables'], /unknown rule "drop-tables"/],
 ];
 
 describe('numeric and duration flags', () => {
@@ -70,6 +73,12 @@ describe('numeric and duration flags', () => {
     expect((error as DigilogError).kind).toBe('usage');
     expect((error as DigilogError).exitCode).toBe(EXIT_CODES.usage);
     expect((error as DigilogError).message).toMatch(message);
+  });
+});
+
+describe('--allow <migration>:<rule>', () => {
+  it('is checked when parsed and collected when repeated', async () => {
+    expect((await parse(['migrate', '--allow', 'a_one:drop-table', '--allow', 'b_two:truncate'])).allow).toEqual(['a_one:drop-table', 'b_two:truncate']);
   });
 });
 

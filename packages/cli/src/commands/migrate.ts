@@ -5,6 +5,7 @@ import { DigilogError, EXIT_CODES } from '../errors.js';
 import { printFindings } from '../output/findings.js';
 import { formatMs, type Terminal } from '../output/terminal.js';
 import type { Plan } from '../operations/plan.js';
+import { withAllowFlags } from '../core/acknowledgements.js';
 import { commandContext, setExitCode, withCommonOptions, type CommonFlags } from './common.js';
 import { durationFlag, wholeNumberFlag } from './option-values.js';
 
@@ -34,7 +35,7 @@ export function register(program: Command): void {
     .option('--allow-modified-history', 'apply even if an applied migration was edited since')
     .option('--allow-out-of-order', 'in production, apply a migration older than the newest applied one')
     .option('--allow-missing-history', 'in production, apply even though applied migrations are missing from the migrations folder')
-    .option('--allow <migration:rule>', 'acknowledge one Dangerous change of one migration, e.g. 20240103000000_drop_legacy:drop-table (repeatable)', (value: string, previous: string[]) => [...previous, value], [] as string[])
+    .option('--allow <migration:rule>', 'acknowledge one Dangerous change of one migration, e.g. 20240103000000_drop_legacy:drop-table (repeatable)', allowFlag, [] as string[])
     .addHelpText(
       'after',
       `
@@ -183,4 +184,10 @@ function printDryRun(terminal: Terminal, result: import('../operations/dry-run.j
 
 function formatBytes(bytes: number): string {
   return bytes >= 1_048_576 ? `${(bytes / 1_048_576).toFixed(1)} MB` : `${(bytes / 1024).toFixed(1)} kB`;
+}
+
+/** `--allow <migration>:<rule>`, checked when parsed: a malformed one is one line, exit 2, before anything connects. */
+function allowFlag(value: string, previous: string[]): string[] {
+  withAllowFlags(new Map(), [value]);
+  return [...previous, value];
 }

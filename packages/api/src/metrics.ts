@@ -13,7 +13,7 @@ export interface MetricsSources {
   /** The pg pools by name (primary, replica). */
   pools: () => Record<string, pg.Pool>;
   /** What ensureMigrated() did at boot. */
-  boot: { lockWaitMs: number; durationMs: number };
+  boot: { lockWaitMs: number; durationMs: number; lockRetries?: () => number };
 }
 
 /** Health as a number: 1 healthy, 0.5 degraded, 0 unhealthy (alert on `< 1` or `== 0`). */
@@ -66,6 +66,15 @@ export function createMetrics({ health, pools, boot }: MetricsSources): Metrics 
     registers: [registry],
     collect() {
       this.set(boot.lockWaitMs / 1000);
+    },
+  });
+  new Counter({
+    name: 'digilog_migration_lock_retries_total',
+    help: "Lock timeouts this process's boot-time migration retried (each attempt waited one lock_timeout; see the migration.lock_retry log lines)",
+    registers: [registry],
+    collect() {
+      this.reset();
+      this.inc(boot.lockRetries?.() ?? 0);
     },
   });
   new Gauge({

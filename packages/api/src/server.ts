@@ -151,7 +151,7 @@ async function main(): Promise<void> {
     config.replicaUrl ? createPrisma(config.replicaUrl, { name: 'replica', log }) : undefined,
     () => health.replicaReplayLsn(),
   );
-  const metrics = createMetrics({ health, pools: () => db.pools, boot: { lockWaitMs: boot.migrate?.lockWaitMs ?? 0, durationMs: boot.durationMs } });
+  const metrics = createMetrics({ health, pools: () => db.pools, boot: { lockWaitMs: boot.migrate?.lockWaitMs ?? 0, durationMs: boot.durationMs, lockRetries: () => events.lockRetries } });
   const app = createApp({ health, db, log, metrics, alwaysRequireKey: config.isProduction });
   const listened = await new Promise<Server | (Error & { code?: string })>((resolve) => {
     // Express 5 hands a listen error (port in use, address not local) to this callback.

@@ -65,7 +65,8 @@ const EnvSchema = z.object({
   DIGILOG_LOCK_WAIT_MS: wholeNumber(60_000),
   DIGILOG_CONNECT_RETRIES: wholeNumber(3),
   DIGILOG_CONNECT_TIMEOUT_MS: wholeNumber(5_000),
-  DIGILOG_LOCK_TIMEOUT: duration('10s'),
+  DIGILOG_LOCK_TIMEOUT: duration('1s'),
+  DIGILOG_LOCK_RETRY_BUDGET: duration('60s'),
   DIGILOG_STATEMENT_TIMEOUT: duration('1h'),
   DIGILOG_MIGRATION_BUDGET: duration('60s'),
   DIGILOG_LARGE_TABLE_ROWS: wholeNumber(100_000),
@@ -93,8 +94,10 @@ export interface Config {
   lockWaitMs: number;
   connectRetries: number;
   connectTimeoutMs: number;
-  /** lock_timeout of the migration session (ms, 0 = none): a migration waiting on a busy table fails fast. */
+  /** lock_timeout of one attempt (ms, 0 = none): a migration waiting on a busy table steps back fast, so traffic does not queue behind it. */
   lockTimeoutMs: number;
+  /** How long attempts that timed out on a lock are retried (ms, 0 = no retry). */
+  lockRetryBudgetMs: number;
   /** statement_timeout of the migration session (ms, 0 = none). */
   statementTimeoutMs: number;
   /** A migration slower than this is reported (ms). */
@@ -171,6 +174,7 @@ export function loadConfig(env: NodeJS.ProcessEnv | Record<string, string | unde
     connectRetries: e.DIGILOG_CONNECT_RETRIES,
     connectTimeoutMs: e.DIGILOG_CONNECT_TIMEOUT_MS,
     lockTimeoutMs: e.DIGILOG_LOCK_TIMEOUT,
+    lockRetryBudgetMs: e.DIGILOG_LOCK_RETRY_BUDGET,
     statementTimeoutMs: e.DIGILOG_STATEMENT_TIMEOUT,
     migrationBudgetMs: e.DIGILOG_MIGRATION_BUDGET,
     largeTableRows: e.DIGILOG_LARGE_TABLE_ROWS,

@@ -162,7 +162,8 @@ describe('timeouts (matrix rows 16, 17)', () => {
     try {
       await holder.query('BEGIN');
       await holder.query('SELECT * FROM accounts WHERE id = 1 FOR UPDATE');
-      const run = runCli(['migrate', '--migrations-dir', dir], { ...env, DIGILOG_LOCK_TIMEOUT: '1s' });
+      // No retry (budget 0): the single-attempt behaviour; lock-retry.test.ts covers the retries.
+      const run = runCli(['migrate', '--migrations-dir', dir], { ...env, DIGILOG_LOCK_TIMEOUT: '1s', DIGILOG_LOCK_RETRY_BUDGET: '0' });
       // While the ALTER waits for its ACCESS EXCLUSIVE lock, a plain read queues behind it, for at most lock_timeout.
       await new Promise((r) => setTimeout(r, 600));
       const readStarted = performance.now();

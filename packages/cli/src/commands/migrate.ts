@@ -8,6 +8,7 @@ import type { Plan } from '../operations/plan.js';
 import { withAllowFlags } from '../core/acknowledgements.js';
 import { commandContext, setExitCode, withCommonOptions, type CommonFlags } from './common.js';
 import { durationFlag, wholeNumberFlag } from './option-values.js';
+import { describeBlocker } from '../online/blockers.js';
 
 interface MigrateFlags extends CommonFlags {
   allowModifiedHistory?: boolean;
@@ -19,6 +20,7 @@ interface MigrateFlags extends CommonFlags {
   backup?: string | boolean;
   lockWait?: number;
   lockTimeout?: number;
+  lockRetryBudget?: number;
   statementTimeout?: number;
 }
 
@@ -29,7 +31,8 @@ export function register(program: Command): void {
     .option('--allow-dangerous', 'in production, apply Dangerous changes that the migration files do not acknowledge')
     .option('--backup [dir]', 'pg_dump the database into dir before applying (default dir: DIGILOG_BACKUP_DIR or .digilog/backups; on by default in production when pg_dump exists)')
     .option('--no-backup', 'do not back up, even in production')
-    .option('--lock-timeout <duration>', 'lock_timeout for the migration session, e.g. 5s (default: DIGILOG_LOCK_TIMEOUT or 10s; 0 = none)', durationFlag('--lock-timeout'))
+    .option('--lock-timeout <duration>', 'lock_timeout of one attempt to take a lock, e.g. 5s (default: DIGILOG_LOCK_TIMEOUT or 1s; 0 = none)', durationFlag('--lock-timeout'))
+    .option('--lock-retry-budget <duration>', 'after a lock timeout, retry with backoff for up to this long, e.g. 5min (default: DIGILOG_LOCK_RETRY_BUDGET or 60s; 0 = no retry)', durationFlag('--lock-retry-budget'))
     .option('--statement-timeout <duration>', 'statement_timeout for the migration session, e.g. 30min (default: DIGILOG_STATEMENT_TIMEOUT or 1h; 0 = none)', durationFlag('--statement-timeout'))
     .option('--lock-wait <ms>', 'how long to wait for another runner holding the migration lock (default: DIGILOG_LOCK_WAIT_MS or 60000)', wholeNumberFlag('--lock-wait'))
     .option('--allow-modified-history', 'apply even if an applied migration was edited since')
@@ -65,6 +68,7 @@ Examples:
         ...runnerOptions(config, paths, {
           lockWaitMs: flags.lockWait ?? config.lockWaitMs,
           lockTimeoutMs: flags.lockTimeout ?? config.lockTimeoutMs,
+          lockRetryBudgetMs: flags.lockRetryBudget ?? config.lockRetryBudgetMs,
           statementTimeoutMs: flags.statementTimeout ?? config.statementTimeoutMs,
         }),
         allowModifiedHistory: flags.allowModifiedHistory === true,
@@ -119,6 +123,8 @@ Examples:
             } else if (event.type === 'migration-done') {
               const slow = event.result.slow ? color.yellow(' (over budget)') : '';
               terminal.out(`${color.green('✔')} ${event.result.name} ${color.dim(formatMs(event.result.durationMs))}${slow}`);
+            } else if (event.type === 'lock-retry' || event.type === 'lock-blockers') {
+              printLockEvent(terminal, event);
             } else if (event.type === 'warning') {
               terminal.err(`${color.yellow('Warning:')} ${event.message}`);
             }
@@ -180,6 +186,16 @@ function printDryRun(terminal: Terminal, result: import('../operations/dry-run.j
   if (result.backupDir) terminal.out(`migrate would back up the database into ${result.backupDir} first.`);
   if (result.blocked) terminal.out(color.red(`Blocked in production: ${result.plan.blocking.length} Dangerous change(s) not acknowledged (add "<migration> <rule>" to digilog.acknowledgements, or pass --allow <migration>:<rule> or --allow-dangerous).`));
   terminal.out('Nothing was changed.');
+}
+
+function printLockEvent(terminal: Terminal, event: import('../online/lock-retry.js').LockEvent): void {
+  const where = `${event.migration}${event.statement === undefined ? '' : ` (statement ${event.statement})`}`;
+  const head =
+    event.type === 'lock-retry'
+      ? `${terminal.color.yellow('Lock timeout:')} ${where}, attempt ${event.attempt} waited ${formatMs(event.lockTimeoutMs)}; retrying in ${formatMs(event.delayMs)}`
+      : `${terminal.color.yellow('Blocked:')} ${where} needs locks these sessions hold (or may hold); trying in short attempts`;
+  terminal.err(head);
+  for (const b of event.blockers) terminal.err(`  ${describeBlocker(b)}`);
 }
 
 function formatBytes(bytes: number): string {

@@ -14,6 +14,7 @@ import { DigilogError } from '../errors.js';
 import { redact } from '../redact.js';
 import { isConnectionLoss, lostConnectionDuring } from './connect.js';
 import type { MigrationHistory } from './history.js';
+import type { ExecuteSql } from '../online/lock-retry.js';
 
 export interface AppliedResult {
   name: string;
@@ -23,6 +24,9 @@ export interface AppliedResult {
   budgetMs?: number;
   /** Took longer than budgetMs. */
   slow?: boolean;
+  /** Lock timeouts retried (safe lock acquisition), and the time they cost (ms). */
+  lockRetries?: number;
+  lockRetryWaitMs?: number;
 }
 
 /** Test-only fault injection: lets reliability tests stop the runner at an exact point. */
@@ -59,6 +63,8 @@ export async function applyMigration(
   hooks: ApplyHooks = {},
   /** The mode when the caller already decided it from its own parse (the deploy plan). */
   knownMode?: ExecutionMode,
+  /** How each script or statement is sent (the lock-retry stage wraps it); default: one simple query. */
+  execute: ExecuteSql = (c, text) => c.query(text),
 ): Promise<{ result: AppliedResult; next: StartedMigration | undefined }> {
   await hooks.afterStartRecorded?.(migration.name);
   const mode = knownMode ?? (await executionModeOf(migration.sql));
@@ -71,9 +77,9 @@ export async function applyMigration(
     if (mode === 'transactional') {
       // One simple query = one implicit transaction: script and bookkeeping commit together.
       // The script comes first so the server's error positions point into it unchanged.
-      await client.query(`${migration.sql}\n;\n${bookkeeping}`);
+      await execute(client, `${migration.sql}\n;\n${bookkeeping}`, { statement: undefined });
     } else if (mode === 'as-written') {
-      await client.query(migration.sql);
+      await execute(client, migration.sql, { statement: undefined });
       await refuseOpenTransaction(client);
       await client.query(bookkeeping);
     } else {
@@ -81,7 +87,7 @@ export async function applyMigration(
       for (const [index, statement] of statements.entries()) {
         failedStatement = index + 1;
         failingText = statement.text;
-        await client.query(statement.text);
+        await execute(client, statement.text, { statement: index + 1 });
       }
       await refuseOpenTransaction(client);
       await client.query(bookkeeping);
@@ -89,6 +95,8 @@ export async function applyMigration(
   } catch (error) {
     // A lost connection is not a failed script: the outcome is unknown here (see lostConnectionDuring).
     if (isConnectionLoss(error)) throw lostConnectionDuring(migration.name, mode === 'transactional', error);
+    // Stopped by a signal while waiting to retry its locks: nothing of it ran, and its row was removed.
+    if (error instanceof DigilogError && error.kind === 'interrupted') throw error;
     // A script that opened its own transaction leaves it aborted; end it before recording.
     await client.query('ROLLBACK').catch(() => {});
     const described = describeScriptError(failingText, error as ServerErrorFields);

@@ -19,6 +19,8 @@ export interface MigrationEventLog {
   onEvent(event: MigrateEvent): void;
   /** Logs a failed run (call with what migrate() threw). */
   failed(error: unknown): void;
+  /** Lock timeouts retried so far (for /metrics). */
+  readonly lockRetries: number;
 }
 
 /** Creates the event logger. Classifications come from migrate's own plan (the `plan` event, sent before any migration starts). */
@@ -26,10 +28,30 @@ export function migrationEventLog(log: Logger): MigrationEventLog {
   const classifications = new Map<string, MigrationClassification>();
   const classificationOf = (name: string) => classifications.get(name);
   let current: { name: string; startedAt: number } | undefined;
+  let lockRetries = 0;
 
   return {
+    get lockRetries() {
+      return lockRetries;
+    },
     onEvent(event) {
       switch (event.type) {
+        case 'lock-blockers':
+          log('warn', `${event.migration}: other sessions hold or may hold the locks it needs`, { event: 'migration.lock_blockers', migration: event.migration, statement: event.statement ?? null, blockers: event.blockers });
+          break;
+        case 'lock-retry':
+          lockRetries += 1;
+          log('warn', `${event.migration}: lock timeout on attempt ${event.attempt}, retrying in ${event.delayMs} ms`, {
+            event: 'migration.lock_retry',
+            migration: event.migration,
+            statement: event.statement ?? null,
+            attempt: event.attempt,
+            waitedMs: event.waitedMs,
+            delayMs: event.delayMs,
+            lockTimeoutMs: event.lockTimeoutMs,
+            blockers: event.blockers,
+          });
+          break;
         case 'plan':
           // migrate's own classification, adjusted to the live tables: no need to parse again.
           for (const m of event.plan.migrations) {
@@ -60,6 +82,7 @@ export function migrationEventLog(log: Logger): MigrationEventLog {
             migration: event.result.name,
             durationMs: Math.round(event.result.durationMs),
             mode: event.result.mode,
+            lockRetries: event.result.lockRetries ?? 0,
             classification,
           });
           break;

@@ -19,6 +19,8 @@ import { withAllowFlags } from '../core/acknowledgements.js';
 import { formatDuration } from '../core/directives.js';
 import type { RunnerOptions } from './runner-options.js';
 import { withSession, type Session } from './session.js';
+import { lockRetryFor, type LockEvent } from '../online/lock-retry.js';
+import { parsedStatementsOf } from '../online/step.js';
 
 export type MigrateEvent =
   | { type: 'lock-wait'; holder: LockHolder | null }
@@ -28,7 +30,8 @@ export type MigrateEvent =
   | { type: 'backup-done'; backup: BackupResult }
   | { type: 'migration-start'; name: string; index: number; total: number }
   | { type: 'migration-done'; result: AppliedResult; index: number; total: number }
-  | { type: 'warning'; message: string };
+  | { type: 'warning'; message: string }
+  | LockEvent;
 
 export interface MigrateOptions extends RunnerOptions {
   /** Apply even if an applied migration's file was edited since. */
@@ -152,11 +155,16 @@ export async function deployLocked(
     const limits = { lockTimeoutMs: directives.lockTimeoutMs ?? options.lockTimeoutMs, statementTimeoutMs: directives.statementTimeoutMs ?? options.statementTimeoutMs };
     await timeouts.set(limits);
     emit({ type: 'migration-start', name: current.migration.name, index, total: pending.length });
-    const step = await applyMigration(session.client, session.history, current, pending[index + 1], options.hooks, plan.migrations[index]?.mode).catch((error: unknown) => {
-      throw explainTimeout(error, limits);
+    const mode = plan.migrations[index]!.mode;
+    const retry = lockRetryFor({ name: current.migration.name, mode, statements: await parsedStatementsOf(current.migration.sql) }, {
+      history: session.history, started: current, schema: session.target.schema, emit, signal: options.signal,
+      policy: { attemptTimeoutMs: limits.lockTimeoutMs, budgetMs: options.lockRetryBudgetMs },
+    });
+    const step = await applyMigration(session.client, session.history, current, pending[index + 1], options.hooks, mode, retry.execute).catch((error: unknown) => {
+      throw retry.explain(explainTimeout(error, limits));
     });
     const budgetMs = directives.budgetMs ?? options.migrationBudgetMs;
-    const result = { ...step.result, budgetMs, slow: budgetMs > 0 && step.result.durationMs > budgetMs };
+    const result = { ...step.result, ...retry.summary(), budgetMs, slow: budgetMs > 0 && step.result.durationMs > budgetMs };
     applied.push(result);
     emit({ type: 'migration-done', result, index, total: pending.length });
     if (result.slow) {

@@ -15,6 +15,8 @@ export interface RunnerOptions {
   /** lock_timeout / statement_timeout of the migration session (ms, 0 = none); a file may override them. */
   lockTimeoutMs: number;
   statementTimeoutMs: number;
+  /** After a lock timeout, attempts are repeated with jittered backoff until this long after the first (ms, 0 = no retry). */
+  lockRetryBudgetMs: number;
   /** Default expected duration of one migration; slower ones are reported (ms). */
   migrationBudgetMs: number;
   /** Estimated rows from which a table counts as big for the classifier's live-database context. */
@@ -35,6 +37,7 @@ export function runnerOptions(config: Config, paths: ProjectPaths, overrides: Pa
     connectTimeoutMs: config.connectTimeoutMs,
     lockTimeoutMs: config.lockTimeoutMs,
     statementTimeoutMs: config.statementTimeoutMs,
+    lockRetryBudgetMs: config.lockRetryBudgetMs,
     migrationBudgetMs: config.migrationBudgetMs,
     largeTableRows: config.largeTableRows,
     applicationName: `digilog-db pid=${process.pid}`,

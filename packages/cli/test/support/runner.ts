@@ -13,6 +13,7 @@ export function testRunner(databaseUrl: string, migrationsDir: string, overrides
     connectTimeoutMs: 3_000,
     lockTimeoutMs: 10_000,
     statementTimeoutMs: 3_600_000,
+    lockRetryBudgetMs: 0,
     migrationBudgetMs: 60_000,
     largeTableRows: 100_000,
     applicationName: 'digilog-db test',

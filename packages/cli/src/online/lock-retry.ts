@@ -1,0 +1,232 @@
+/**
+ * Safe lock acquisition: a statement that must wait for a lock waits at most
+ * one short attempt (the session's lock_timeout), so the application's
+ * queries, which queue behind its lock request, are held for at most that
+ * long; then it steps back, lets them through, and tries again with jittered
+ * backoff until a total budget runs out (strong_migrations' lock-timeout
+ * retries, pgroll's backoff). Before each attempt the blockers are looked up
+ * and reported. A transactional migration rolled back whole, so it is retried
+ * whole; a statement-by-statement one resumes at the statement that timed out.
+ */
+import type pg from 'pg';
+import type { StartedMigration } from '../db/apply.js';
+import type { MigrationHistory } from '../db/history.js';
+import { cannotRunInTransaction, type ExecutionMode, type ParsedStatement } from '../core/execution-mode.js';
+import { formatDuration } from '../core/directives.js';
+import { DigilogError } from '../errors.js';
+import { blockersCommand, definiteBlockers, describeBlocker, findBlockers, LONG_RUNNING_MS, type Blocker } from './blockers.js';
+import { lockNeedsOf, strongestMode, strongestPerRelation, whatItBlocks, type LockNeed } from './locks.js';
+
+/** How long one attempt may wait for its locks, and for how long attempts may be repeated. */
+export interface LockRetryPolicy {
+  /** lock_timeout of one attempt (ms; 0 = wait without limit, so never retried). */
+  attemptTimeoutMs: number;
+  /** A new attempt may start until this long after the first one started (ms; 0 = no retry). */
+  budgetMs: number;
+}
+
+/** Emitted when the blockers found before a first attempt would stop it. */
+export interface LockBlockersEvent {
+  type: 'lock-blockers';
+  migration: string;
+  /** 1-based statement of a statement-by-statement migration; undefined for a whole migration. */
+  statement: number | undefined;
+  blockers: Blocker[];
+}
+
+/** Emitted for each retry after a lock timeout. */
+export interface LockRetryEvent {
+  type: 'lock-retry';
+  migration: string;
+  statement: number | undefined;
+  /** The attempt that timed out (1 = the first). */
+  attempt: number;
+  /** Time since the first attempt started (ms). */
+  waitedMs: number;
+  /** The pause before the next attempt (ms). */
+  delayMs: number;
+  lockTimeoutMs: number;
+  blockers: Blocker[];
+}
+
+export type LockEvent = LockBlockersEvent | LockRetryEvent;
+
+/** What lock retrying did for one migration (in its --json result). */
+export interface LockRetrySummary {
+  lockRetries: number;
+  /** Time spent in attempts that timed out and in the pauses between them (ms). */
+  lockRetryWaitMs: number;
+}
+
+/** How a script or statement is sent (db/apply.ts calls it); the default is one simple query. */
+export type ExecuteSql = (client: pg.Client, text: string, at: { statement: number | undefined }) => Promise<unknown>;
+
+/** The retry stage of one migration: the executor to apply it with, and what it did. */
+export interface StepRetry {
+  execute: ExecuteSql;
+  summary(): LockRetrySummary;
+  /** Adds the blockers, the attempts and the command to see the blockers again to a failure. */
+  explain(error: unknown): unknown;
+}
+
+export interface StepRetryContext {
+  history: MigrationHistory;
+  started: StartedMigration;
+  schema: string;
+  policy: LockRetryPolicy;
+  emit: (event: LockEvent) => void;
+  /** SIGTERM during a pause: a whole migration stops cleanly (nothing of it ran) instead of trying again. */
+  signal?: AbortSignal;
+  sleep?: (ms: number, signal?: AbortSignal) => Promise<void>;
+}
+
+/** The step as the retry stage needs it: its name, how it runs, and its parsed statements (null when unparsed). */
+export interface RetryStep {
+  name: string;
+  mode: ExecutionMode;
+  statements: ParsedStatement[] | null;
+}
+
+const sleepFor = (ms: number, signal?: AbortSignal) =>
+  new Promise<void>((resolve) => {
+    const timer = setTimeout(resolve, ms);
+    signal?.addEventListener('abort', () => (clearTimeout(timer), resolve()), { once: true });
+  });
+
+/** Pause before attempt n+1: exponential from 200 ms, at most 5 s, jittered within its upper half. */
+export function backoffMs(attempt: number, random = Math.random): number {
+  const ceiling = Math.min(200 * 2 ** (attempt - 1), 5_000);
+  return Math.round(ceiling * (0.5 + random() / 2));
+}
+
+/**
+ * Whether a failed run of this migration (or statement) left nothing behind, so running it again
+ * is safe: a transactional script rolled back whole; an as-written file only when it is one
+ * statement or one BEGIN … COMMIT block (several blocks may have committed the first ones).
+ */
+export function retryScope(step: RetryStep): 'whole' | 'statement' | 'none' {
+  if (step.mode === 'transactional') return 'whole';
+  if (step.mode === 'statement-by-statement') return 'statement';
+  const statements = step.statements ?? [];
+  const body = statements.filter((s) => s.nodeType !== 'TransactionStmt');
+  const control = statements.filter((s) => s.nodeType === 'TransactionStmt');
+  if (control.length === 0 && body.length <= 1) return 'whole';
+  const kind = (s: ParsedStatement | undefined) => String(s?.node.kind ?? '');
+  const oneBlock =
+    control.length === 2 &&
+    ['TRANS_STMT_BEGIN', 'TRANS_STMT_START'].includes(kind(statements[0])) &&
+    kind(statements.at(-1)) === 'TRANS_STMT_COMMIT' &&
+    !body.some(cannotRunInTransaction);
+  return oneBlock ? 'whole' : 'none';
+}
+
+/** Creates the retry stage for one started migration. */
+export function lockRetryFor(step: RetryStep, context: StepRetryContext): StepRetry {
+  const { policy, emit } = context;
+  const sleep = context.sleep ?? sleepFor;
+  const scope = retryScope(step);
+  let lockRetries = 0;
+  let lockRetryWaitMs = 0;
+  let last: { attempts: number; waitedMs: number; blockers: Blocker[]; needs: LockNeed[] } | undefined;
+
+  const needsAt = (statement: number | undefined): { needs: LockNeed[]; blocksTraffic: boolean } => {
+    const statements = statement === undefined ? (step.statements ?? []) : [step.statements?.[statement - 1]].filter((s): s is ParsedStatement => s !== undefined);
+    // Unparsed or procedural code: which locks it takes is unknown, so assume the worst.
+    const unknown = step.statements === null || statements.some((s) => s.nodeType === 'DoStmt');
+    const needs = strongestPerRelation(statements.flatMap(lockNeedsOf));
+    return { needs, blocksTraffic: unknown || whatItBlocks(strongestMode(needs)) !== 'nothing' };
+  };
+
+  const execute: ExecuteSql = async (client, text, at) => {
+    const { needs, blocksTraffic } = needsAt(at.statement);
+    const search = { schema: context.schema, longRunningMs: LONG_RUNNING_MS };
+    const retries = scope !== 'none' && policy.attemptTimeoutMs > 0 && policy.budgetMs > 0;
+    const first = performance.now();
+    // A statement whose lock blocks no query (CREATE INDEX CONCURRENTLY, VALIDATE CONSTRAINT) queues
+    // nobody while it waits: one long attempt, for the whole budget, beats rebuilding after each timeout.
+    const longAttempt = !blocksTraffic && retries && policy.budgetMs > policy.attemptTimeoutMs;
+    for (let attempt = 1; ; attempt++) {
+      const blockers = needs.length > 0 ? await findBlockers(client, needs, search) : [];
+      if (attempt === 1 && definiteBlockers(blockers).length > 0) emit({ type: 'lock-blockers', migration: step.name, statement: at.statement, blockers });
+      try {
+        if (!longAttempt) return await client.query(text);
+        await client.query(`SELECT set_config('lock_timeout', $1, false)`, [String(policy.budgetMs)]);
+        try {
+          return await client.query(text);
+        } finally {
+          await client.query(`SELECT set_config('lock_timeout', $1, false)`, [String(policy.attemptTimeoutMs)]).catch(() => {});
+        }
+      } catch (error) {
+        if ((error as { code?: string }).code !== '55P03') throw error;
+        const waitedMs = performance.now() - first;
+        const now = needs.length > 0 ? await findBlockers(client, needs, search).catch(() => blockers) : [];
+        last = { attempts: attempt, waitedMs, blockers: now, needs };
+        if (!retries || longAttempt || waitedMs >= policy.budgetMs) throw annotate(error, last, policy);
+        const delayMs = Math.min(backoffMs(attempt), Math.max(0, policy.budgetMs - waitedMs));
+        emit({ type: 'lock-retry', migration: step.name, statement: at.statement, attempt, waitedMs: Math.round(waitedMs), delayMs, lockTimeoutMs: policy.attemptTimeoutMs, blockers: now });
+        await pause(client, delayMs, scope === 'whole');
+        lockRetries += 1;
+        lockRetryWaitMs = performance.now() - first;
+      }
+    }
+  };
+
+  /**
+   * Between two attempts of a whole migration nothing of it is applied, so its "started" row is
+   * removed and written again just before the next attempt: a runner killed during the pause
+   * leaves no failed row behind, and a SIGTERM then stops the run cleanly (exit 11).
+   */
+  async function pause(client: pg.Client, delayMs: number, whole: boolean): Promise<void> {
+    if (!whole) return sleep(delayMs);
+    const { history, started } = context;
+    // An as-written BEGIN … COMMIT block that timed out leaves its transaction aborted.
+    await client.query('ROLLBACK').catch(() => {});
+    await history.forgetUnstarted(started.id);
+    await sleep(delayMs, context.signal);
+    if (context.signal?.aborted) {
+      throw new DigilogError('interrupted', `Stopped by a signal while ${started.migration.name} waited to retry its locks; nothing of it was applied`, {
+        hint: 'Nothing is half-applied. Run `digilog-db migrate` again to continue.',
+        details: { migration: started.migration.name, notStarted: [started.migration.name] },
+      });
+    }
+    await client.query(history.startSql(started.id, started.migration.name, started.migration.checksum));
+  }
+
+  return {
+    execute,
+    summary: () => ({ lockRetries, lockRetryWaitMs: Math.round(lockRetryWaitMs) }),
+    explain(error) {
+      if (!(error instanceof DigilogError) || error.details.sqlState !== '55P03' || !last) return error;
+      const relations = [...new Set(last.blockers.flatMap((b) => (b.relation ? [b.relation] : [])))];
+      const command = blockersCommand(relations.length > 0 ? relations : last.needs.map((n) => (n.schema ? `${n.schema}.${n.name}` : n.name)).map(quoteRelation));
+      const who = last.blockers.length > 0 ? `Blocked by:\n${last.blockers.map((b) => `  ${describeBlocker(b)}`).join('\n')}\n` : 'No blocking session was visible when it gave up (it may have ended, or this role cannot see it).\n';
+      const tries = `${last.attempts} attempt${last.attempts === 1 ? '' : 's'} of lock_timeout (${formatDuration(policy.attemptTimeoutMs)}) over ${(last.waitedMs / 1000).toFixed(1)} s, retry budget ${formatDuration(policy.budgetMs)}`;
+      return new DigilogError(error.kind, error.message, {
+        prismaCode: error.prismaCode,
+        hint:
+          `It waited for a lock another session holds on a table it changes (${tries}); between attempts it stepped back so that traffic did not queue behind it.\n${who}` +
+          `See them again: ${command}\nEnd them (SELECT pg_terminate_backend(<pid>)) or wait, or raise the budget (--lock-retry-budget, DIGILOG_LOCK_RETRY_BUDGET) or the attempt ("-- digilog:lock-timeout 5s").\n` +
+          `Then: digilog-db resolve --rolled-back "${step.name}" && digilog-db migrate`,
+        details: { ...error.details, lockRetry: { attempts: last.attempts, waitedMs: Math.round(last.waitedMs), attemptTimeoutMs: policy.attemptTimeoutMs, budgetMs: policy.budgetMs, blockers: last.blockers, command } },
+        cause: error,
+      });
+    },
+  };
+}
+
+/** `"User"` stays `"User"`; a plain name is quoted so ::regclass finds mixed case. */
+function quoteRelation(name: string): string {
+  return name
+    .split('.')
+    .map((part) => (part.startsWith('"') ? part : `"${part.replace(/"/g, '""')}"`))
+    .join('.');
+}
+
+/** The server's lock-timeout error, its message extended with the attempts and the blockers (it goes into the recorded logs). */
+function annotate(error: unknown, last: { attempts: number; waitedMs: number; blockers: Blocker[] }, policy: LockRetryPolicy): unknown {
+  const e = error as Error;
+  const tries = last.attempts > 1 ? `gave up after ${last.attempts} attempts over ${(last.waitedMs / 1000).toFixed(1)} s (lock_timeout ${formatDuration(policy.attemptTimeoutMs)} each, retry budget ${formatDuration(policy.budgetMs)})` : `lock_timeout ${formatDuration(policy.attemptTimeoutMs)}, no retry`;
+  const who = last.blockers.length > 0 ? `; blocked by ${last.blockers.map(describeBlocker).join('; ')}` : '';
+  e.message = `${e.message} (${tries}${who})`;
+  return e;
+}

@@ -67,6 +67,9 @@ const EnvSchema = z.object({
   DIGILOG_CONNECT_TIMEOUT_MS: wholeNumber(5_000),
   DIGILOG_LOCK_TIMEOUT: duration('1s'),
   DIGILOG_LOCK_RETRY_BUDGET: duration('60s'),
+  DIGILOG_ONLINE: z.pipe(z.optional(booleanFlag), z.transform((v: boolean | undefined) => v ?? false)),
+  DIGILOG_BATCH_SIZE: wholeNumber(1_000),
+  DIGILOG_BATCH_PAUSE: duration('20ms'),
   DIGILOG_STATEMENT_TIMEOUT: duration('1h'),
   DIGILOG_MIGRATION_BUDGET: duration('60s'),
   DIGILOG_LARGE_TABLE_ROWS: wholeNumber(100_000),
@@ -98,6 +101,11 @@ export interface Config {
   lockTimeoutMs: number;
   /** How long attempts that timed out on a lock are retried (ms, 0 = no retry). */
   lockRetryBudgetMs: number;
+  /** DIGILOG_ONLINE=true: `migrate` (and ensureMigrated at boot) run the online rewrites. */
+  online: boolean;
+  /** Rows per batch of an online batched UPDATE, and the pause between batches (ms). */
+  batchSize: number;
+  batchPauseMs: number;
   /** statement_timeout of the migration session (ms, 0 = none). */
   statementTimeoutMs: number;
   /** A migration slower than this is reported (ms). */
@@ -175,6 +183,9 @@ export function loadConfig(env: NodeJS.ProcessEnv | Record<string, string | unde
     connectTimeoutMs: e.DIGILOG_CONNECT_TIMEOUT_MS,
     lockTimeoutMs: e.DIGILOG_LOCK_TIMEOUT,
     lockRetryBudgetMs: e.DIGILOG_LOCK_RETRY_BUDGET,
+    online: e.DIGILOG_ONLINE,
+    batchSize: Math.max(1, e.DIGILOG_BATCH_SIZE),
+    batchPauseMs: e.DIGILOG_BATCH_PAUSE,
     statementTimeoutMs: e.DIGILOG_STATEMENT_TIMEOUT,
     migrationBudgetMs: e.DIGILOG_MIGRATION_BUDGET,
     largeTableRows: e.DIGILOG_LARGE_TABLE_ROWS,

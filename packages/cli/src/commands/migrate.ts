@@ -9,6 +9,7 @@ import { withAllowFlags } from '../core/acknowledgements.js';
 import { commandContext, setExitCode, withCommonOptions, type CommonFlags } from './common.js';
 import { durationFlag, wholeNumberFlag } from './option-values.js';
 import { describeBlocker } from '../online/blockers.js';
+import { printOnlinePlan } from '../online/print.js';
 
 interface MigrateFlags extends CommonFlags {
   allowModifiedHistory?: boolean;
@@ -21,6 +22,7 @@ interface MigrateFlags extends CommonFlags {
   lockWait?: number;
   lockTimeout?: number;
   lockRetryBudget?: number;
+  online?: boolean;
   statementTimeout?: number;
 }
 
@@ -35,6 +37,7 @@ export function register(program: Command): void {
     .option('--lock-retry-budget <duration>', 'after a lock timeout, retry with backoff for up to this long, e.g. 5min (default: DIGILOG_LOCK_RETRY_BUDGET or 60s; 0 = no retry)', durationFlag('--lock-retry-budget'))
     .option('--statement-timeout <duration>', 'statement_timeout for the migration session, e.g. 30min (default: DIGILOG_STATEMENT_TIMEOUT or 1h; 0 = none)', durationFlag('--statement-timeout'))
     .option('--lock-wait <ms>', 'how long to wait for another runner holding the migration lock (default: DIGILOG_LOCK_WAIT_MS or 60000)', wholeNumberFlag('--lock-wait'))
+    .option('--online', 'run pending statements as their lock-friendly equivalents (CREATE INDEX CONCURRENTLY, NOT VALID + VALIDATE, batched UPDATE, …); also DIGILOG_ONLINE=true')
     .option('--allow-modified-history', 'apply even if an applied migration was edited since')
     .option('--allow-out-of-order', 'in production, apply a migration older than the newest applied one')
     .option('--allow-missing-history', 'in production, apply even though applied migrations are missing from the migrations folder')
@@ -69,6 +72,7 @@ Examples:
           lockWaitMs: flags.lockWait ?? config.lockWaitMs,
           lockTimeoutMs: flags.lockTimeout ?? config.lockTimeoutMs,
           lockRetryBudgetMs: flags.lockRetryBudget ?? config.lockRetryBudgetMs,
+          online: flags.online === true || config.online,
           statementTimeoutMs: flags.statementTimeout ?? config.statementTimeoutMs,
         }),
         allowModifiedHistory: flags.allowModifiedHistory === true,
@@ -123,6 +127,8 @@ Examples:
             } else if (event.type === 'migration-done') {
               const slow = event.result.slow ? color.yellow(' (over budget)') : '';
               terminal.out(`${color.green('✔')} ${event.result.name} ${color.dim(formatMs(event.result.durationMs))}${slow}`);
+            } else if (event.type === 'online-unit') {
+              spinner.text = `${event.migration}: online step ${event.unit}/${event.units} done${event.skipped ? ' (already there)' : ''}`;
             } else if (event.type === 'lock-retry' || event.type === 'lock-blockers') {
               printLockEvent(terminal, event);
             } else if (event.type === 'warning') {
@@ -178,7 +184,9 @@ function printDryRun(terminal: Terminal, result: import('../operations/dry-run.j
   terminal.out(`Dry run on ${result.database}: ${result.pending.length} pending migration${result.pending.length === 1 ? '' : 's'}${result.plan.withContext ? ' (classified against the live tables)' : ''}\n`);
   for (const migration of result.plan.migrations) {
     printFindings(terminal, migration);
-    terminal.out(color.dim(migration.sql.trimEnd().replace(/^/gm, '    | ')));
+    const form = result.online?.find((o) => o.migration === migration.name);
+    if (form) printOnlinePlan(terminal, migration.name, form);
+    else terminal.out(color.dim(migration.sql.trimEnd().replace(/^/gm, '    | ')));
     terminal.out();
   }
   const { counts } = result.plan;

@@ -27,6 +27,8 @@ export interface AppliedResult {
   /** Lock timeouts retried (safe lock acquisition), and the time they cost (ms). */
   lockRetries?: number;
   lockRetryWaitMs?: number;
+  /** Applied in its online form (`migrate --online`), in this many separately committed steps. */
+  onlineSteps?: number;
 }
 
 /** Test-only fault injection: lets reliability tests stop the runner at an exact point. */

@@ -120,6 +120,70 @@ export function retryScope(step: RetryStep): 'whole' | 'statement' | 'none' {
   return oneBlock ? 'whole' : 'none';
 }
 
+/** One statement (or script) sent with safe lock acquisition. */
+export interface LockedSend {
+  migration: string;
+  statement: number | undefined;
+  /** The locks it requests, for the blocker search. */
+  needs: LockNeed[];
+  /** Whether its lock requests stop queries (a SHARE UPDATE EXCLUSIVE one stops none). */
+  blocksTraffic: boolean;
+  /** Whether running it again after a timeout is safe. */
+  retries: boolean;
+  schema: string;
+  policy: LockRetryPolicy;
+  emit: (event: LockEvent) => void;
+  /** The pause between two attempts (sleeps; may also put bookkeeping right). */
+  pause: (delayMs: number) => Promise<void>;
+  /** Called with the last attempt's facts when it gives up. */
+  onGiveUp?: (last: { attempts: number; waitedMs: number; blockers: Blocker[]; needs: LockNeed[] }) => void;
+}
+
+/**
+ * Sends `run` (SQL text, or a function that sends it), looking for blockers before each attempt; after a lock timeout it pauses and tries
+ * again while the budget lasts. Throws the server's 55P03, its message naming the blockers, when it gives up.
+ */
+export async function sendWithLockRetry(client: pg.Client, run: string | (() => Promise<unknown>), spec: LockedSend): Promise<{ result: unknown; retries: number; retryWaitMs: number }> {
+  const { policy, needs } = spec;
+  const search = { schema: spec.schema, longRunningMs: LONG_RUNNING_MS };
+  const retries = spec.retries && policy.attemptTimeoutMs > 0 && policy.budgetMs > 0;
+  const first = performance.now();
+  const send = typeof run === 'string' ? () => client.query(run) : run;
+  // A statement whose lock blocks no query (CREATE INDEX CONCURRENTLY, VALIDATE CONSTRAINT) queues
+  // nobody while it waits: one long attempt, for the whole budget, beats rebuilding after each timeout.
+  const longAttempt = !spec.blocksTraffic && retries && policy.budgetMs > policy.attemptTimeoutMs;
+  for (let attempt = 1; ; attempt++) {
+    const blockers = needs.length > 0 ? await findBlockers(client, needs, search) : [];
+    if (attempt === 1 && definiteBlockers(blockers).length > 0) spec.emit({ type: 'lock-blockers', migration: spec.migration, statement: spec.statement, blockers });
+    try {
+      const result = longAttempt ? await withLockTimeout(client, policy.budgetMs, policy.attemptTimeoutMs, send) : await send();
+      return { result, retries: attempt - 1, retryWaitMs: attempt > 1 ? Math.round(performance.now() - first) : 0 };
+    } catch (error) {
+      if ((error as { code?: string }).code !== '55P03') throw error;
+      const waitedMs = performance.now() - first;
+      const now = needs.length > 0 ? await findBlockers(client, needs, search).catch(() => blockers) : [];
+      const last = { attempts: attempt, waitedMs, blockers: now, needs };
+      if (!retries || longAttempt || waitedMs >= policy.budgetMs) {
+        spec.onGiveUp?.(last);
+        throw annotate(error, last, policy);
+      }
+      const delayMs = Math.min(backoffMs(attempt), Math.max(0, policy.budgetMs - waitedMs));
+      spec.emit({ type: 'lock-retry', migration: spec.migration, statement: spec.statement, attempt, waitedMs: Math.round(waitedMs), delayMs, lockTimeoutMs: policy.attemptTimeoutMs, blockers: now });
+      await spec.pause(delayMs);
+    }
+  }
+}
+
+/** Runs fn with the session's lock_timeout at `ms`, then puts `restore` back. */
+async function withLockTimeout<T>(client: pg.Client, ms: number, restore: number, fn: () => Promise<T>): Promise<T> {
+  await client.query(`SELECT set_config('lock_timeout', $1, false)`, [String(ms)]);
+  try {
+    return await fn();
+  } finally {
+    await client.query(`SELECT set_config('lock_timeout', $1, false)`, [String(restore)]).catch(() => {});
+  }
+}
+
 /** Creates the retry stage for one started migration. */
 export function lockRetryFor(step: RetryStep, context: StepRetryContext): StepRetry {
   const { policy, emit } = context;
@@ -127,7 +191,7 @@ export function lockRetryFor(step: RetryStep, context: StepRetryContext): StepRe
   const scope = retryScope(step);
   let lockRetries = 0;
   let lockRetryWaitMs = 0;
-  let last: { attempts: number; waitedMs: number; blockers: Blocker[]; needs: LockNeed[] } | undefined;
+  let last: Parameters<NonNullable<LockedSend['onGiveUp']>>[0] | undefined;
 
   const needsAt = (statement: number | undefined): { needs: LockNeed[]; blocksTraffic: boolean } => {
     const statements = statement === undefined ? (step.statements ?? []) : [step.statements?.[statement - 1]].filter((s): s is ParsedStatement => s !== undefined);
@@ -139,36 +203,21 @@ export function lockRetryFor(step: RetryStep, context: StepRetryContext): StepRe
 
   const execute: ExecuteSql = async (client, text, at) => {
     const { needs, blocksTraffic } = needsAt(at.statement);
-    const search = { schema: context.schema, longRunningMs: LONG_RUNNING_MS };
-    const retries = scope !== 'none' && policy.attemptTimeoutMs > 0 && policy.budgetMs > 0;
-    const first = performance.now();
-    // A statement whose lock blocks no query (CREATE INDEX CONCURRENTLY, VALIDATE CONSTRAINT) queues
-    // nobody while it waits: one long attempt, for the whole budget, beats rebuilding after each timeout.
-    const longAttempt = !blocksTraffic && retries && policy.budgetMs > policy.attemptTimeoutMs;
-    for (let attempt = 1; ; attempt++) {
-      const blockers = needs.length > 0 ? await findBlockers(client, needs, search) : [];
-      if (attempt === 1 && definiteBlockers(blockers).length > 0) emit({ type: 'lock-blockers', migration: step.name, statement: at.statement, blockers });
-      try {
-        if (!longAttempt) return await client.query(text);
-        await client.query(`SELECT set_config('lock_timeout', $1, false)`, [String(policy.budgetMs)]);
-        try {
-          return await client.query(text);
-        } finally {
-          await client.query(`SELECT set_config('lock_timeout', $1, false)`, [String(policy.attemptTimeoutMs)]).catch(() => {});
-        }
-      } catch (error) {
-        if ((error as { code?: string }).code !== '55P03') throw error;
-        const waitedMs = performance.now() - first;
-        const now = needs.length > 0 ? await findBlockers(client, needs, search).catch(() => blockers) : [];
-        last = { attempts: attempt, waitedMs, blockers: now, needs };
-        if (!retries || longAttempt || waitedMs >= policy.budgetMs) throw annotate(error, last, policy);
-        const delayMs = Math.min(backoffMs(attempt), Math.max(0, policy.budgetMs - waitedMs));
-        emit({ type: 'lock-retry', migration: step.name, statement: at.statement, attempt, waitedMs: Math.round(waitedMs), delayMs, lockTimeoutMs: policy.attemptTimeoutMs, blockers: now });
-        await pause(client, delayMs, scope === 'whole');
-        lockRetries += 1;
-        lockRetryWaitMs = performance.now() - first;
-      }
-    }
+    const outcome = await sendWithLockRetry(client, text, {
+      migration: step.name,
+      statement: at.statement,
+      needs,
+      blocksTraffic,
+      retries: scope !== 'none',
+      schema: context.schema,
+      policy,
+      emit,
+      pause: (delayMs) => pause(client, delayMs, scope === 'whole'),
+      onGiveUp: (info) => (last = info),
+    });
+    lockRetries += outcome.retries;
+    lockRetryWaitMs += outcome.retryWaitMs;
+    return outcome.result;
   };
 
   /**

@@ -9,6 +9,8 @@ import { readMigrations } from '../project.js';
 import { prepareDeploy, type MigrateOptions } from './migrate.js';
 import { isBlocked, type Plan } from './plan.js';
 import { withSession } from './session.js';
+import { judgeOnline } from '../online/stage.js';
+import type { OnlinePlan } from '../online/rewrite.js';
 
 export interface DryRunResult {
   state: StatusState;
@@ -17,6 +19,8 @@ export interface DryRunResult {
   /** The production guard would refuse (exit 4). */
   blocked: boolean;
   warnings: string[];
+  /** With --online: what each pending migration runs instead, statement by statement. */
+  online?: Array<{ migration: string } & OnlinePlan>;
   /** Where `migrate` would write its backup, if it would. */
   backupDir: string | null;
   database: string;
@@ -26,11 +30,14 @@ export interface DryRunResult {
 export async function dryRun(options: MigrateOptions): Promise<DryRunResult> {
   const local = readMigrations(options.migrationsDir);
   return withSession(options, async (session) => {
-    const { report, warnings, pending, plan } = await prepareDeploy(session, local, options);
+    const { report, warnings, pending, plan: planned, online } = await prepareDeploy(session, local, options);
+    // With --online the guard judges what will run, and the plan shows it.
+    const plan = online ? judgeOnline(planned, online) : planned;
     return {
       state: report.state,
       pending: report.pending,
       plan,
+      ...(online ? { online: [...online].map(([migration, form]) => ({ migration, ...form })) } : {}),
       blocked: isBlocked(plan, { production: options.production, allowDangerous: options.allowDangerous === true }),
       warnings,
       backupDir: pending.length > 0 ? (options.backupDir ?? null) : null,

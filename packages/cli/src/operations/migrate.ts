@@ -5,7 +5,7 @@
  */
 import type { StatusReport } from '../core/diagnose.js';
 import type { LocalMigration } from '../core/types.js';
-import { applyMigration, recordStart, type ApplyHooks, type AppliedResult } from '../db/apply.js';
+import { recordStart, type ApplyHooks, type AppliedResult } from '../db/apply.js';
 import pg from 'pg';
 import { clientConfig, type DatabaseTarget } from '../db/target.js';
 import { acquireMigrationLock, releaseMigrationLock, type LockHolder } from '../db/lock.js';
@@ -19,8 +19,10 @@ import { withAllowFlags } from '../core/acknowledgements.js';
 import { formatDuration } from '../core/directives.js';
 import type { RunnerOptions } from './runner-options.js';
 import { withSession, type Session } from './session.js';
-import { lockRetryFor, type LockEvent } from '../online/lock-retry.js';
-import { parsedStatementsOf } from '../online/step.js';
+import type { LockEvent } from '../online/lock-retry.js';
+import { applyStep, judgeOnline, planOnline, resumableOnline, type OnlineForms } from '../online/stage.js';
+import type { OnlineUnitEvent } from '../online/apply-online.js';
+import type { InterruptedOnline } from '../online/progress.js';
 
 export type MigrateEvent =
   | { type: 'lock-wait'; holder: LockHolder | null }
@@ -31,7 +33,8 @@ export type MigrateEvent =
   | { type: 'migration-start'; name: string; index: number; total: number }
   | { type: 'migration-done'; result: AppliedResult; index: number; total: number }
   | { type: 'warning'; message: string }
-  | LockEvent;
+  | LockEvent
+  | OnlineUnitEvent;
 
 export interface MigrateOptions extends RunnerOptions {
   /** Apply even if an applied migration's file was edited since. */
@@ -128,10 +131,10 @@ export async function deployLocked(
   );
   // State is read only once the lock is held: another replica may have just applied everything.
   // Classified before anything changes: the production guard must refuse before the first statement.
-  const { report, warnings, pending, plan } = await prepareDeploy(session, local, options);
+  const { report, warnings, pending, plan, online, resume } = await prepareDeploy(session, local, options);
   for (const message of warnings) emit({ type: 'warning', message });
   if (pending.length > 0) emit({ type: 'plan', plan });
-  guardDangerous(plan, { production: options.production, allowDangerous: options.allowDangerous === true });
+  guardDangerous(online ? judgeOnline(plan, online) : plan, { production: options.production, allowDangerous: options.allowDangerous === true });
   let backup: BackupResult | null = null;
   if (options.backupDir && pending.length > 0) {
     emit({ type: 'backup-start', dir: options.backupDir });
@@ -141,7 +144,7 @@ export async function deployLocked(
   if (!report.tableExists) await session.history.create();
   const timeouts = new SessionTimeouts(session.client);
   const applied: AppliedResult[] = [];
-  let current = pending[0] && (await recordStart(session.client, session.history, pending[0]));
+  let current = pending[0] && (resume ? { migration: pending[0], id: resume.id } : await recordStart(session.client, session.history, pending[0]));
   for (let index = 0; current; index++) {
     if (options.signal?.aborted) {
       // The next migration's "started" row was committed with the previous one; it never ran.
@@ -155,16 +158,13 @@ export async function deployLocked(
     const limits = { lockTimeoutMs: directives.lockTimeoutMs ?? options.lockTimeoutMs, statementTimeoutMs: directives.statementTimeoutMs ?? options.statementTimeoutMs };
     await timeouts.set(limits);
     emit({ type: 'migration-start', name: current.migration.name, index, total: pending.length });
-    const mode = plan.migrations[index]!.mode;
-    const retry = lockRetryFor({ name: current.migration.name, mode, statements: await parsedStatementsOf(current.migration.sql) }, {
-      history: session.history, started: current, schema: session.target.schema, emit, signal: options.signal,
-      policy: { attemptTimeoutMs: limits.lockTimeoutMs, budgetMs: options.lockRetryBudgetMs },
-    });
-    const step = await applyMigration(session.client, session.history, current, pending[index + 1], options.hooks, mode, retry.execute).catch((error: unknown) => {
-      throw retry.explain(explainTimeout(error, limits));
+    const step = await applyStep(current, pending[index + 1], {
+      ...options, session, mode: plan.migrations[index]!.mode, lockTimeoutMs: limits.lockTimeoutMs, emit, ...(index === 0 && resume ? { resume } : {}),
+    }).catch((error: unknown) => {
+      throw explainTimeout(error, limits);
     });
     const budgetMs = directives.budgetMs ?? options.migrationBudgetMs;
-    const result = { ...step.result, ...retry.summary(), budgetMs, slow: budgetMs > 0 && step.result.durationMs > budgetMs };
+    const result = { ...step.result, budgetMs, slow: budgetMs > 0 && step.result.durationMs > budgetMs };
     applied.push(result);
     emit({ type: 'migration-done', result, index, total: pending.length });
     if (result.slow) {
@@ -192,14 +192,17 @@ export async function prepareDeploy(
   session: Session,
   local: LocalMigration[],
   options: MigrateOptions,
-): Promise<{ report: StatusReport; warnings: string[]; pending: LocalMigration[]; plan: Plan }> {
-  const report = await readStatus(session, local, options.migrationBudgetMs);
+): Promise<{ report: StatusReport; warnings: string[]; pending: LocalMigration[]; plan: Plan; online?: OnlineForms; resume?: InterruptedOnline }> {
+  let report = await readStatus(session, local, options.migrationBudgetMs);
+  // --online continues its own interrupted migration instead of refusing it as failed (P3009).
+  const resume = options.online ? await resumableOnline(session, report.pending, local) : undefined;
+  if (resume) report = { ...report, failed: report.failed.filter((f) => f.name !== resume.name) };
   const warnings = [...checkDeployable(report, options), ...invalidIndexWarnings(await readInvalidIndexes(session.client, session.target.schema))];
   const byName = new Map(local.map((m) => [m.name, m]));
   const pending = report.pending.map((name) => byName.get(name)!);
   const acknowledgements = withAllowFlags(readAcknowledgements(options.migrationsDir), options.allow ?? []);
   const plan = await planMigrations(pending, { client: session.client, schema: session.target.schema, largeTableRows: options.largeTableRows, acknowledgements });
-  return { report, warnings, pending, plan };
+  return { report, warnings, pending, plan, ...(options.online ? { online: await planOnline(plan) } : {}), ...(resume ? { resume } : {}) };
 }
 
 /** Throws when deploying would be unsafe; returns warnings for what is only worth saying. Pure. */
@@ -276,7 +279,8 @@ class SessionTimeouts {
 
 /** A migration stopped by lock_timeout, statement_timeout or a missing privilege gets a hint that says which, and what to do. */
 function explainTimeout(error: unknown, limits: { lockTimeoutMs: number; statementTimeoutMs: number }): unknown {
-  if (!(error instanceof DigilogError)) return error;
+  // Lock retries already explained it (blockers, attempts, budget).
+  if (!(error instanceof DigilogError) || error.details.lockRetry) return error;
   const sqlState = error.details.sqlState;
   const name = String(error.details.migration ?? '');
   let why: string | undefined;

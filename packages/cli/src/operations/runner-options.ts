@@ -17,6 +17,11 @@ export interface RunnerOptions {
   statementTimeoutMs: number;
   /** After a lock timeout, attempts are repeated with jittered backoff until this long after the first (ms, 0 = no retry). */
   lockRetryBudgetMs: number;
+  /** `--online` / DIGILOG_ONLINE: pending statements run as their lock-friendly equivalents. */
+  online: boolean;
+  /** Rows per batch of an online batched UPDATE, and the pause between batches (ms). */
+  batchSize: number;
+  batchPauseMs: number;
   /** Default expected duration of one migration; slower ones are reported (ms). */
   migrationBudgetMs: number;
   /** Estimated rows from which a table counts as big for the classifier's live-database context. */
@@ -38,6 +43,9 @@ export function runnerOptions(config: Config, paths: ProjectPaths, overrides: Pa
     lockTimeoutMs: config.lockTimeoutMs,
     statementTimeoutMs: config.statementTimeoutMs,
     lockRetryBudgetMs: config.lockRetryBudgetMs,
+    online: config.online,
+    batchSize: config.batchSize,
+    batchPauseMs: config.batchPauseMs,
     migrationBudgetMs: config.migrationBudgetMs,
     largeTableRows: config.largeTableRows,
     applicationName: `digilog-db pid=${process.pid}`,

@@ -1,0 +1,28 @@
+/** Human output of the online form of a migration (`migrate --dry-run --online`). */
+import type { Terminal } from '../output/terminal.js';
+import { lockName, whatItBlocks } from './locks.js';
+import type { OnlinePlan, Piece } from './rewrite.js';
+
+const lockLine = (p: Piece) => `${lockName(p.lock)}${p.table ? ` on "${p.table}"` : ''}, blocks ${whatItBlocks(p.lock)}`;
+
+/** The first line of SQL after the comments the parser counts as part of the statement. */
+const firstLine = (sql: string) => sql.split('\n').find((line) => line.trim() !== '' && !line.trim().startsWith('--')) ?? sql;
+
+/** Each original statement, what runs instead, the lock it takes and what that lock blocks; then whether it stays atomic. */
+export function printOnlinePlan(terminal: Terminal, migration: string, form: OnlinePlan): void {
+  const { color } = terminal;
+  if (!form.rewritten) {
+    terminal.out(`  ${color.dim(`--online: ${migration} runs as written${form.reason ? ` (${form.reason})` : ' (nothing to rewrite)'}`)}`);
+    return;
+  }
+  const atomicity = form.atomic ? 'one transaction' : `${form.units.length} steps, each committed on its own: not atomic (progress is recorded; after a crash \`migrate --online\` completes it)`;
+  terminal.out(`  ${color.bold(`--online: ${migration}`)} runs in ${atomicity}`);
+  for (const s of form.statements) {
+    terminal.out(`    #${s.statement} ${firstLine(s.original)}`);
+    if (!s.rule) {
+      terminal.out(color.dim(`       as written: ${lockLine(s.runs[0]!)}${s.note ? ` (${s.note})` : ''}`));
+      continue;
+    }
+    for (const run of s.runs) terminal.out(`       ${color.green('→')} ${run.sql}\n         ${color.dim(lockLine(run))}`);
+  }
+}

@@ -1,0 +1,152 @@
+/**
+ * The online stages as the deploy calls them: what one pending migration
+ * becomes (`planOnline`), how the production guard judges it (`judgeOnline`),
+ * which interrupted online migration a run continues (`resumableOnline`), and
+ * applying one migration with lock retries, in its online form when asked
+ * (`applyStep`). Small, typed entry points so the deploy's wiring stays a few lines.
+ */
+import { randomUUID } from 'node:crypto';
+import type { ContextFinding } from '../core/context.js';
+import type { ExecutionMode, ParsedStatement } from '../core/execution-mode.js';
+import type { Level, RuleId } from '../core/rules.js';
+import type { LocalMigration } from '../core/types.js';
+import { applyMigration, type ApplyHooks, type AppliedResult, type StartedMigration } from '../db/apply.js';
+import type { Plan } from '../operations/plan.js';
+import type { Session } from '../operations/session.js';
+import { applyOnline, type OnlineUnitEvent } from './apply-online.js';
+import { lockRetryFor, type LockEvent } from './lock-retry.js';
+import { interruptedOnline, type InterruptedOnline } from './progress.js';
+import { rewriteOnline, type OnlinePlan, type RewriteRule } from './rewrite.js';
+import { parsedStatementsOf } from './step.js';
+import { DigilogError } from '../errors.js';
+
+/** The settings of the online stages (from RunnerOptions). */
+export interface OnlineSettings {
+  /** `migrate --online` / DIGILOG_ONLINE=true. */
+  online: boolean;
+  lockRetryBudgetMs: number;
+  /** Rows per batch of a batched UPDATE, and the pause between two batches (ms). */
+  batchSize: number;
+  batchPauseMs: number;
+}
+
+/** The online form of each pending migration, by name (only with --online). */
+export type OnlineForms = Map<string, OnlinePlan>;
+
+/** Rewrites each planned migration (parsed again; an unparsable file stays as written). */
+export async function planOnline(plan: Plan): Promise<OnlineForms> {
+  const forms: OnlineForms = new Map();
+  for (const m of plan.migrations) {
+    const statements = await parsedStatementsOf(m.sql);
+    if (statements) forms.set(m.name, await rewriteOnline(statements, m.mode));
+  }
+  return forms;
+}
+
+/** What each rewrite makes of the rules it answers: the level of the statement that will run. */
+const RUN_LEVEL: Partial<Record<RuleId, { rewrite: RewriteRule; level: Level | 'rule' }>> = {
+  'create-index': { rewrite: 'index-concurrently', level: 'safe' },
+  'add-unique-constraint': { rewrite: 'unique-using-index', level: 'safe' },
+  'add-foreign-key': { rewrite: 'not-valid-then-validate', level: 'safe' },
+  'add-check-constraint': { rewrite: 'not-valid-then-validate', level: 'safe' },
+  'set-not-null': { rewrite: 'not-null-via-check', level: 'safe' },
+  // Batches end the long transaction and its locked rows; the data change itself stays what it was.
+  backfill: { rewrite: 'batched-update', level: 'rule' },
+};
+
+const CONTEXT: Record<RewriteRule, string> = {
+  'index-concurrently': 'online: runs as CREATE INDEX CONCURRENTLY (SHARE UPDATE EXCLUSIVE: reads and writes go on)',
+  'unique-using-index': 'online: the unique index is built concurrently, then attached (ADD CONSTRAINT … USING INDEX, a brief lock)',
+  'not-valid-then-validate': 'online: added NOT VALID (brief lock), then validated under SHARE UPDATE EXCLUSIVE (writes go on)',
+  'not-null-via-check': 'online: a CHECK NOT VALID is validated under SHARE UPDATE EXCLUSIVE, then SET NOT NULL uses it without a scan',
+  'batched-update': 'online: runs in keyset batches, each its own short transaction',
+};
+
+/** The plan as the production guard sees it with --online: findings of rewritten statements judged as what runs. Pure. */
+export function judgeOnline(plan: Plan, forms: OnlineForms): Plan {
+  const migrations = plan.migrations.map((m) => {
+    const form = forms.get(m.name);
+    if (!form?.rewritten) return m;
+    const findings = m.findings.map((f): ContextFinding => {
+      const rewrite = form.statements[f.statement - 1];
+      const answer = RUN_LEVEL[f.rule];
+      if (!rewrite?.rule || !answer || !rewrite.runs.length) return f;
+      const level = answer.level === 'rule' ? f.ruleLevel : answer.level;
+      return { ...f, level, context: CONTEXT[answer.rewrite] };
+    });
+    const order: Level[] = ['safe', 'care', 'dangerous'];
+    const worst = findings.reduce<Level>((w, f) => (order.indexOf(f.level) > order.indexOf(w) ? f.level : w), 'safe');
+    return { ...m, findings, worst: m.parseError ? m.worst : worst };
+  });
+  const counts: Record<Level, number> = { safe: 0, care: 0, dangerous: 0 };
+  const blocking: Plan['blocking'] = [];
+  for (const m of migrations) {
+    for (const f of m.findings) {
+      counts[f.level] += 1;
+      if (f.level === 'dangerous' && !f.acknowledged) blocking.push({ migration: m.name, rule: f.rule, statement: f.statement, table: f.table, message: f.message });
+    }
+  }
+  return { ...plan, migrations, counts, blocking };
+}
+
+/**
+ * The interrupted online migration this run continues: the first pending migration's unfinished
+ * row with progress recorded for the same file. Returns it with the failed rows left to report.
+ */
+export async function resumableOnline(session: Session, pending: string[], local: LocalMigration[]): Promise<InterruptedOnline | undefined> {
+  const first = local.find((m) => m.name === pending[0]);
+  if (!first) return undefined;
+  const found = interruptedOnline(await session.history.readRows()).find((r) => r.name === first.name);
+  return found && found.progress.checksum === first.checksum ? found : undefined;
+}
+
+export interface StepOptions extends OnlineSettings {
+  session: Session;
+  mode: ExecutionMode;
+  /** lock_timeout of one attempt for this migration (ms). */
+  lockTimeoutMs: number;
+  emit: (event: LockEvent | OnlineUnitEvent) => void;
+  signal?: AbortSignal;
+  hooks?: ApplyHooks;
+  /** The interrupted earlier run of this migration, when this run continues it. */
+  resume?: InterruptedOnline;
+  /** Test-only: called before each unit of an online migration. */
+  beforeUnit?: (unit: number) => Promise<void> | void;
+}
+
+/** Applies one started migration: with safe lock acquisition always, in its online form with --online. */
+export async function applyStep(current: StartedMigration, next: LocalMigration | undefined, options: StepOptions): Promise<{ result: AppliedResult; next: StartedMigration | undefined }> {
+  const { session } = options;
+  const statements: ParsedStatement[] | null = await parsedStatementsOf(current.migration.sql);
+  const policy = { attemptTimeoutMs: options.lockTimeoutMs, budgetMs: options.lockRetryBudgetMs };
+  const form = options.online && statements ? await rewriteOnline(statements, options.mode) : undefined;
+  if (options.resume && (!form?.rewritten || form.units.length !== options.resume.progress.units)) {
+    throw new DigilogError('failed-migration', `Migration ${current.migration.name} was interrupted in its online form of ${options.resume.progress.units} steps, and this digilog-db rewrites it differently`, {
+      prismaCode: 'P3009',
+      hint: `Complete it with the digilog-db version that started it, or check what of it is applied, then \`digilog-db resolve --applied "${current.migration.name}"\` (or --rolled-back).`,
+      details: { migration: current.migration.name },
+    });
+  }
+  if (form?.rewritten) {
+    await options.hooks?.afterStartRecorded?.(current.migration.name);
+    const nextStarted = next && { migration: next, id: randomUUID() };
+    return applyOnline(session.client, current, nextStarted, form, {
+      history: session.history,
+      schema: session.target.schema,
+      policy,
+      batchSize: options.batchSize,
+      batchPauseMs: options.batchPauseMs,
+      emit: options.emit,
+      ...(options.resume ? { resume: options.resume.progress } : {}),
+      ...(options.beforeUnit ? { beforeUnit: options.beforeUnit } : {}),
+    });
+  }
+  const retry = lockRetryFor(
+    { name: current.migration.name, mode: options.mode, statements },
+    { history: session.history, started: current, schema: session.target.schema, emit: options.emit, policy, ...(options.signal ? { signal: options.signal } : {}) },
+  );
+  const step = await applyMigration(session.client, session.history, current, next, options.hooks, options.mode, retry.execute).catch((error: unknown) => {
+    throw retry.explain(error);
+  });
+  return { result: { ...step.result, ...retry.summary() }, next: step.next };
+}

@@ -35,6 +35,8 @@ export interface AppliedResult {
 export interface ApplyHooks {
   /** Called when a migration's "started" row is committed, just before its script runs. */
   afterStartRecorded?: (name: string) => Promise<void> | void;
+  /** `--online`: called before each step of a migration's online form runs (1-based). */
+  beforeOnlineStep?: (name: string, step: number) => Promise<void> | void;
 }
 
 /** A migration whose "started" row is already committed, ready to run. */

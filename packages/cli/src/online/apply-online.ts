@@ -83,6 +83,8 @@ export async function applyOnline(
 
   let current: OnlineUnit | undefined;
   try {
+    // Recorded before the first step, so even a crash inside it leaves a row `migrate --online` continues.
+    if (!options.resume) await client.query(record(progress));
     for (let u = progress.done; u < units; u++) {
       const unit = (current = plan.units[u]!);
       await options.beforeUnit?.(u + 1);

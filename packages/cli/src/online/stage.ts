@@ -10,6 +10,7 @@ import type { ContextFinding } from '../core/context.js';
 import type { ExecutionMode, ParsedStatement } from '../core/execution-mode.js';
 import type { Level, RuleId } from '../core/rules.js';
 import type { LocalMigration } from '../core/types.js';
+import type { StatusReport } from '../core/diagnose.js';
 import { applyMigration, type ApplyHooks, type AppliedResult, type StartedMigration } from '../db/apply.js';
 import type { Plan } from '../operations/plan.js';
 import type { Session } from '../operations/session.js';
@@ -90,14 +91,15 @@ export function judgeOnline(plan: Plan, forms: OnlineForms): Plan {
 }
 
 /**
- * The interrupted online migration this run continues: the first pending migration's unfinished
- * row with progress recorded for the same file. Returns it with the failed rows left to report.
+ * The interrupted online migration this run continues: the only failed migration, whose row holds
+ * progress recorded for the same file, and which sorts before every pending one (it was running).
  */
-export async function resumableOnline(session: Session, pending: string[], local: LocalMigration[]): Promise<InterruptedOnline | undefined> {
-  const first = local.find((m) => m.name === pending[0]);
-  if (!first) return undefined;
-  const found = interruptedOnline(await session.history.readRows()).find((r) => r.name === first.name);
-  return found && found.progress.checksum === first.checksum ? found : undefined;
+export async function resumableOnline(session: Session, report: Pick<StatusReport, 'failed' | 'pending'>, local: LocalMigration[]): Promise<InterruptedOnline | undefined> {
+  if (report.failed.length !== 1) return undefined;
+  const migration = local.find((m) => m.name === report.failed[0]!.name);
+  if (!migration || (report.pending[0] !== undefined && report.pending[0] < migration.name)) return undefined;
+  const found = interruptedOnline(await session.history.readRows()).find((r) => r.name === migration.name);
+  return found && found.progress.checksum === migration.checksum ? found : undefined;
 }
 
 export interface StepOptions extends OnlineSettings {
@@ -110,8 +112,6 @@ export interface StepOptions extends OnlineSettings {
   hooks?: ApplyHooks;
   /** The interrupted earlier run of this migration, when this run continues it. */
   resume?: InterruptedOnline;
-  /** Test-only: called before each unit of an online migration. */
-  beforeUnit?: (unit: number) => Promise<void> | void;
 }
 
 /** Applies one started migration: with safe lock acquisition always, in its online form with --online. */
@@ -138,7 +138,7 @@ export async function applyStep(current: StartedMigration, next: LocalMigration 
       batchPauseMs: options.batchPauseMs,
       emit: options.emit,
       ...(options.resume ? { resume: options.resume.progress } : {}),
-      ...(options.beforeUnit ? { beforeUnit: options.beforeUnit } : {}),
+      ...(options.hooks?.beforeOnlineStep ? { beforeUnit: (step: number) => options.hooks!.beforeOnlineStep!(current.migration.name, step) } : {}),
     });
   }
   const retry = lockRetryFor(

@@ -195,8 +195,8 @@ export async function prepareDeploy(
 ): Promise<{ report: StatusReport; warnings: string[]; pending: LocalMigration[]; plan: Plan; online?: OnlineForms; resume?: InterruptedOnline }> {
   let report = await readStatus(session, local, options.migrationBudgetMs);
   // --online continues its own interrupted migration instead of refusing it as failed (P3009).
-  const resume = options.online ? await resumableOnline(session, report.pending, local) : undefined;
-  if (resume) report = { ...report, failed: report.failed.filter((f) => f.name !== resume.name) };
+  const resume = options.online ? await resumableOnline(session, report, local) : undefined;
+  if (resume) report = { ...report, state: 'pending', failed: [], pending: [resume.name, ...report.pending] };
   const warnings = [...checkDeployable(report, options), ...invalidIndexWarnings(await readInvalidIndexes(session.client, session.target.schema))];
   const byName = new Map(local.map((m) => [m.name, m]));
   const pending = report.pending.map((name) => byName.get(name)!);

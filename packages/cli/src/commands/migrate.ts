@@ -9,7 +9,7 @@ import { withAllowFlags } from '../core/acknowledgements.js';
 import { commandContext, setExitCode, withCommonOptions, type CommonFlags } from './common.js';
 import { durationFlag, wholeNumberFlag } from './option-values.js';
 import { describeBlocker } from '../online/blockers.js';
-import { printOnlinePlan } from '../online/print.js';
+import { formatTrace, printOnlinePlan } from '../online/print.js';
 
 interface MigrateFlags extends CommonFlags {
   allowModifiedHistory?: boolean;
@@ -23,6 +23,7 @@ interface MigrateFlags extends CommonFlags {
   lockTimeout?: number;
   lockRetryBudget?: number;
   online?: boolean;
+  trace?: boolean;
   statementTimeout?: number;
 }
 
@@ -38,6 +39,7 @@ export function register(program: Command): void {
     .option('--statement-timeout <duration>', 'statement_timeout for the migration session, e.g. 30min (default: DIGILOG_STATEMENT_TIMEOUT or 1h; 0 = none)', durationFlag('--statement-timeout'))
     .option('--lock-wait <ms>', 'how long to wait for another runner holding the migration lock (default: DIGILOG_LOCK_WAIT_MS or 60000)', wholeNumberFlag('--lock-wait'))
     .option('--online', 'run pending statements as their lock-friendly equivalents (CREATE INDEX CONCURRENTLY, NOT VALID + VALIDATE, batched UPDATE, …); also DIGILOG_ONLINE=true')
+    .option('--trace', 'record, per statement, the locks its session took (pg_locks), whether a table or index was rewritten (relfilenode) and its duration: in --json, the JSON log and the output')
     .option('--allow-modified-history', 'apply even if an applied migration was edited since')
     .option('--allow-out-of-order', 'in production, apply a migration older than the newest applied one')
     .option('--allow-missing-history', 'in production, apply even though applied migrations are missing from the migrations folder')
@@ -109,6 +111,7 @@ Examples:
         const result = await migrate({
           ...options,
           signal: stop.signal,
+          trace: flags.trace === true,
           onEvent(event) {
             events?.onEvent(event);
             if (terminal.log) return;
@@ -127,6 +130,8 @@ Examples:
             } else if (event.type === 'migration-done') {
               const slow = event.result.slow ? color.yellow(' (over budget)') : '';
               terminal.out(`${color.green('✔')} ${event.result.name} ${color.dim(formatMs(event.result.durationMs))}${slow}`);
+            } else if (event.type === 'trace') {
+              terminal.err(color.dim(`  trace ${formatTrace(event.trace)}`));
             } else if (event.type === 'online-unit') {
               spinner.text = `${event.migration}: online step ${event.unit}/${event.units} done${event.skipped ? ' (already there)' : ''}`;
             } else if (event.type === 'lock-retry' || event.type === 'lock-blockers') {

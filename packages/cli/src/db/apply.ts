@@ -15,6 +15,7 @@ import { redact } from '../redact.js';
 import { isConnectionLoss, lostConnectionDuring } from './connect.js';
 import type { MigrationHistory } from './history.js';
 import type { ExecuteSql } from '../online/lock-retry.js';
+import type { StatementTrace } from '../online/trace.js';
 
 export interface AppliedResult {
   name: string;
@@ -29,6 +30,8 @@ export interface AppliedResult {
   lockRetryWaitMs?: number;
   /** Applied in its online form (`migrate --online`), in this many separately committed steps. */
   onlineSteps?: number;
+  /** `--trace`: the locks, rewrites and duration of each statement, as PostgreSQL did them. */
+  trace?: StatementTrace[];
 }
 
 /** Test-only fault injection: lets reliability tests stop the runner at an exact point. */

@@ -39,6 +39,9 @@ export function migrationEventLog(log: Logger): MigrationEventLog {
         case 'lock-blockers':
           log('warn', `${event.migration}: other sessions hold or may hold the locks it needs`, { event: 'migration.lock_blockers', migration: event.migration, statement: event.statement ?? null, blockers: event.blockers });
           break;
+        case 'trace':
+          log('info', `${event.trace.migration} #${event.trace.statement ?? '-'}: ${event.trace.locks.map((l) => `${l.mode} on ${l.relation}`).join(', ') || 'no table lock'}`, { event: 'migration.trace', ...event.trace, durationMs: Math.round(event.trace.durationMs) });
+          break;
         case 'online-unit':
           log('info', `${event.migration}: online step ${event.unit} of ${event.units} committed`, { event: 'migration.online_step', migration: event.migration, step: event.unit, steps: event.units, kind: event.kind, skipped: event.skipped, durationMs: event.durationMs });
           break;

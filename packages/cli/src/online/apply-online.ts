@@ -20,6 +20,7 @@ import { sendWithLockRetry, type LockEvent, type LockRetryPolicy } from './lock-
 import { lockNeedsOf, strongestMode, strongestPerRelation, whatItBlocks } from './locks.js';
 import { finishOnlineSql, progressLogs, progressSql, type OnlineProgress } from './progress.js';
 import type { OnlinePlan, OnlineUnit } from './rewrite.js';
+import type { Tracer } from './trace.js';
 import { quoteLiteral } from '../db/target.js';
 
 /** Emitted as each unit of an online migration commits. */
@@ -43,6 +44,8 @@ export interface OnlineRunOptions {
   emit: (event: LockEvent | OnlineUnitEvent) => void;
   /** Progress of an interrupted earlier run of this same migration (its row is `started.id`). */
   resume?: OnlineProgress;
+  /** `--trace`: each step's statements are sent through it (a batched UPDATE's batches are not traced). */
+  tracer?: Tracer;
   /** Test-only: called before each unit runs (1-based), to stop the runner at an exact point. */
   beforeUnit?: (unit: number) => Promise<void> | void;
 }
@@ -66,7 +69,9 @@ export async function applyOnline(
   const record = (p: OnlineProgress) => progressSql(history, id, migration.name, p);
   const send = async (unit: OnlineUnit, run: string | (() => Promise<unknown>), { retries: retryable = true, sql = unit.pieces.map((p) => p.sql) } = {}) => {
     const needs = strongestPerRelation((await Promise.all(sql.map(parseStatements))).flat().flatMap(lockNeedsOf));
-    const outcome = await sendWithLockRetry(client, run, {
+    const tracer = options.tracer;
+    const traced = tracer && typeof run === 'string' ? () => tracer.run(client, run, { migration: migration.name, statement: unit.from[0], numbers: unit.pieces.map((p) => p.statement) }) : run;
+    const outcome = await sendWithLockRetry(client, traced, {
       migration: migration.name,
       statement: unit.from[0],
       needs,

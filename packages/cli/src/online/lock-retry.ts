@@ -15,6 +15,7 @@ import { cannotRunInTransaction, type ExecutionMode, type ParsedStatement } from
 import { formatDuration } from '../core/directives.js';
 import { DigilogError } from '../errors.js';
 import { blockersCommand, definiteBlockers, describeBlocker, findBlockers, LONG_RUNNING_MS, type Blocker } from './blockers.js';
+import type { Tracer } from './trace.js';
 import { lockNeedsOf, strongestMode, strongestPerRelation, whatItBlocks, type LockNeed } from './locks.js';
 
 /** How long one attempt may wait for its locks, and for how long attempts may be repeated. */
@@ -78,6 +79,8 @@ export interface StepRetryContext {
   /** SIGTERM during a pause: a whole migration stops cleanly (nothing of it ran) instead of trying again. */
   signal?: AbortSignal;
   sleep?: (ms: number, signal?: AbortSignal) => Promise<void>;
+  /** `--trace`: each statement is sent through it. */
+  tracer?: Tracer;
 }
 
 /** The step as the retry stage needs it: its name, how it runs, and its parsed statements (null when unparsed). */
@@ -203,7 +206,8 @@ export function lockRetryFor(step: RetryStep, context: StepRetryContext): StepRe
 
   const execute: ExecuteSql = async (client, text, at) => {
     const { needs, blocksTraffic } = needsAt(at.statement);
-    const outcome = await sendWithLockRetry(client, text, {
+    const tracer = context.tracer;
+    const outcome = await sendWithLockRetry(client, tracer ? () => tracer.run(client, text, { migration: step.name, statement: at.statement }) : text, {
       migration: step.name,
       statement: at.statement,
       needs,

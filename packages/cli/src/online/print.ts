@@ -2,6 +2,7 @@
 import type { Terminal } from '../output/terminal.js';
 import { lockName, whatItBlocks } from './locks.js';
 import type { OnlinePlan, Piece } from './rewrite.js';
+import type { StatementTrace } from './trace.js';
 
 const lockLine = (p: Piece) => `${lockName(p.lock)}${p.table ? ` on "${p.table}"` : ''}, blocks ${whatItBlocks(p.lock)}`;
 
@@ -25,4 +26,11 @@ export function printOnlinePlan(terminal: Terminal, migration: string, form: Onl
     }
     for (const run of s.runs) terminal.out(`       ${color.green('→')} ${run.sql}\n         ${color.dim(lockLine(run))}`);
   }
+}
+
+/** One traced statement as one line: `#2 ALTER TABLE … 12 ms: ACCESS EXCLUSIVE on accounts (held 14 ms); rewrote accounts`. */
+export function formatTrace(trace: StatementTrace): string {
+  const locks = trace.locks.map((l) => `${lockName(l.mode)} on ${l.relation} (held ${l.heldMs} ms)`).join(', ') || 'no table lock';
+  const rewrote = trace.rewritten.length > 0 ? `; rewrote ${trace.rewritten.join(', ')}` : '';
+  return `${trace.migration} #${trace.statement ?? '-'} ${trace.sql.split('\n')[0]!.slice(0, 80)} ${Math.round(trace.durationMs)} ms: ${locks}${rewrote}`;
 }

@@ -32,6 +32,8 @@ export interface Piece {
   lock: LockMode;
   /** The relation it locks (the statement's table). */
   table: string | undefined;
+  /** The 1-based statement of the file it comes from (set once placed in a unit). */
+  statement?: number;
 }
 
 /** The unique index a `concurrently` unit builds; found INVALID (an earlier try), it is dropped and built again. */
@@ -182,14 +184,14 @@ export async function rewriteOnline(statements: ParsedStatement[], mode: Executi
     for (const run of rewrite.runs as Array<Piece & { concurrently?: ConcurrentIndex; own?: boolean; backfill?: Backfill }>) {
       if (run.concurrently || (statement.nodeType === 'IndexStmt' && statement.node.concurrent === true && !rewrite.rule)) {
         const index = run.concurrently ?? indexOf(statement);
-        units.push({ kind: 'concurrently', pieces: [stripMeta(run)], from: [number], ...(index ? { index } : {}) });
+        units.push({ kind: 'concurrently', pieces: [placed(run, number)], from: [number], ...(index ? { index } : {}) });
       } else if (run.backfill) {
-        units.push({ kind: 'batches', pieces: [stripMeta(run)], from: [number], backfill: run.backfill });
+        units.push({ kind: 'batches', pieces: [placed(run, number)], from: [number], backfill: run.backfill });
       } else if (run.own) {
-        const unit: OnlineUnit = { kind: 'transaction', pieces: [stripMeta(run)], from: [number] };
+        const unit: OnlineUnit = { kind: 'transaction', pieces: [placed(run, number)], from: [number] };
         units.push(seal(unit));
       } else {
-        plainUnit(number).pieces.push(stripMeta(run));
+        plainUnit(number).pieces.push(placed(run, number));
       }
     }
   }
@@ -198,6 +200,7 @@ export async function rewriteOnline(statements: ParsedStatement[], mode: Executi
 }
 
 const stripMeta = ({ sql, lock, table }: Piece): Piece => ({ sql, lock, table });
+const placed = (run: Piece, statement: number): Piece => ({ ...stripMeta(run), statement });
 
 function indexOf(statement: ParsedStatement): ConcurrentIndex | undefined {
   const relation = relationOf(statement.node.relation);

@@ -19,6 +19,7 @@ import { lockRetryFor, type LockEvent } from './lock-retry.js';
 import { interruptedOnline, type InterruptedOnline } from './progress.js';
 import { rewriteOnline, type OnlinePlan, type RewriteRule } from './rewrite.js';
 import { parsedStatementsOf } from './step.js';
+import type { Tracer } from './trace.js';
 import { DigilogError } from '../errors.js';
 
 /** The settings of the online stages (from RunnerOptions). */
@@ -112,6 +113,8 @@ export interface StepOptions extends OnlineSettings {
   hooks?: ApplyHooks;
   /** The interrupted earlier run of this migration, when this run continues it. */
   resume?: InterruptedOnline;
+  /** `--trace`: what PostgreSQL did for each statement goes into the result. */
+  tracer?: Tracer;
 }
 
 /** Applies one started migration: with safe lock acquisition always, in its online form with --online. */
@@ -130,7 +133,7 @@ export async function applyStep(current: StartedMigration, next: LocalMigration 
   if (form?.rewritten) {
     await options.hooks?.afterStartRecorded?.(current.migration.name);
     const nextStarted = next && { migration: next, id: randomUUID() };
-    return applyOnline(session.client, current, nextStarted, form, {
+    const applied = await applyOnline(session.client, current, nextStarted, form, {
       history: session.history,
       schema: session.target.schema,
       policy,
@@ -138,15 +141,21 @@ export async function applyStep(current: StartedMigration, next: LocalMigration 
       batchPauseMs: options.batchPauseMs,
       emit: options.emit,
       ...(options.resume ? { resume: options.resume.progress } : {}),
+      ...(options.tracer ? { tracer: options.tracer } : {}),
       ...(options.hooks?.beforeOnlineStep ? { beforeUnit: (step: number) => options.hooks!.beforeOnlineStep!(current.migration.name, step) } : {}),
     });
+    return { ...applied, result: withTrace(applied.result, options.tracer) };
   }
   const retry = lockRetryFor(
     { name: current.migration.name, mode: options.mode, statements },
-    { history: session.history, started: current, schema: session.target.schema, emit: options.emit, policy, ...(options.signal ? { signal: options.signal } : {}) },
+    { history: session.history, started: current, schema: session.target.schema, emit: options.emit, policy, ...(options.signal ? { signal: options.signal } : {}), ...(options.tracer ? { tracer: options.tracer } : {}) },
   );
   const step = await applyMigration(session.client, session.history, current, next, options.hooks, options.mode, retry.execute).catch((error: unknown) => {
     throw retry.explain(error);
   });
-  return { result: { ...step.result, ...retry.summary() }, next: step.next };
+  return { result: withTrace({ ...step.result, ...retry.summary() }, options.tracer), next: step.next };
+}
+
+function withTrace(result: AppliedResult, tracer: Tracer | undefined): AppliedResult {
+  return tracer ? { ...result, trace: tracer.traces.filter((t) => t.migration === result.name) } : result;
 }

@@ -23,6 +23,7 @@ import type { LockEvent } from '../online/lock-retry.js';
 import { applyStep, judgeOnline, planOnline, resumableOnline, type OnlineForms } from '../online/stage.js';
 import type { OnlineUnitEvent } from '../online/apply-online.js';
 import type { InterruptedOnline } from '../online/progress.js';
+import { Tracer, type StatementTrace } from '../online/trace.js';
 
 export type MigrateEvent =
   | { type: 'lock-wait'; holder: LockHolder | null }
@@ -34,7 +35,8 @@ export type MigrateEvent =
   | { type: 'migration-done'; result: AppliedResult; index: number; total: number }
   | { type: 'warning'; message: string }
   | LockEvent
-  | OnlineUnitEvent;
+  | OnlineUnitEvent
+  | { type: 'trace'; trace: StatementTrace };
 
 export interface MigrateOptions extends RunnerOptions {
   /** Apply even if an applied migration's file was edited since. */
@@ -54,6 +56,8 @@ export interface MigrateOptions extends RunnerOptions {
   signal?: AbortSignal;
   /** Test-only fault injection. */
   hooks?: ApplyHooks;
+  /** `--trace`: record the locks, rewrites and duration of each statement (in the result, the log and the output). */
+  trace?: boolean;
 }
 
 export interface MigrateResult {
@@ -143,6 +147,7 @@ export async function deployLocked(
   }
   if (!report.tableExists) await session.history.create();
   const timeouts = new SessionTimeouts(session.client);
+  const tracer = options.trace ? new Tracer(session.target.schema, () => openPoolerProbe(session.target), (trace) => emit({ type: 'trace', trace })) : undefined;
   const applied: AppliedResult[] = [];
   let current = pending[0] && (resume ? { migration: pending[0], id: resume.id } : await recordStart(session.client, session.history, pending[0]));
   for (let index = 0; current; index++) {
@@ -159,7 +164,7 @@ export async function deployLocked(
     await timeouts.set(limits);
     emit({ type: 'migration-start', name: current.migration.name, index, total: pending.length });
     const step = await applyStep(current, pending[index + 1], {
-      ...options, session, mode: plan.migrations[index]!.mode, lockTimeoutMs: limits.lockTimeoutMs, emit, ...(index === 0 && resume ? { resume } : {}),
+      ...options, session, mode: plan.migrations[index]!.mode, lockTimeoutMs: limits.lockTimeoutMs, emit, ...(index === 0 && resume ? { resume } : {}), ...(tracer ? { tracer } : {}),
     }).catch((error: unknown) => {
       throw explainTimeout(error, limits);
     });

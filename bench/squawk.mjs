@@ -58,8 +58,8 @@ function squawkViolations(files) {
  * Returns per-workload rows and every disagreement with its explanation (or none).
  */
 export async function compareWithSquawk(workloadsDir = resolve(ROOT, '../shared/workloads')) {
-  const { classify } = await import(join(ROOT, 'packages/cli/dist/core/classify.js'));
-  const { loadParser } = await import(join(ROOT, 'packages/cli/dist/core/execution-mode.js'));
+  const { classify } = await import(join(ROOT, 'packages/cli/dist/plan/classify.js'));
+  const { loadParser } = await import(join(ROOT, 'packages/cli/dist/plan/execution-mode.js'));
   const parser = await loadParser();
   const rows = [];
   const disagreements = [];

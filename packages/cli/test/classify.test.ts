@@ -2,11 +2,11 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { classify, worstLevel } from '../src/core/classify.js';
-import { parseStatements } from '../src/core/execution-mode.js';
-import { RULES } from '../src/core/rules.js';
+import { classify, worstLevel } from '../src/plan/classify.js';
+import { parseStatements } from '../src/plan/execution-mode.js';
+import { RULES } from '../src/plan/rules.js';
 import { EXIT_CODES } from '../src/errors.js';
-import { readMigrations } from '../src/project.js';
+import { readMigrations } from '../src/read/project.js';
 import { CORPUS } from './fixtures/classifier-corpus.js';
 import { runCli } from './support/cli.js';
 import { FIXTURE_HISTORIES, HISTORIES_DIR, REPO_ROOT, WORKLOADS, workloadsDir, writeMigrations } from './support/migrations.js';

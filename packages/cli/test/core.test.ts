@@ -1,11 +1,11 @@
 /** Pure core: diagnosis, checksums, execution modes, error positions, redaction and config validation. */
 import { describe, expect, it } from 'vitest';
-import { sha256Hex } from '../src/core/checksum.js';
-import { compareNames, diagnose } from '../src/core/diagnose.js';
-import { executionModeOf, parseStatements } from '../src/core/execution-mode.js';
-import { describeScriptError } from '../src/core/sql-error.js';
-import type { LocalMigration, MigrationRow } from '../src/core/types.js';
-import { loadConfig } from '../src/config.js';
+import { sha256Hex } from '../src/read/checksum.js';
+import { compareNames, diagnose } from '../src/status/diagnose.js';
+import { executionModeOf, parseStatements } from '../src/plan/execution-mode.js';
+import { describeScriptError } from '../src/deploy/sql-error.js';
+import type { LocalMigration, MigrationRow } from '../src/read/types.js';
+import { loadConfig } from '../src/config/config.js';
 import { DigilogError, EXIT_CODES } from '../src/errors.js';
 import { redact, registerSecret } from '../src/redact.js';
 

@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
 import { describe, expect, it } from 'vitest';
-import { migrationsList } from '../src/engine/migrations-input.js';
+import { migrationsList } from '../src/read/engine-input.js';
 import { EXIT_CODES } from '../src/errors.js';
 import { startCli, runCli, type CliRun } from './support/cli.js';
 import { testDatabases, type TestDatabase } from './support/database.js';
@@ -70,7 +70,7 @@ describe('a migration that opens a transaction and never ends it', () => {
   it('is never recorded as applied when a script sent as written leaves its transaction open', async () => {
     const db = await database('digilog_guard');
     const { MigrationHistory } = await import('../src/db/history.js');
-    const { applyMigration, recordStart } = await import('../src/db/apply.js');
+    const { applyMigration, recordStart } = await import('../src/deploy/apply.js');
     const client = new pg.Client({ connectionString: db.url });
     await client.connect();
     try {

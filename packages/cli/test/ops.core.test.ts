@@ -9,9 +9,9 @@ import { renderFamilies } from '../src/metrics/prometheus.js';
 import { migrationEventLog } from '../src/log/migration-events.js';
 import type { Logger } from '../src/log/json-logger.js';
 import { DigilogError } from '../src/errors.js';
-import type { StatusResult } from '../src/operations/check-status.js';
-import type { LocalMigration } from '../src/core/types.js';
-import { planMigrations } from '../src/operations/plan.js';
+import type { StatusResult } from '../src/status/check-status.js';
+import type { LocalMigration } from '../src/read/types.js';
+import { planMigrations } from '../src/plan/plan.js';
 
 const at = (iso: string) => new Date(iso);
 

@@ -1,10 +1,10 @@
 /** The pure parts of the safety layer: directives, durations, live-database context, backup policy. */
 import { describe, expect, it } from 'vitest';
-import { classify } from '../src/core/classify.js';
-import { applyContext, formatRows, type TableFacts } from '../src/core/context.js';
-import { formatDuration, parseDuration, readDirectives } from '../src/core/directives.js';
-import { parseStatements } from '../src/core/execution-mode.js';
-import { chooseBackupDir } from '../src/operations/backup.js';
+import { classify } from '../src/plan/classify.js';
+import { applyContext, formatRows, type TableFacts } from '../src/plan/context.js';
+import { formatDuration, parseDuration, readDirectives } from '../src/read/directives.js';
+import { parseStatements } from '../src/plan/execution-mode.js';
+import { chooseBackupDir } from '../src/deploy/backup.js';
 
 describe('directives', () => {
   it.each([

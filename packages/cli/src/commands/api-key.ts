@@ -4,7 +4,7 @@
  */
 import type { Command } from 'commander';
 import { EXIT_CODES } from '../errors.js';
-import type { ApiKeyInfo } from '../operations/api-keys.js';
+import type { ApiKeyInfo } from '../admin/api-keys.js';
 import { commandContext, setExitCode, withCommonOptions, type CommonFlags } from './common.js';
 
 interface CreateFlags extends CommonFlags {
@@ -16,8 +16,8 @@ const collect = (value: string, previous: string[]) => [...previous, value];
 
 async function context(flags: CommonFlags) {
   const { config, paths, terminal } = await commandContext(flags);
-  const { runnerOptions } = await import('../operations/runner-options.js');
-  return { options: runnerOptions(config, paths), terminal, keys: await import('../operations/api-keys.js') };
+  const { runnerOptions } = await import('../config/runner-options.js');
+  return { options: runnerOptions(config, paths), terminal, keys: await import('../admin/api-keys.js') };
 }
 
 const describeKey = (k: ApiKeyInfo) => `${k.id}  ${k.active ? 'active ' : 'revoked'}  ${k.scopes.join(',')}  ${k.name}  (created ${k.createdAt}${k.revokedAt ? `, revoked ${k.revokedAt}` : ''})`;

@@ -1,9 +1,9 @@
 /** Options every command shares, and the glue from commander to an operation's result. */
 import type { Command } from 'commander';
 import { dirname } from 'node:path';
-import { loadConfig, registerUrlSecrets, withEmbeddedDefault, type Config } from '../config.js';
-import { applyDatasource, readDatasource } from '../datasource.js';
-import { resolveProjectPaths, type ProjectPaths } from '../project.js';
+import { loadConfig, registerUrlSecrets, withEmbeddedDefault, type Config } from '../config/config.js';
+import { applyDatasource, readDatasource } from '../config/datasource.js';
+import { resolveProjectPaths, type ProjectPaths } from '../read/project.js';
 import { createTerminal, type Terminal } from '../output/terminal.js';
 
 export interface CommonFlags {

@@ -30,8 +30,8 @@ Examples:
     .action(async (flags: DevFlags) => {
       const { config, paths, terminal } = await commandContext(flags, { shadow: true });
       if (!paths.schemaPath) throw new DigilogError('usage', 'dev needs a schema', { hint: 'Pass --schema <path/to/schema.prisma>.' });
-      const { dev } = await import('../operations/dev.js');
-      const { runnerOptions } = await import('../operations/runner-options.js');
+      const { dev } = await import('../develop/dev.js');
+      const { runnerOptions } = await import('../config/runner-options.js');
       const { describeLockHolder } = await import('../db/lock.js');
       const spinner = await terminal.spinner('Comparing the schema with the migration history');
       const result = await dev({

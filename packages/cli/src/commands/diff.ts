@@ -19,8 +19,8 @@ export function register(program: Command): void {
     .action(async (flags: DiffFlags) => {
       const { config, paths, terminal } = await commandContext(flags, { shadow: !flags.fromDatabase && !flags.fromEmpty });
       if (!paths.schemaPath) throw new DigilogError('usage', 'diff needs a schema', { hint: 'Pass --schema <path/to/schema.prisma>.' });
-      const { diff } = await import('../operations/diff.js');
-      const { requireDatabaseUrl } = await import('../config.js');
+      const { diff } = await import('../develop/diff.js');
+      const { requireDatabaseUrl } = await import('../config/config.js');
       const { describeLockHolder } = await import('../db/lock.js');
       const result = await diff({
         databaseUrl: requireDatabaseUrl(config),

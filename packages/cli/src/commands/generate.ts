@@ -2,7 +2,7 @@
 import { dirname } from 'node:path';
 import type { Command } from 'commander';
 import { DigilogError, EXIT_CODES } from '../errors.js';
-import { resolveProjectPaths } from '../project.js';
+import { resolveProjectPaths } from '../read/project.js';
 import { createTerminal } from '../output/terminal.js';
 import { setExitCode, type CommonFlags } from './common.js';
 
@@ -17,7 +17,7 @@ export function register(program: Command): void {
     .action(async (flags: CommonFlags & { force?: boolean }) => {
       const terminal = createTerminal({ json: flags.json === true });
       const { schemaPath } = resolveProjectPaths({ schema: flags.schema });
-      const { isGenerateUpToDate, markGenerated } = await import('../operations/generate-cache.js');
+      const { isGenerateUpToDate, markGenerated } = await import('../develop/generate-cache.js');
       const started = performance.now();
       if (!flags.force && isGenerateUpToDate(schemaPath!)) {
         if (terminal.json) terminal.printJson({ ok: true, schema: schemaPath, skipped: true, durationMs: Math.round(performance.now() - started) });
@@ -25,7 +25,7 @@ export function register(program: Command): void {
         setExitCode(EXIT_CODES.ok);
         return;
       }
-      const { runPrismaCli } = await import('../operations/prisma-cli.js');
+      const { runPrismaCli } = await import('../develop/prisma-cli.js');
       const run = await runPrismaCli(['generate', '--schema', schemaPath!], { cwd: dirname(dirname(schemaPath!)) });
       if (run.code !== 0) {
         throw new DigilogError('internal', `prisma generate failed:\n${run.output.trim()}`, { hint: 'Check the schema for errors.' });

@@ -20,8 +20,8 @@ Examples:
       const { checkHealth } = await import('../health/check-health.js');
       const { healthBody, httpStatusOf } = await import('../health/body.js');
       const { ReplicaProbe } = await import('../health/replica.js');
-      const { runnerOptions } = await import('../operations/runner-options.js');
-      const { parseTarget } = await import('../db/target.js');
+      const { runnerOptions } = await import('../config/runner-options.js');
+      const { parseTarget } = await import('../config/target.js');
       const runner = runnerOptions(config, paths);
       const replica = config.replicaUrl ? new ReplicaProbe(config.replicaUrl, parseTarget(runner.databaseUrl).schema) : undefined;
       try {

@@ -3,7 +3,7 @@ import type { Command } from 'commander';
 import { EXIT_CODES } from '../errors.js';
 import { printFindings } from '../output/findings.js';
 import { createTerminal } from '../output/terminal.js';
-import { resolveProjectPaths } from '../project.js';
+import { resolveProjectPaths } from '../read/project.js';
 import { setExitCode, withCommonOptions, type CommonFlags } from './common.js';
 
 export function register(program: Command): void {
@@ -26,7 +26,7 @@ Examples:
     )
     .action(async (paths: string[], flags: CommonFlags) => {
       const terminal = createTerminal({ json: flags.json === true });
-      const { lint } = await import('../operations/lint.js');
+      const { lint } = await import('../plan/lint.js');
       // Explicit files need no project; the migrations folder is only looked up when none are given.
       const migrationsDir = paths.length > 0 && !flags.migrationsDir ? undefined : resolveProjectPaths({ schema: flags.schema, migrationsDir: flags.migrationsDir }).migrationsDir;
       const result = await lint(paths, migrationsDir);

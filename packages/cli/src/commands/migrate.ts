@@ -4,8 +4,8 @@ import { dirname, join } from 'node:path';
 import { DigilogError, EXIT_CODES } from '../errors.js';
 import { printFindings } from '../output/findings.js';
 import { formatMs, type Terminal } from '../output/terminal.js';
-import type { Plan } from '../operations/plan.js';
-import { withAllowFlags } from '../core/acknowledgements.js';
+import type { Plan } from '../plan/plan.js';
+import { withAllowFlags } from '../read/acknowledgements.js';
 import { commandContext, setExitCode, withCommonOptions, type CommonFlags } from './common.js';
 import { durationFlag, wholeNumberFlag } from './option-values.js';
 
@@ -58,8 +58,8 @@ Examples:
     )
     .action(async (flags: MigrateFlags) => {
       const { config, paths, terminal } = await commandContext(flags);
-      const { runnerOptions } = await import('../operations/runner-options.js');
-      const { chooseBackupDir } = await import('../operations/backup.js');
+      const { runnerOptions } = await import('../config/runner-options.js');
+      const { chooseBackupDir } = await import('../deploy/backup.js');
       const projectDir = dirname(paths.schemaPath ? dirname(paths.schemaPath) : paths.migrationsDir);
       const options = {
         ...runnerOptions(config, paths, {
@@ -75,14 +75,14 @@ Examples:
         backupDir: chooseBackupDir(flags.backup, config, join(projectDir, '.digilog', 'backups')),
       };
       if (flags.dryRun) {
-        const { dryRun } = await import('../operations/dry-run.js');
+        const { dryRun } = await import('../deploy/dry-run.js');
         const result = await dryRun(options);
         if (terminal.json) terminal.printJson({ ok: !result.blocked, dryRun: true, ...result });
         else printDryRun(terminal, result);
         setExitCode(result.blocked ? EXIT_CODES['dangerous-blocked'] : result.pending.length > 0 ? EXIT_CODES.pending : EXIT_CODES.ok);
         return;
       }
-      const { migrate } = await import('../operations/migrate.js');
+      const { migrate } = await import('../deploy/migrate.js');
       const { color } = terminal;
       const spinner = await terminal.spinner('Taking the migration lock');
       // SIGTERM/SIGINT (a rolling deploy, Ctrl-C) and SIGHUP (the terminal or ssh session closed, whose
@@ -162,7 +162,7 @@ function printPlanFindings(terminal: Terminal, plan: Plan, write: (line: string)
   for (const migration of plan.migrations) if (migration.worst !== 'safe') printFindings(terminal, migration, { write, showRelaxed: false });
 }
 
-function printDryRun(terminal: Terminal, result: import('../operations/dry-run.js').DryRunResult): void {
+function printDryRun(terminal: Terminal, result: import('../deploy/dry-run.js').DryRunResult): void {
   const { color } = terminal;
   for (const warning of result.warnings) terminal.err(`${color.yellow('Warning:')} ${warning}`);
   if (result.pending.length === 0) {

@@ -16,8 +16,8 @@ export function register(program: Command): void {
     .action(async (flags: PullFlags) => {
       const { config, paths, terminal } = await commandContext(flags);
       if (!paths.schemaPath) throw new DigilogError('usage', 'pull needs a schema file to keep its datasource and generator', { hint: 'Pass --schema <path/to/schema.prisma>.' });
-      const { pull } = await import('../operations/pull.js');
-      const { requireDatabaseUrl } = await import('../config.js');
+      const { pull } = await import('../develop/pull.js');
+      const { requireDatabaseUrl } = await import('../config/config.js');
       const result = await pull({ databaseUrl: requireDatabaseUrl(config), shadowDatabaseUrl: undefined, schemaPath: paths.schemaPath });
       const written = !flags.print && result.changed;
       if (written) writeFileSync(paths.schemaPath, result.schema);

@@ -17,8 +17,8 @@ export function register(program: Command): void {
     .action(async (flags: PushFlags) => {
       const { config, paths, terminal } = await commandContext(flags);
       if (!paths.schemaPath) throw new DigilogError('usage', 'push needs a schema', { hint: 'Pass --schema <path/to/schema.prisma>.' });
-      const { push } = await import('../operations/push.js');
-      const { requireDatabaseUrl } = await import('../config.js');
+      const { push } = await import('../develop/push.js');
+      const { requireDatabaseUrl } = await import('../config/config.js');
       const { describeLockHolder } = await import('../db/lock.js');
       const result = await push({
         databaseUrl: requireDatabaseUrl(config),

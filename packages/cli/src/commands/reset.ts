@@ -1,7 +1,7 @@
 /** `digilog-db reset`: drop the schema and re-apply every migration (development only). */
 import type { Command } from 'commander';
 import { DigilogError, EXIT_CODES } from '../errors.js';
-import type { MigrateEvent } from '../operations/migrate.js';
+import type { MigrateEvent } from '../deploy/migrate.js';
 import { formatMs, type Terminal } from '../output/terminal.js';
 import { commandContext, setExitCode, withCommonOptions, type CommonFlags } from './common.js';
 
@@ -26,9 +26,9 @@ Examples:
     )
     .action(async (flags: ResetFlags) => {
       const { config, paths, terminal } = await commandContext(flags);
-      const { reset, assertResetAllowed } = await import('../operations/reset.js');
-      const { runnerOptions } = await import('../operations/runner-options.js');
-      const { parseTarget } = await import('../db/target.js');
+      const { reset, assertResetAllowed } = await import('../develop/reset.js');
+      const { runnerOptions } = await import('../config/runner-options.js');
+      const { parseTarget } = await import('../config/target.js');
       const { describeLockHolder } = await import('../db/lock.js');
       const options = {
         ...runnerOptions(config, paths),
@@ -44,7 +44,7 @@ Examples:
       if (!flags.yes) await confirm(terminal, `Reset deletes ALL data in schema "${target.schema}" of ${target.label}. Continue? [y/N] `);
       const result = await reset(options);
       // Like `prisma migrate reset`, seed afterwards when the project has a seed script.
-      const { findSeedFile, runSeed } = await import('../operations/seed.js');
+      const { findSeedFile, runSeed } = await import('../develop/seed.js');
       const seed = flags.seed !== false && findSeedFile(paths) ? await runSeed(paths, options.databaseUrl) : null;
       if (terminal.json) terminal.printJson({ ok: true, ...result, seeded: seed !== null });
       else {

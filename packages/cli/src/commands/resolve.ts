@@ -28,8 +28,8 @@ Examples:
         });
       }
       const { config, paths, terminal } = await commandContext(flags);
-      const { resolveMigration } = await import('../operations/resolve.js');
-      const { runnerOptions } = await import('../operations/runner-options.js');
+      const { resolveMigration } = await import('../deploy/resolve.js');
+      const { runnerOptions } = await import('../config/runner-options.js');
       const action = flags.applied !== undefined ? 'applied' : 'rolled-back';
       const result = await resolveMigration(runnerOptions(config, paths), action, (flags.applied ?? flags.rolledBack)!);
       if (terminal.json) terminal.printJson({ ok: true, ...result });

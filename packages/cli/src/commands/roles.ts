@@ -1,6 +1,6 @@
 /** `digilog-db roles`: prints (default) or applies the migration and application roles and their grants. */
 import type { Command } from 'commander';
-import { loadConfig, registerUrlSecrets, requiredPostgresUrl } from '../config.js';
+import { loadConfig, registerUrlSecrets, requiredPostgresUrl } from '../config/config.js';
 import { DigilogError } from '../errors.js';
 import { createTerminal } from '../output/terminal.js';
 import { registerSecret } from '../redact.js';
@@ -39,7 +39,7 @@ Examples:
     .action(async (flags: RolesFlags) => {
       const terminal = createTerminal({ json: flags.json === true });
       if (flags.print && flags.apply) throw new DigilogError('usage', '--print and --apply cannot be combined', { hint: 'Print the SQL, or apply it.' });
-      const { PASSWORD_VARIABLES, applyRoles, checkRoleNames, rolesPlan } = await import('../operations/roles.js');
+      const { PASSWORD_VARIABLES, applyRoles, checkRoleNames, rolesPlan } = await import('../admin/roles.js');
       checkRoleNames(flags);
       const passwords = { migrator: secretFrom(PASSWORD_VARIABLES.migrator), app: secretFrom(PASSWORD_VARIABLES.app) };
       const adminUrl = flags.url ?? (process.env.DATABASE_URL?.trim() ? process.env.DATABASE_URL : undefined);

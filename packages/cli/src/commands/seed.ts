@@ -12,8 +12,8 @@ export function register(program: Command): void {
     .addHelpText('after', '\nExamples:\n  $ digilog-db seed\n  $ pnpm db:seed')
     .action(async (flags: CommonFlags) => {
       const { config, paths, terminal } = await commandContext(flags);
-      const { runSeed } = await import('../operations/seed.js');
-      const { requireDatabaseUrl } = await import('../config.js');
+      const { runSeed } = await import('../develop/seed.js');
+      const { requireDatabaseUrl } = await import('../config/config.js');
       const result = await runSeed(paths, requireDatabaseUrl(config), { retries: config.connectRetries, connectTimeoutMs: config.connectTimeoutMs });
       if (terminal.json) terminal.printJson({ ok: true, ...result });
       else terminal.out(result.output.trim() || `Seeded from ${result.seedFile}.`);

@@ -1,7 +1,7 @@
 /** `digilog-db status`: what is applied, pending, failed or edited; the exit code says which. */
 import type { Command } from 'commander';
 import { DigilogError, EXIT_CODES, STATUS_EXIT_KIND } from '../errors.js';
-import type { StatusResult } from '../operations/check-status.js';
+import type { StatusResult } from '../status/check-status.js';
 import type { Terminal } from '../output/terminal.js';
 import { commandContext, setExitCode, withCommonOptions, type CommonFlags } from './common.js';
 
@@ -27,8 +27,8 @@ Examples:
     .action(async (flags: StatusFlags) => {
       if (flags.prometheus && flags.json) throw new DigilogError('usage', '--prometheus and --json cannot be combined', { hint: 'Pick one output format.' });
       const { config, paths, terminal } = await commandContext(flags);
-      const { checkStatus } = await import('../operations/check-status.js');
-      const { runnerOptions } = await import('../operations/runner-options.js');
+      const { checkStatus } = await import('../status/check-status.js');
+      const { runnerOptions } = await import('../config/runner-options.js');
       if (flags.prometheus) return printPrometheus(() => checkStatus(runnerOptions(config, paths)));
       const result = await checkStatus(runnerOptions(config, paths));
       if (terminal.json) terminal.printJson({ ok: result.state === 'upToDate', ...result });

@@ -19,7 +19,7 @@ export function register(program: Command): void {
     .action(async (flags: StudioFlags) => {
       const { config, paths } = await commandContext(flags);
       if (!paths.schemaPath) throw new DigilogError('usage', 'studio needs a schema', { hint: 'Pass --schema <path/to/schema.prisma>.' });
-      const { runPrismaCli } = await import('../operations/prisma-cli.js');
+      const { runPrismaCli } = await import('../develop/prisma-cli.js');
       // prisma.config.ts (next to prisma/) reads DATABASE_URL: hand Studio the database this command resolved,
       // embedded included. Not --url: a password on the command line shows in the process list.
       const run = await runPrismaCli(['studio', '--port', String(flags.port ?? 5555), '--browser', flags.browser ?? 'none'], {

@@ -5,8 +5,8 @@
  */
 import { randomUUID } from 'node:crypto';
 import type pg from 'pg';
-import type { MigrationRow } from '../core/types.js';
-import { quoteIdent, quoteLiteral } from './target.js';
+import type { MigrationRow } from '../read/types.js';
+import { quoteIdent, quoteLiteral } from '../config/target.js';
 
 export const MIGRATIONS_TABLE = '_prisma_migrations';
 

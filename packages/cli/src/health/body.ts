@@ -4,7 +4,7 @@
  * Pure. Public: it carries states and migration names only, never a
  * connection string, host, user, SQL or raw error text.
  */
-import type { StatusResult } from '../operations/check-status.js';
+import type { StatusResult } from '../status/check-status.js';
 import type { ReplicaState } from './replica.js';
 
 export type ComponentStatus = 'healthy' | 'degraded' | 'unhealthy';

@@ -5,9 +5,9 @@
  */
 import pg from 'pg';
 import { isConnectionLoss } from '../db/connect.js';
-import { clientConfig, parseTarget } from '../db/target.js';
-import { checkStatus } from '../operations/check-status.js';
-import type { RunnerOptions } from '../operations/runner-options.js';
+import { clientConfig, parseTarget } from '../config/target.js';
+import { checkStatus } from '../status/check-status.js';
+import type { RunnerOptions } from '../config/runner-options.js';
 import type { HealthSnapshot } from './body.js';
 import { parseLsn } from './lsn.js';
 import type { ReplicaProbe } from './replica.js';

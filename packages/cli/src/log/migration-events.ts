@@ -5,7 +5,7 @@
  * ensureMigrated(), so both write the same events.
  */
 import { DigilogError } from '../errors.js';
-import type { MigrateEvent } from '../operations/migrate.js';
+import type { MigrateEvent } from '../deploy/migrate.js';
 import type { Logger } from './json-logger.js';
 
 export interface MigrationClassification {

@@ -1,6 +1,6 @@
 /** RunnerOptions for a test database and migrations folder, with test-friendly timeouts. */
 import { dirname } from 'node:path';
-import type { RunnerOptions } from '../../src/operations/runner-options.js';
+import type { RunnerOptions } from '../../src/config/runner-options.js';
 
 export function testRunner(databaseUrl: string, migrationsDir: string, overrides: Partial<RunnerOptions> = {}): RunnerOptions {
   return {

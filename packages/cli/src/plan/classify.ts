@@ -4,7 +4,7 @@
  * regular expressions over SQL. Pure: parsed statements in, findings out.
  */
 import { NO_TRANSACTION_DIRECTIVE, splitLikePrisma, type ParsedStatement } from './execution-mode.js';
-import { readDirectives } from './directives.js';
+import { readDirectives } from '../read/directives.js';
 import { RULES, type Level, type Rule, type RuleId } from './rules.js';
 
 export interface Finding extends Rule {

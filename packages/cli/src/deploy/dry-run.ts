@@ -4,11 +4,11 @@
  * database, and whether the production guard would block. Takes no lock,
  * creates nothing (not even the migrations table or the database).
  */
-import type { StatusState } from '../core/diagnose.js';
-import { readMigrations } from '../project.js';
+import type { StatusState } from '../status/diagnose.js';
+import { readMigrations } from '../read/project.js';
 import { prepareDeploy, type MigrateOptions } from './migrate.js';
-import { isBlocked, type Plan } from './plan.js';
-import { withSession } from './session.js';
+import { isBlocked, type Plan } from '../plan/plan.js';
+import { withSession } from '../db/session.js';
 
 export interface DryRunResult {
   state: StatusState;

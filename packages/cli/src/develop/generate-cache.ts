@@ -6,7 +6,7 @@
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join, resolve } from 'node:path';
-import { sha256Hex } from '../core/checksum.js';
+import { sha256Hex } from '../read/checksum.js';
 
 const MARKER = '.digilog-generate';
 

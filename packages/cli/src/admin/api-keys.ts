@@ -10,8 +10,8 @@
  */
 import { createHash, randomBytes, randomUUID, timingSafeEqual } from 'node:crypto';
 import { DigilogError } from '../errors.js';
-import type { RunnerOptions } from './runner-options.js';
-import { withSession, type Session } from './session.js';
+import type { RunnerOptions } from '../config/runner-options.js';
+import { withSession, type Session } from '../db/session.js';
 
 export const API_KEY_SCOPES = ['settings:read', 'settings:write', 'metrics:read'] as const;
 export type ApiKeyScope = (typeof API_KEY_SCOPES)[number];

@@ -1,11 +1,11 @@
 /** Opens the one pinned connection an operation runs on, and always closes it. */
 import type pg from 'pg';
-import { connect } from '../db/connect.js';
-import { MigrationHistory } from '../db/history.js';
-import { watchLiveness } from '../db/liveness.js';
+import { connect } from './connect.js';
+import { MigrationHistory } from './history.js';
+import { watchLiveness } from './liveness.js';
 import { DigilogError } from '../errors.js';
-import { parseTarget, type DatabaseTarget } from '../db/target.js';
-import type { RunnerOptions } from './runner-options.js';
+import { parseTarget, type DatabaseTarget } from '../config/target.js';
+import type { RunnerOptions } from '../config/runner-options.js';
 
 export interface Session {
   client: pg.Client;

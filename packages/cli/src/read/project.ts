@@ -5,10 +5,10 @@
  */
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
-import { renderChecksum, scriptText } from './core/checksum.js';
-import { compareNames } from './core/diagnose.js';
-import type { LocalMigration } from './core/types.js';
-import { DigilogError } from './errors.js';
+import { renderChecksum, scriptText } from './checksum.js';
+import { compareNames } from '../status/diagnose.js';
+import type { LocalMigration } from './types.js';
+import { DigilogError } from '../errors.js';
 
 export interface ProjectPaths {
   /** prisma/schema.prisma, or undefined when only a migrations folder was given. */
@@ -81,7 +81,7 @@ export function readMigrations(migrationsDir: string): LocalMigration[] {
         details: { migration: name },
       });
     }
-    // Checksummed over the decoded text, as Prisma does (core/checksum.ts).
+    // Checksummed over the decoded text, as Prisma does (read/checksum.ts).
     const sql = scriptText(readFileSync(path));
     return { name, path, sql, checksum: renderChecksum(sql) };
   });

@@ -7,13 +7,13 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type pg from 'pg';
-import { ACKNOWLEDGEMENTS_FILE, parseAcknowledgements, type Acknowledgements } from '../core/acknowledgements.js';
-import { applyContext, type ContextFinding, type TableFacts } from '../core/context.js';
-import { classify, worstLevel, type Finding, type IndexTables } from '../core/classify.js';
-import { readDirectives, type Directives } from '../core/directives.js';
-import { cannotRunInTransaction, executionModeOf, lineOf, parseStatements, splitLikePrisma, unendedTransaction, type ExecutionMode, type ParsedStatement } from '../core/execution-mode.js';
-import type { Level } from '../core/rules.js';
-import type { LocalMigration } from '../core/types.js';
+import { ACKNOWLEDGEMENTS_FILE, parseAcknowledgements, type Acknowledgements } from '../read/acknowledgements.js';
+import { applyContext, type ContextFinding, type TableFacts } from './context.js';
+import { classify, worstLevel, type Finding, type IndexTables } from './classify.js';
+import { readDirectives, type Directives } from '../read/directives.js';
+import { cannotRunInTransaction, executionModeOf, lineOf, parseStatements, splitLikePrisma, unendedTransaction, type ExecutionMode, type ParsedStatement } from './execution-mode.js';
+import type { Level } from './rules.js';
+import type { LocalMigration } from '../read/types.js';
 import { readIndexTables, readTableFacts } from '../db/table-stats.js';
 import { DigilogError } from '../errors.js';
 

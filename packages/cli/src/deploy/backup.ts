@@ -7,7 +7,7 @@
 import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, renameSync, rmSync, statSync } from 'node:fs';
 import { delimiter, dirname, join, resolve } from 'node:path';
-import { parseTarget } from '../db/target.js';
+import { parseTarget } from '../config/target.js';
 import { DigilogError } from '../errors.js';
 import { redact } from '../redact.js';
 

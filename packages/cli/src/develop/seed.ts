@@ -4,9 +4,9 @@ import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { connect, type ConnectOptions } from '../db/connect.js';
-import { parseTarget } from '../db/target.js';
+import { parseTarget } from '../config/target.js';
 import { DigilogError } from '../errors.js';
-import type { ProjectPaths } from '../project.js';
+import type { ProjectPaths } from '../read/project.js';
 import { redact } from '../redact.js';
 
 export interface SeedResult {

@@ -3,15 +3,15 @@
  * or NODE_ENV=production, otherwise only reports. Never throws for expected
  * failures: the caller decides between failing fast and starting degraded.
  */
-import { loadConfig, type Config } from '../config.js';
+import { loadConfig, type Config } from '../config/config.js';
 import { asDigilogError } from '../db/connect.js';
-import { resolveProjectPaths, type PathOptions } from '../project.js';
+import { resolveProjectPaths, type PathOptions } from '../read/project.js';
 import { redact } from '../redact.js';
 import { dirname, join } from 'node:path';
 import { chooseBackupDir } from './backup.js';
-import { checkStatus, type StatusResult } from './check-status.js';
+import { checkStatus, type StatusResult } from '../status/check-status.js';
 import { migrate, type MigrateEvent, type MigrateResult } from './migrate.js';
-import { runnerOptions, type RunnerOptions } from './runner-options.js';
+import { runnerOptions, type RunnerOptions } from '../config/runner-options.js';
 
 export interface EnsureMigratedOptions extends PathOptions {
   /** Defaults to process.env; read once, validated with zod. */

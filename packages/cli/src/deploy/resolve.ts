@@ -3,10 +3,10 @@
  * for a failed migration, with Prisma's semantics and error codes.
  */
 import { DigilogError } from '../errors.js';
-import { readMigrations } from '../project.js';
+import { readMigrations } from '../read/project.js';
 import { withMigrationLock } from './migrate.js';
-import type { RunnerOptions } from './runner-options.js';
-import { withSession } from './session.js';
+import type { RunnerOptions } from '../config/runner-options.js';
+import { withSession } from '../db/session.js';
 
 export type ResolveAction = 'applied' | 'rolled-back';
 

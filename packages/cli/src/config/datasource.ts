@@ -11,7 +11,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { registerUrlSecrets, requiredPostgresUrl, type Config } from './config.js';
-import { DigilogError } from './errors.js';
+import { DigilogError } from '../errors.js';
 
 /** A datasource field: the variable it reads, or its literal value. */
 export type DatasourceRef = { env: string } | { value: string };

@@ -1,6 +1,6 @@
 /** `diff`: SQL that takes the migration history, the live database, or an empty database to the schema. */
 import { dirname } from 'node:path';
-import { migrationsList } from '../engine/migrations-input.js';
+import { migrationsList } from '../read/engine-input.js';
 import { NO_FILTERS, schemaContainer, withEngine, type EngineOptions } from '../engine/with-engine.js';
 
 export interface DiffOptions extends EngineOptions {

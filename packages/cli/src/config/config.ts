@@ -5,9 +5,9 @@
 // zod/mini: the same validation as zod with a tree-shakable API; the full build
 // is ~800 KB and every cold `digilog-db status` would pay for parsing it.
 import * as z from 'zod/mini';
-import { DURATION_PATTERN, parseDuration } from './core/directives.js';
-import { DigilogError } from './errors.js';
-import { redact, registerSecret } from './redact.js';
+import { DURATION_PATTERN, parseDuration } from '../read/directives.js';
+import { DigilogError } from '../errors.js';
+import { redact, registerSecret } from '../redact.js';
 
 const TRUE_WORDS = ['true', '1', 'yes', 'on'];
 const FALSE_WORDS = ['false', '0', 'no', 'off', ''];
@@ -225,7 +225,7 @@ export async function withEmbeddedDefault(
       details: { variable: 'DATABASE_URL' },
     });
   }
-  const { startEmbeddedDatabase } = await import('./embedded/embedded-database.js');
+  const { startEmbeddedDatabase } = await import('../embedded/embedded-database.js');
   const { join } = await import('node:path');
   const dir = config.dataDir ?? join(projectDir, '.digilog');
   const embedded = await startEmbeddedDatabase(dir, { shadow });

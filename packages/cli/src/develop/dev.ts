@@ -9,7 +9,7 @@ import { createMigrationFromSchema } from '../engine/create-migration.js';
 import type { LockHolder } from '../db/lock.js';
 import { withEngineSignals } from '../engine/with-engine.js';
 import { DigilogError } from '../errors.js';
-import { migrate, type MigrateOptions, type MigrateResult } from './migrate.js';
+import { migrate, type MigrateOptions, type MigrateResult } from '../deploy/migrate.js';
 
 export interface DevOptions extends MigrateOptions {
   name: string;

@@ -3,9 +3,9 @@
  * database) to a typed report. `status`, `health`, `migrate` and the API all
  * read the database through this one function.
  */
-import { scriptMatchesChecksum } from './checksum.js';
-import { readDirectives } from './directives.js';
-import type { LocalMigration, MigrationRow } from './types.js';
+import { scriptMatchesChecksum } from '../read/checksum.js';
+import { readDirectives } from '../read/directives.js';
+import type { LocalMigration, MigrationRow } from '../read/types.js';
 
 export interface AppliedMigration {
   name: string;

@@ -2,13 +2,13 @@
  * The status checker: one function used by `status`, `health`, `migrate` and
  * the API's health endpoints. Reads the folder and the table, then diagnoses.
  */
-import { diagnose, summarize, type StatusReport } from '../core/diagnose.js';
+import { diagnose, summarize, type StatusReport } from './diagnose.js';
 import { findLockHolder, type LockHolder } from '../db/lock.js';
-import type { LocalMigration } from '../core/types.js';
+import type { LocalMigration } from '../read/types.js';
 import { readInvalidIndexes } from '../db/table-stats.js';
-import { readMigrations } from '../project.js';
-import type { RunnerOptions } from './runner-options.js';
-import { withSession, type Session } from './session.js';
+import { readMigrations } from '../read/project.js';
+import type { RunnerOptions } from '../config/runner-options.js';
+import { withSession, type Session } from '../db/session.js';
 
 export interface StatusResult extends StatusReport {
   /** Prisma-style one-line summary ("Database is up to date!"). */

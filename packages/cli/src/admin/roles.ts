@@ -8,7 +8,7 @@
 import { createHash, createHmac, pbkdf2Sync, randomBytes } from 'node:crypto';
 import { DigilogError } from '../errors.js';
 import { connect } from '../db/connect.js';
-import { parseTarget, quoteIdent, quoteLiteral } from '../db/target.js';
+import { parseTarget, quoteIdent, quoteLiteral } from '../config/target.js';
 import { MIGRATIONS_TABLE } from '../db/history.js';
 
 /** The variables the two passwords are read from (never a command-line argument). */

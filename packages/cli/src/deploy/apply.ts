@@ -7,13 +7,13 @@
  */
 import { randomUUID } from 'node:crypto';
 import type pg from 'pg';
-import { executionModeOf, parseStatements, type ExecutionMode } from '../core/execution-mode.js';
-import { describeScriptError, type ServerErrorFields } from '../core/sql-error.js';
-import type { LocalMigration } from '../core/types.js';
+import { executionModeOf, parseStatements, type ExecutionMode } from '../plan/execution-mode.js';
+import { describeScriptError, type ServerErrorFields } from './sql-error.js';
+import type { LocalMigration } from '../read/types.js';
 import { DigilogError } from '../errors.js';
 import { redact } from '../redact.js';
-import { isConnectionLoss, lostConnectionDuring } from './connect.js';
-import type { MigrationHistory } from './history.js';
+import { isConnectionLoss, lostConnectionDuring } from '../db/connect.js';
+import type { MigrationHistory } from '../db/history.js';
 
 export interface AppliedResult {
   name: string;

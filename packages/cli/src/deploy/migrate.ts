@@ -3,22 +3,22 @@
  * migrations, never generate, never reset), under Prisma's advisory lock,
  * with digilog-db's extra guards (edited history, out-of-order in production).
  */
-import type { StatusReport } from '../core/diagnose.js';
-import type { LocalMigration } from '../core/types.js';
-import { applyMigration, recordStart, type ApplyHooks, type AppliedResult } from '../db/apply.js';
+import type { StatusReport } from '../status/diagnose.js';
+import type { LocalMigration } from '../read/types.js';
+import { applyMigration, recordStart, type ApplyHooks, type AppliedResult } from './apply.js';
 import pg from 'pg';
-import { clientConfig, type DatabaseTarget } from '../db/target.js';
+import { clientConfig, type DatabaseTarget } from '../config/target.js';
 import { acquireMigrationLock, releaseMigrationLock, type LockHolder } from '../db/lock.js';
 import { invalidIndexWarnings, readInvalidIndexes } from '../db/table-stats.js';
 import { DigilogError } from '../errors.js';
-import { readMigrations } from '../project.js';
-import { readStatus } from './check-status.js';
+import { readMigrations } from '../read/project.js';
+import { readStatus } from '../status/check-status.js';
 import { takeBackup, type BackupResult } from './backup.js';
-import { directivesOf, guardDangerous, planMigrations, readAcknowledgements, type Plan } from './plan.js';
-import { withAllowFlags } from '../core/acknowledgements.js';
-import { formatDuration } from '../core/directives.js';
-import type { RunnerOptions } from './runner-options.js';
-import { withSession, type Session } from './session.js';
+import { directivesOf, guardDangerous, planMigrations, readAcknowledgements, type Plan } from '../plan/plan.js';
+import { withAllowFlags } from '../read/acknowledgements.js';
+import { formatDuration } from '../read/directives.js';
+import type { RunnerOptions } from '../config/runner-options.js';
+import { withSession, type Session } from '../db/session.js';
 
 export type MigrateEvent =
   | { type: 'lock-wait'; holder: LockHolder | null }

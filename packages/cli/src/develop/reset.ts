@@ -2,11 +2,11 @@
  * `reset`: drop everything in the schema and re-apply every migration, like
  * `prisma migrate reset`. A development tool: refused in production unless forced.
  */
-import { quoteIdent } from '../db/target.js';
+import { quoteIdent } from '../config/target.js';
 import { DigilogError } from '../errors.js';
-import { readMigrations } from '../project.js';
-import { deployLocked, withMigrationLock, type MigrateOptions, type MigrateResult } from './migrate.js';
-import { withSession } from './session.js';
+import { readMigrations } from '../read/project.js';
+import { deployLocked, withMigrationLock, type MigrateOptions, type MigrateResult } from '../deploy/migrate.js';
+import { withSession } from '../db/session.js';
 
 export interface ResetOptions extends MigrateOptions {
   /** Required in production. The command layer also asks for confirmation (or --yes). */

@@ -1,7 +1,7 @@
 /** The one options struct every database operation takes, built from Config and command-line flags. */
-import type { Config } from '../config.js';
-import { requireDatabaseUrl } from '../config.js';
-import type { ProjectPaths } from '../project.js';
+import type { Config } from './config.js';
+import { requireDatabaseUrl } from './config.js';
+import type { ProjectPaths } from '../read/project.js';
 
 export interface RunnerOptions {
   databaseUrl: string;

@@ -5,12 +5,12 @@
  */
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
-import type { Acknowledgements } from '../core/acknowledgements.js';
-import { classify, worstLevel, type Finding } from '../core/classify.js';
-import { parseStatements, type ParsedStatement } from '../core/execution-mode.js';
-import type { Level } from '../core/rules.js';
+import type { Acknowledgements } from '../read/acknowledgements.js';
+import { classify, worstLevel, type Finding } from './classify.js';
+import { parseStatements, type ParsedStatement } from './execution-mode.js';
+import type { Level } from './rules.js';
 import { DigilogError } from '../errors.js';
-import { readMigrations } from '../project.js';
+import { readMigrations } from '../read/project.js';
 import { applyAcknowledgements, checkRunnable, directivesOf, readAcknowledgements } from './plan.js';
 
 export interface LintedFile {

@@ -18,7 +18,7 @@ import { startServer, type RunningServer } from '../../api/test/support/server.j
 import { runCli, type CliRun } from './support/cli.js';
 import { startCluster, type Cluster } from './support/cluster.js';
 import { adminQuery, attempt } from './support/database.js';
-import { readMigrations } from '../src/read/project.js';
+import { readMigrations } from '../src/read/migrations-folder.js';
 import { REPO_ROOT, addMigration } from './support/migrations.js';
 import { recordReliability } from './support/reliability.js';
 

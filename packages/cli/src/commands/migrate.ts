@@ -3,6 +3,7 @@ import type { Command } from 'commander';
 import { dirname, join } from 'node:path';
 import { DigilogError, EXIT_CODES } from '../errors.js';
 import { printFindings } from '../output/findings.js';
+import { dryRunJson, migrateJson, stepJson } from '../output/json.js';
 import { formatMs, type Terminal } from '../output/terminal.js';
 import type { Plan } from '../plan/plan.js';
 import { withAllowFlags } from '../read/acknowledgements.js';
@@ -77,9 +78,9 @@ Examples:
       if (flags.dryRun) {
         const { dryRun } = await import('../deploy/dry-run.js');
         const result = await dryRun(options);
-        if (terminal.json) terminal.printJson({ ok: !result.blocked, dryRun: true, ...result });
+        if (terminal.json) terminal.printJson(dryRunJson(result));
         else printDryRun(terminal, result);
-        setExitCode(result.blocked ? EXIT_CODES['dangerous-blocked'] : result.pending.length > 0 ? EXIT_CODES.pending : EXIT_CODES.ok);
+        setExitCode(result.blocked ? EXIT_CODES['dangerous-blocked'] : result.plan.steps.length > 0 ? EXIT_CODES.pending : EXIT_CODES.ok);
         return;
       }
       const { migrate } = await import('../deploy/migrate.js');
@@ -133,7 +134,7 @@ Examples:
           lockWaitMs: Math.round(result.lockWaitMs),
         });
         if (terminal.json) {
-          terminal.printJson({ ok: true, ...result });
+          terminal.printJson(migrateJson(result));
         } else if (terminal.log) {
           // The log lines above are the report; stdout stays empty rather than mixing text into a JSON log stream.
         } else if (result.action === 'applied') {
@@ -159,20 +160,21 @@ Examples:
 
 /** Findings worth reading before the run: every migration that is not entirely Safe. */
 function printPlanFindings(terminal: Terminal, plan: Plan, write: (line: string) => void): void {
-  for (const migration of plan.migrations) if (migration.worst !== 'safe') printFindings(terminal, migration, { write, showRelaxed: false });
+  for (const step of plan.steps) if (step.worst !== 'safe') printFindings(terminal, stepJson(step), { write, showRelaxed: false });
 }
 
 function printDryRun(terminal: Terminal, result: import('../deploy/dry-run.js').DryRunResult): void {
   const { color } = terminal;
   for (const warning of result.warnings) terminal.err(`${color.yellow('Warning:')} ${warning}`);
-  if (result.pending.length === 0) {
+  if (result.plan.steps.length === 0) {
     terminal.out(`Dry run: nothing to apply. ${color.green('Database is up to date!')} (${result.database})`);
     return;
   }
-  terminal.out(`Dry run on ${result.database}: ${result.pending.length} pending migration${result.pending.length === 1 ? '' : 's'}${result.plan.withContext ? ' (classified against the live tables)' : ''}\n`);
-  for (const migration of result.plan.migrations) {
-    printFindings(terminal, migration);
-    terminal.out(color.dim(migration.sql.trimEnd().replace(/^/gm, '    | ')));
+  const pending = result.plan.steps.length;
+  terminal.out(`Dry run on ${result.database}: ${pending} pending migration${pending === 1 ? '' : 's'}${result.plan.withContext ? ' (classified against the live tables)' : ''}\n`);
+  for (const step of result.plan.steps) {
+    printFindings(terminal, stepJson(step));
+    terminal.out(color.dim(step.migration.sql.trimEnd().replace(/^/gm, '    | ')));
     terminal.out();
   }
   const { counts } = result.plan;

@@ -2,6 +2,7 @@
 import type { Command } from 'commander';
 import { DigilogError, EXIT_CODES, STATUS_EXIT_KIND } from '../errors.js';
 import type { StatusResult } from '../status/check-status.js';
+import { statusJson } from '../output/json.js';
 import type { Terminal } from '../output/terminal.js';
 import { commandContext, setExitCode, withCommonOptions, type CommonFlags } from './common.js';
 
@@ -31,7 +32,7 @@ Examples:
       const { runnerOptions } = await import('../config/runner-options.js');
       if (flags.prometheus) return printPrometheus(() => checkStatus(runnerOptions(config, paths)));
       const result = await checkStatus(runnerOptions(config, paths));
-      if (terminal.json) terminal.printJson({ ok: result.state === 'upToDate', ...result });
+      if (terminal.json) terminal.printJson(statusJson(result));
       else printStatus(terminal, result);
       setExitCode(EXIT_CODES[STATUS_EXIT_KIND[result.state]]);
     });
@@ -76,7 +77,7 @@ function printStatus(terminal: Terminal, status: StatusResult): void {
   for (const r of status.renamed) {
     terminal.out(`${color.red('↷ renamed')}  ${r.to} is ${r.from} (applied) under a new name; migrate will not run it again\n             Next: \`digilog-db resolve --applied "${r.to}"\` to record the rename, or rename the folder back`);
   }
-  for (const name of status.pending) {
+  for (const { name } of status.pending) {
     const late = status.outOfOrder.includes(name) ? color.yellow(' (older than the newest applied migration)') : '';
     terminal.out(`${color.yellow('• pending')}  ${name}${late}`);
   }

@@ -7,9 +7,9 @@
  */
 import { randomUUID } from 'node:crypto';
 import type pg from 'pg';
-import { executionModeOf, parseStatements, type ExecutionMode } from '../plan/execution-mode.js';
+import type { ExecutionMode } from '../plan/execution-mode.js';
+import type { Step } from '../plan/plan.js';
 import { describeScriptError, type ServerErrorFields } from './sql-error.js';
-import type { LocalMigration } from '../read/types.js';
 import { DigilogError } from '../errors.js';
 import { redact } from '../redact.js';
 import { isConnectionLoss, lostConnectionDuring } from '../db/connect.js';
@@ -31,17 +31,17 @@ export interface ApplyHooks {
   afterStartRecorded?: (name: string) => Promise<void> | void;
 }
 
-/** A migration whose "started" row is already committed, ready to run. */
-export interface StartedMigration {
-  migration: LocalMigration;
+/** A step whose migration's "started" row is already committed, ready to run. */
+export interface StartedStep {
+  step: Step;
   id: string;
 }
 
 /** Commits the "started" row of the first migration of a run. */
-export async function recordStart(client: pg.Client, history: MigrationHistory, migration: LocalMigration): Promise<StartedMigration> {
+export async function recordStart(client: pg.Client, history: MigrationHistory, step: Step): Promise<StartedStep> {
   const id = randomUUID();
-  await client.query(history.startSql(id, migration.name, migration.checksum));
-  return { migration, id };
+  await client.query(history.startSql(id, step.migration.name, step.migration.checksum));
+  return { step, id };
 }
 
 /**
@@ -51,19 +51,17 @@ export async function recordStart(client: pg.Client, history: MigrationHistory, 
  * script never runs without its row already committed.
  * Returns the next started migration; throws `migration-sql` (P3018) after recording the failure.
  */
-export async function applyMigration(
+export async function applyStep(
   client: pg.Client,
   history: MigrationHistory,
-  { migration, id }: StartedMigration,
-  next: LocalMigration | undefined,
+  { step, id }: StartedStep,
+  next: Step | undefined,
   hooks: ApplyHooks = {},
-  /** The mode when the caller already decided it from its own parse (the deploy plan). */
-  knownMode?: ExecutionMode,
-): Promise<{ result: AppliedResult; next: StartedMigration | undefined }> {
+): Promise<{ result: AppliedResult; next: StartedStep | undefined }> {
+  const { migration, mode } = step;
   await hooks.afterStartRecorded?.(migration.name);
-  const mode = knownMode ?? (await executionModeOf(migration.sql));
   const nextId = randomUUID();
-  const bookkeeping = [history.finishSql(id), ...(next ? [history.startSql(nextId, next.name, next.checksum)] : [])].join(';\n');
+  const bookkeeping = [history.finishSql(id), ...(next ? [history.startSql(nextId, next.migration.name, next.migration.checksum)] : [])].join(';\n');
   const started = performance.now();
   let failedStatement = 0;
   let failingText = migration.sql;
@@ -77,8 +75,9 @@ export async function applyMigration(
       await refuseOpenTransaction(client);
       await client.query(bookkeeping);
     } else {
-      const statements = await parseStatements(migration.sql);
-      for (const [index, statement] of statements.entries()) {
+      // The plan's own parse; a file the parser rejected fails here as it would on the server.
+      if (step.parseError !== undefined) throw new Error(step.parseError);
+      for (const [index, statement] of step.statements.entries()) {
         failedStatement = index + 1;
         failingText = statement.text;
         await client.query(statement.text);
@@ -115,7 +114,7 @@ export async function applyMigration(
   }
   return {
     result: { name: migration.name, mode, durationMs: performance.now() - started },
-    next: next ? { migration: next, id: nextId } : undefined,
+    next: next ? { step: next, id: nextId } : undefined,
   };
 }
 

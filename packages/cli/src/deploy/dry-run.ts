@@ -5,14 +5,13 @@
  * creates nothing (not even the migrations table or the database).
  */
 import type { StatusState } from '../status/diagnose.js';
-import { readMigrations } from '../read/project.js';
+import { readMigrations } from '../read/migrations-folder.js';
 import { prepareDeploy, type MigrateOptions } from './migrate.js';
 import { isBlocked, type Plan } from '../plan/plan.js';
 import { withSession } from '../db/session.js';
 
 export interface DryRunResult {
   state: StatusState;
-  pending: string[];
   plan: Plan;
   /** The production guard would refuse (exit 4). */
   blocked: boolean;
@@ -26,14 +25,13 @@ export interface DryRunResult {
 export async function dryRun(options: MigrateOptions): Promise<DryRunResult> {
   const local = readMigrations(options.migrationsDir);
   return withSession(options, async (session) => {
-    const { report, warnings, pending, plan } = await prepareDeploy(session, local, options);
+    const { report, warnings, plan } = await prepareDeploy(session, local, options);
     return {
       state: report.state,
-      pending: report.pending,
       plan,
       blocked: isBlocked(plan, { production: options.production, allowDangerous: options.allowDangerous === true }),
       warnings,
-      backupDir: pending.length > 0 ? (options.backupDir ?? null) : null,
+      backupDir: plan.steps.length > 0 ? (options.backupDir ?? null) : null,
       database: session.target.label,
     };
   });

@@ -63,7 +63,7 @@ export async function ensureMigrated(options: EnsureMigratedOptions = {}): Promi
       return {
         action: status.state === 'upToDate' ? 'up-to-date' : 'skipped',
         applied: [],
-        pending: status.pending,
+        pending: status.pending.map((m) => m.name),
         reason: status.state === 'upToDate' ? status.summary : `auto-migration is off (AUTO_MIGRATE=false, NODE_ENV=${config.nodeEnv}): ${status.summary}`,
         durationMs: elapsed(),
         status,
@@ -84,7 +84,7 @@ export async function ensureMigrated(options: EnsureMigratedOptions = {}): Promi
     };
   } catch (thrown) {
     const error = asDigilogError(thrown);
-    const pending = runner ? await checkStatus(runner).then((s) => s.pending, () => []) : [];
+    const pending = runner ? await checkStatus(runner).then((s) => s.pending.map((m) => m.name), () => []) : [];
     return {
       action: 'failed',
       applied: [],

@@ -4,17 +4,17 @@
  * with digilog-db's extra guards (edited history, out-of-order in production).
  */
 import type { StatusReport } from '../status/diagnose.js';
-import type { LocalMigration } from '../read/types.js';
-import { applyMigration, recordStart, type ApplyHooks, type AppliedResult } from './apply.js';
+import type { Migration } from '../read/migrations-folder.js';
+import { applyStep, recordStart, type ApplyHooks, type AppliedResult } from './apply.js';
 import pg from 'pg';
 import { clientConfig, type DatabaseTarget } from '../config/target.js';
 import { acquireMigrationLock, releaseMigrationLock, type LockHolder } from '../db/lock.js';
 import { invalidIndexWarnings, readInvalidIndexes } from '../db/table-stats.js';
 import { DigilogError } from '../errors.js';
-import { readMigrations } from '../read/project.js';
+import { readMigrations } from '../read/migrations-folder.js';
 import { readStatus } from '../status/check-status.js';
 import { takeBackup, type BackupResult } from './backup.js';
-import { directivesOf, guardDangerous, planMigrations, readAcknowledgements, type Plan } from '../plan/plan.js';
+import { guardDangerous, planSteps, readAcknowledgements, type Plan, type Step, type StepLimits } from '../plan/plan.js';
 import { withAllowFlags } from '../read/acknowledgements.js';
 import { formatDuration } from '../read/directives.js';
 import type { RunnerOptions } from '../config/runner-options.js';
@@ -115,7 +115,7 @@ async function openPoolerProbe(target: DatabaseTarget): Promise<pg.Client> {
 export async function deployLocked(
   session: Session,
   options: MigrateOptions,
-  { local, started = performance.now(), lockWaitMs = 0 }: { local: LocalMigration[]; started?: number; lockWaitMs?: number },
+  { local, started = performance.now(), lockWaitMs = 0 }: { local: Migration[]; started?: number; lockWaitMs?: number },
 ): Promise<MigrateResult> {
   const emit = options.onEvent ?? (() => {});
   // If this runner dies mid-script, PostgreSQL would otherwise finish the script on its own;
@@ -125,46 +125,46 @@ export async function deployLocked(
   );
   // State is read only once the lock is held: another replica may have just applied everything.
   // Classified before anything changes: the production guard must refuse before the first statement.
-  const { report, warnings, pending, plan } = await prepareDeploy(session, local, options);
+  const { report, warnings, plan } = await prepareDeploy(session, local, options);
+  const { steps } = plan;
   for (const message of warnings) emit({ type: 'warning', message });
-  if (pending.length > 0) emit({ type: 'plan', plan });
+  if (steps.length > 0) emit({ type: 'plan', plan });
   guardDangerous(plan, { production: options.production, allowDangerous: options.allowDangerous === true });
   let backup: BackupResult | null = null;
-  if (options.backupDir && pending.length > 0) {
+  if (options.backupDir && steps.length > 0) {
     emit({ type: 'backup-start', dir: options.backupDir });
-    backup = await takeBackup(options.databaseUrl, options.backupDir, pending[0]!.name);
+    backup = await takeBackup(options.databaseUrl, options.backupDir, steps[0]!.migration.name);
     emit({ type: 'backup-done', backup });
   }
   if (!report.tableExists) await session.history.create();
   const timeouts = new SessionTimeouts(session.client);
   const applied: AppliedResult[] = [];
-  let current = pending[0] && (await recordStart(session.client, session.history, pending[0]));
+  let current = steps[0] && (await recordStart(session.client, session.history, steps[0]));
   for (let index = 0; current; index++) {
+    const { step } = current;
     if (options.signal?.aborted) {
       // The next migration's "started" row was committed with the previous one; it never ran.
       await session.history.forgetUnstarted(current.id);
-      throw new DigilogError('interrupted', `Stopped by a signal after ${applied.length} of ${pending.length} pending migrations; ${current.migration.name} and later were not started`, {
+      throw new DigilogError('interrupted', `Stopped by a signal after ${applied.length} of ${steps.length} pending migrations; ${step.migration.name} and later were not started`, {
         hint: 'Nothing is half-applied. Run `digilog-db migrate` again to continue.',
-        details: { applied: applied.map((a) => a.name), notStarted: pending.slice(index).map((m) => m.name) },
+        details: { applied: applied.map((a) => a.name), notStarted: steps.slice(index).map((s) => s.migration.name) },
       });
     }
-    const directives = directivesOf(current.migration);
-    const limits = { lockTimeoutMs: directives.lockTimeoutMs ?? options.lockTimeoutMs, statementTimeoutMs: directives.statementTimeoutMs ?? options.statementTimeoutMs };
-    await timeouts.set(limits);
-    emit({ type: 'migration-start', name: current.migration.name, index, total: pending.length });
-    const step = await applyMigration(session.client, session.history, current, pending[index + 1], options.hooks, plan.migrations[index]?.mode).catch((error: unknown) => {
-      throw explainTimeout(error, limits);
+    await timeouts.set(step.limits);
+    emit({ type: 'migration-start', name: step.migration.name, index, total: steps.length });
+    const ran = await applyStep(session.client, session.history, current, steps[index + 1], options.hooks).catch((error: unknown) => {
+      throw explainTimeout(error, step.limits);
     });
-    const budgetMs = directives.budgetMs ?? options.migrationBudgetMs;
-    const result = { ...step.result, budgetMs, slow: budgetMs > 0 && step.result.durationMs > budgetMs };
+    const { budgetMs } = step.limits;
+    const result = { ...ran.result, budgetMs, slow: budgetMs > 0 && ran.result.durationMs > budgetMs };
     applied.push(result);
-    emit({ type: 'migration-done', result, index, total: pending.length });
+    emit({ type: 'migration-done', result, index, total: steps.length });
     if (result.slow) {
       const message = `${result.name} took ${(result.durationMs / 1000).toFixed(1)} s, over its budget of ${formatDuration(budgetMs)}`;
       warnings.push(message);
       emit({ type: 'warning', message });
     }
-    current = step.next;
+    current = ran.next;
   }
   return {
     action: applied.length > 0 ? 'applied' : 'up-to-date',
@@ -182,16 +182,15 @@ export async function deployLocked(
 /** What a deploy would do, read on a session without changing anything: status, warnings, pending files and their plan (shared by migrate and --dry-run). */
 export async function prepareDeploy(
   session: Session,
-  local: LocalMigration[],
+  local: Migration[],
   options: MigrateOptions,
-): Promise<{ report: StatusReport; warnings: string[]; pending: LocalMigration[]; plan: Plan }> {
+): Promise<{ report: StatusReport; warnings: string[]; plan: Plan }> {
   const report = await readStatus(session, local, options.migrationBudgetMs);
   const warnings = [...checkDeployable(report, options), ...invalidIndexWarnings(await readInvalidIndexes(session.client, session.target.schema))];
-  const byName = new Map(local.map((m) => [m.name, m]));
-  const pending = report.pending.map((name) => byName.get(name)!);
   const acknowledgements = withAllowFlags(readAcknowledgements(options.migrationsDir), options.allow ?? []);
-  const plan = await planMigrations(pending, { client: session.client, schema: session.target.schema, largeTableRows: options.largeTableRows, acknowledgements });
-  return { report, warnings, pending, plan };
+  const limits: StepLimits = { lockTimeoutMs: options.lockTimeoutMs, statementTimeoutMs: options.statementTimeoutMs, budgetMs: options.migrationBudgetMs };
+  const plan = await planSteps(report.pending, { client: session.client, schema: session.target.schema, largeTableRows: options.largeTableRows, acknowledgements, limits });
+  return { report, warnings, plan };
 }
 
 /** Throws when deploying would be unsafe; returns warnings for what is only worth saying. Pure. */
@@ -267,7 +266,7 @@ class SessionTimeouts {
 }
 
 /** A migration stopped by lock_timeout, statement_timeout or a missing privilege gets a hint that says which, and what to do. */
-function explainTimeout(error: unknown, limits: { lockTimeoutMs: number; statementTimeoutMs: number }): unknown {
+function explainTimeout(error: unknown, limits: StepLimits): unknown {
   if (!(error instanceof DigilogError)) return error;
   const sqlState = error.details.sqlState;
   const name = String(error.details.migration ?? '');

@@ -3,7 +3,7 @@
  * for a failed migration, with Prisma's semantics and error codes.
  */
 import { DigilogError } from '../errors.js';
-import { readMigrations } from '../read/project.js';
+import { readMigrations } from '../read/migrations-folder.js';
 import { withMigrationLock } from './migrate.js';
 import type { RunnerOptions } from '../config/runner-options.js';
 import { withSession } from '../db/session.js';

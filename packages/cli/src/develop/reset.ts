@@ -4,7 +4,7 @@
  */
 import { quoteIdent } from '../config/target.js';
 import { DigilogError } from '../errors.js';
-import { readMigrations } from '../read/project.js';
+import { readMigrations } from '../read/migrations-folder.js';
 import { deployLocked, withMigrationLock, type MigrateOptions, type MigrateResult } from '../deploy/migrate.js';
 import { withSession } from '../db/session.js';
 

@@ -32,8 +32,8 @@ export function migrationEventLog(log: Logger): MigrationEventLog {
       switch (event.type) {
         case 'plan':
           // migrate's own classification, adjusted to the live tables: no need to parse again.
-          for (const m of event.plan.migrations) {
-            classifications.set(m.name, { level: m.parseError ? 'unparsed' : m.worst, rules: [...new Set(m.findings.filter((f) => f.level !== 'safe').map((f) => f.rule))] });
+          for (const m of event.plan.steps) {
+            classifications.set(m.migration.name, { level: m.parseError ? 'unparsed' : m.worst, rules: [...new Set(m.findings.filter((f) => f.level !== 'safe').map((f) => f.rule))] });
           }
           break;
         case 'lock-wait':

@@ -3,8 +3,8 @@
  * Dangerous from PostgreSQL's own parse tree (libpg-query), never from
  * regular expressions over SQL. Pure: parsed statements in, findings out.
  */
-import { NO_TRANSACTION_DIRECTIVE, splitLikePrisma, type ParsedStatement } from './execution-mode.js';
-import { readDirectives } from '../read/directives.js';
+import { splitLikePrisma, type ParsedStatement } from './execution-mode.js';
+import type { Directives } from '../read/directives.js';
 import { RULES, type Level, type Rule, type RuleId } from './rules.js';
 
 export interface Finding extends Rule {
@@ -185,26 +185,21 @@ function rulesOf({ nodeType, node }: ParsedStatement, created: Set<string>, inde
   }
 }
 
-/** The rules a file acknowledges with `-- digilog:allow rule-a rule-b` (an unreadable directive acknowledges nothing). */
-export function acknowledgedRules(sql: string): Set<string> {
-  try {
-    return readDirectives(sql).allow;
-  } catch {
-    return new Set();
-  }
-}
+
+/** A file without `-- digilog:` comments. */
+const NO_DIRECTIVES = { allow: new Set<string>(), noTransaction: false };
 
 /**
  * Findings for one migration's parsed statements (safe ones included, so a report can say "all safe").
  * `indexTables` carries the indexes created so far; a caller classifying a whole deploy in order
  * passes one map to every file, so a DROP INDEX finds the table of an index an earlier file created.
  */
-export function classify(statements: ParsedStatement[], sql = '', indexTables: IndexTables = new Map()): Finding[] {
+export function classify(statements: ParsedStatement[], directives: Pick<Directives, 'allow' | 'noTransaction'> = NO_DIRECTIVES, indexTables: IndexTables = new Map()): Finding[] {
   const created = new Set<string>();
-  const acknowledged = acknowledgedRules(sql);
+  const acknowledged = directives.allow;
   // A file split like Prisma 7.4+ splits it is not atomic: said once, on its first CREATE INDEX CONCURRENTLY
   // (with `-- digilog:no-transaction` the author chose that, so nothing is said).
-  const nonAtomicAt = splitLikePrisma(statements) && !NO_TRANSACTION_DIRECTIVE.test(sql) ? statements.findIndex((s) => s.nodeType === 'IndexStmt' && s.node.concurrent === true) : -1;
+  const nonAtomicAt = splitLikePrisma(statements) && !directives.noTransaction ? statements.findIndex((s) => s.nodeType === 'IndexStmt' && s.node.concurrent === true) : -1;
   return statements.flatMap((statement, number) =>
     [...statementRules(statement, created, indexTables), ...(number === nonAtomicAt ? [{ rule: 'non-atomic-file' as const }] : [])].map(({ rule, table, index, type, ifExists }: { rule: RuleId; table?: string; index?: string; type?: string; ifExists?: DroppedObject }) => ({
       ...(RULES[rule] as Rule),

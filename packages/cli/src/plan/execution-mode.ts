@@ -143,10 +143,10 @@ function isCreateIndexConcurrently({ nodeType, node }: ParsedStatement): boolean
 /**
  * Decides how a script is executed. Pure apart from lazily loading the parser.
  * `parsed`: the statements when the caller already parsed the file (the deploy plan does),
- * or null when the parser rejected it.
+ * or null when the parser rejected it; `directives`: the file's, when already read.
  */
-export async function executionModeOf(sql: string, parsed?: ParsedStatement[] | null): Promise<ExecutionMode> {
-  if (NO_TRANSACTION_DIRECTIVE.test(sql)) return 'statement-by-statement';
+export async function executionModeOf(sql: string, parsed?: ParsedStatement[] | null, directives?: { noTransaction: boolean }): Promise<ExecutionMode> {
+  if (directives ? directives.noTransaction : NO_TRANSACTION_DIRECTIVE.test(sql)) return 'statement-by-statement';
   if (parsed === undefined && !MAY_NEED_PARSE.test(sql)) return 'transactional';
   let statements: ParsedStatement[];
   try {

@@ -10,8 +10,9 @@ import { classify, worstLevel, type Finding } from './classify.js';
 import { parseStatements, type ParsedStatement } from './execution-mode.js';
 import type { Level } from './rules.js';
 import { DigilogError } from '../errors.js';
-import { readMigrations } from '../read/project.js';
-import { applyAcknowledgements, checkRunnable, directivesOf, readAcknowledgements } from './plan.js';
+import { readMigrations, toMigration, type Migration } from '../read/migrations-folder.js';
+import { applyAcknowledgements, checkDirectives, checkRunnable, readAcknowledgements } from './plan.js';
+import { scriptText } from '../read/checksum.js';
 
 export interface LintedFile {
   path: string;
@@ -30,30 +31,34 @@ export interface LintResult {
   blocking: number;
 }
 
-function expand(path: string): string[] {
+function expand(path: string): Migration[] {
   if (!existsSync(path)) {
     throw new DigilogError('usage', `No such file or folder: ${path}`, { hint: 'Pass migration.sql files, migration folders or a migrations folder.', details: { path } });
   }
   if (statSync(path).isDirectory()) {
-    if (existsSync(join(path, 'migration.sql'))) return [join(path, 'migration.sql')];
-    return readMigrations(path).map((m) => m.path);
+    if (existsSync(join(path, 'migration.sql'))) return [fileMigration(join(path, 'migration.sql'))];
+    return readMigrations(path);
   }
-  return [path];
+  return [fileMigration(path)];
+}
+
+/** A file given on its own: named after its migration folder, or after itself when it is not a migration.sql. */
+function fileMigration(path: string): Migration {
+  const name = basename(path) === 'migration.sql' ? basename(dirname(path)) : basename(path);
+  return toMigration(name, path, scriptText(readFileSync(path)));
 }
 
 /** Lints the given files/folders, or the migrations folder when none are given. Throws `usage` for a file migrate would refuse. */
 export async function lint(paths: string[], migrationsDir: string | undefined): Promise<LintResult> {
   if (paths.length === 0 && migrationsDir === undefined) throw new DigilogError('usage', 'Nothing to lint: no paths and no migrations folder', { hint: 'Pass migration files or folders, or --migrations-dir.' });
-  const files = paths.length > 0 ? paths.map((p) => resolve(p)).flatMap(expand) : readMigrations(migrationsDir!).map((m) => m.path);
+  const migrations = paths.length > 0 ? paths.map((p) => resolve(p)).flatMap(expand) : readMigrations(migrationsDir!);
   // A migration folder's acknowledgements file sits beside it, at the migrations folder's root.
   const acknowledgementsOf = new Map<string, Acknowledgements>();
   const linted: LintedFile[] = [];
-  for (const path of files) {
-    const sql = readFileSync(path, 'utf8');
+  for (const migration of migrations) {
+    const { name, path, sql } = migration;
     const inFolder = basename(path) === 'migration.sql';
-    const name = inFolder ? basename(dirname(path)) : basename(path);
-    const migration = { name, path, sql };
-    const directives = directivesOf(migration);
+    checkDirectives(migration);
     let statements: ParsedStatement[];
     try {
       statements = await parseStatements(sql);
@@ -61,8 +66,8 @@ export async function lint(paths: string[], migrationsDir: string | undefined): 
       linted.push({ path, name, worst: 'care', findings: [], parseError: String((error as Error).message) });
       continue;
     }
-    checkRunnable(migration, statements, directives);
-    const findings = classify(statements, sql);
+    checkRunnable(migration, statements);
+    const findings = classify(statements, migration.directives);
     if (inFolder) {
       const root = dirname(dirname(path));
       if (!acknowledgementsOf.has(root)) acknowledgementsOf.set(root, readAcknowledgements(root));

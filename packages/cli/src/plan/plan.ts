@@ -1,8 +1,9 @@
 /**
- * The plan of a deploy: each pending migration's statements classified with
- * PostgreSQL's parser, adjusted to the live database when one is at hand,
- * plus what the production guard would block. Shared by `migrate`,
- * `migrate --dry-run`, `lint` and ensureMigrated().
+ * The plan of a deploy: one Step per pending migration (its statements parsed
+ * once with PostgreSQL's parser, classified, adjusted to the live database when
+ * one is at hand, with the mode and limits it runs under), plus what the
+ * production guard would block. Deploy walks the steps; `migrate --dry-run`,
+ * `lint` and ensureMigrated() read the same plan.
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -10,29 +11,44 @@ import type pg from 'pg';
 import { ACKNOWLEDGEMENTS_FILE, parseAcknowledgements, type Acknowledgements } from '../read/acknowledgements.js';
 import { applyContext, type ContextFinding, type TableFacts } from './context.js';
 import { classify, worstLevel, type Finding, type IndexTables } from './classify.js';
-import { readDirectives, type Directives } from '../read/directives.js';
 import { cannotRunInTransaction, executionModeOf, lineOf, parseStatements, splitLikePrisma, unendedTransaction, type ExecutionMode, type ParsedStatement } from './execution-mode.js';
 import type { Level } from './rules.js';
-import type { LocalMigration } from '../read/types.js';
+import type { Migration } from '../read/migrations-folder.js';
 import { readIndexTables, readTableFacts } from '../db/table-stats.js';
 import { DigilogError } from '../errors.js';
 
-export interface PlannedMigration {
-  name: string;
-  path: string;
-  sql: string;
-  worst: Level;
-  findings: ContextFinding[];
-  /** Statements counted by the parser. */
-  statements: number;
-  /** How the runner sends it (decided from this same parse, so the file is parsed once). */
+/** A statement as the runner sends it: its text and where it starts in the file (the parse tree is not kept). */
+export interface PlannedStatement {
+  nodeType: string;
+  text: string;
+  /** Byte offset in the UTF-8 file (see ParsedStatement). */
+  offset: number;
+}
+
+/** The session limits one migration runs under: its own `-- digilog:` values, else the configured ones (ms, 0 = none). */
+export interface StepLimits {
+  lockTimeoutMs: number;
+  statementTimeoutMs: number;
+  /** Expected duration; slower is reported. */
+  budgetMs: number;
+}
+
+/** One pending migration, ready to run: what deploy walks, and what every report of a plan renders. */
+export interface Step {
+  migration: Migration;
+  /** The file's statements, parsed once (empty when the parser rejects the file). */
+  statements: PlannedStatement[];
+  /** How the runner sends it (decided from this same parse). */
   mode: ExecutionMode;
+  limits: StepLimits;
+  findings: ContextFinding[];
+  worst: Level;
   /** Set when PostgreSQL's parser rejects the file (the server will report the error when it runs). */
   parseError?: string;
 }
 
 export interface Plan {
-  migrations: PlannedMigration[];
+  steps: Step[];
   counts: Record<Level, number>;
   /** Dangerous findings no file acknowledges: what the production guard refuses. */
   blocking: Array<{ migration: string; rule: string; statement: number; table: string | undefined; message: string }>;
@@ -40,11 +56,16 @@ export interface Plan {
   withContext: boolean;
 }
 
+/** The configured limits a file's directives override (ms, 0 = none). */
+export const NO_LIMITS: StepLimits = { lockTimeoutMs: 0, statementTimeoutMs: 0, budgetMs: 0 };
+
 export interface PlanOptions {
   /** A session on the target: enables the live-database context. */
   client?: pg.Client;
   schema?: string;
   largeTableRows: number;
+  /** Defaults for each step's limits (lint, which runs nothing, leaves them out). */
+  limits?: StepLimits;
   /** Rules acknowledged outside the files (digilog.acknowledgements, --allow). */
   acknowledgements?: Acknowledgements;
 }
@@ -84,16 +105,13 @@ async function markAbsentDrops(client: pg.Client, candidates: Finding[]): Promis
   for (const row of result.rows) if (!row.found) candidates[Number(row.i) - 1]!.absent = true;
 }
 
-/** Reads a file's directives, turning a bad one into a usage error that names the file. */
-export function directivesOf(migration: Pick<LocalMigration, 'name' | 'path' | 'sql'>): Directives {
-  try {
-    return readDirectives(migration.sql);
-  } catch (error) {
-    throw new DigilogError('usage', `Migration ${migration.name}: ${(error as Error).message}`, {
-      hint: `Fix the comment in ${migration.path}.`,
-      details: { migration: migration.name },
-    });
-  }
+/** Refuses a file whose `-- digilog:` comment could not be read (read once, in read/), naming the file. */
+export function checkDirectives(migration: Migration): void {
+  if (migration.directiveError === undefined) return;
+  throw new DigilogError('usage', `Migration ${migration.name}: ${migration.directiveError}`, {
+    hint: `Fix the comment in ${migration.path}.`,
+    details: { migration: migration.name },
+  });
 }
 
 /**
@@ -104,8 +122,8 @@ export function directivesOf(migration: Pick<LocalMigration, 'name' | 'path' | '
  * choosing that. A file whose only such statements are CREATE INDEX CONCURRENTLY is
  * split, as Prisma 7.4+ splits it (see splitLikePrisma), with a `non-atomic-file` finding.
  */
-export function checkTransactionMix(migration: Pick<LocalMigration, 'name' | 'path'>, statements: ParsedStatement[], directives: Directives): void {
-  if (directives.noTransaction || splitLikePrisma(statements)) return;
+export function checkTransactionMix(migration: Migration, statements: ParsedStatement[]): void {
+  if (migration.directives.noTransaction || splitLikePrisma(statements)) return;
   // BEGIN/COMMIT themselves are fine: a file may manage its own transactions.
   const outside = statements.filter((s) => s.nodeType !== 'TransactionStmt' && cannotRunInTransaction(s));
   // PostgreSQL runs a multi-statement script as one implicit transaction block, so
@@ -122,7 +140,7 @@ export function checkTransactionMix(migration: Pick<LocalMigration, 'name' | 'pa
  * commit nothing of it, and the runner's own bookkeeping, sent next on the same
  * connection, would be rolled back with it.
  */
-export function checkTransactionBalance(migration: Pick<LocalMigration, 'name' | 'path' | 'sql'>, statements: ParsedStatement[]): void {
+export function checkTransactionBalance(migration: Pick<Migration, 'name' | 'path' | 'sql'>, statements: ParsedStatement[]): void {
   const open = unendedTransaction(statements);
   if (!open) return;
   const line = lineOf(migration.sql, open);
@@ -134,9 +152,9 @@ export function checkTransactionBalance(migration: Pick<LocalMigration, 'name' |
 }
 
 /** Every check that makes migrate refuse a file before running it (lint runs the same ones). Throws `usage`. */
-export function checkRunnable(migration: Pick<LocalMigration, 'name' | 'path' | 'sql'>, statements: ParsedStatement[], directives: Directives): void {
+export function checkRunnable(migration: Migration, statements: ParsedStatement[]): void {
   checkTransactionBalance(migration, statements);
-  checkTransactionMix(migration, statements, directives);
+  checkTransactionMix(migration, statements);
 }
 
 /** Sets the table of each DROP INDEX whose index exists in the database (the deploy did not create it). */
@@ -147,23 +165,23 @@ async function findTablesOfDroppedIndexes(client: pg.Client, schema: string, fin
   for (const finding of unresolved) finding.table = tableOf.get(finding.index!);
 }
 
-/** Classifies the migrations in order; with a client, adjusts findings to the target's tables. */
-export async function planMigrations(migrations: LocalMigration[], options: PlanOptions): Promise<Plan> {
+/** Plans the migrations in order; with a client, adjusts findings to the target's tables. Throws `usage` for a file migrate refuses. */
+export async function planSteps(migrations: Migration[], options: PlanOptions): Promise<Plan> {
   // Every file's directives first (a bad one is reported before any parse error), then one file
   // at a time: its parse tree is dropped once classified. Holding all the trees until the last
   // file was parsed made the garbage collector copy them all (~10 ms per 100 files).
-  const withDirectives = migrations.map((migration) => ({ migration, directives: directivesOf(migration) }));
-  const parsed: Array<{ migration: LocalMigration; statements: number; findings: Finding[]; mode: ExecutionMode; parseError?: string }> = [];
+  for (const migration of migrations) checkDirectives(migration);
+  const parsed: Array<Omit<Step, 'limits' | 'worst' | 'findings'> & { findings: Finding[] }> = [];
   // One map for the whole deploy: a DROP INDEX finds the table of an index an earlier pending file created.
   const indexTables: IndexTables = new Map();
   // The text of the deploy so far, to tell whether an earlier statement may create what a DROP … IF EXISTS names.
   const earlier: string[] = [];
   const absentCandidates: Finding[] = [];
-  for (const { migration, directives } of withDirectives) {
+  for (const migration of migrations) {
     try {
       const statements = await parseStatements(migration.sql);
-      checkRunnable(migration, statements, directives);
-      const findings = classify(statements, migration.sql, indexTables);
+      checkRunnable(migration, statements);
+      const findings = classify(statements, migration.directives, indexTables);
       applyAcknowledgements(migration.name, findings, options.acknowledgements);
       for (const f of findings) {
         if (!f.ifExists || f.level === 'safe') continue;
@@ -171,13 +189,13 @@ export async function planMigrations(migrations: LocalMigration[], options: Plan
         const before = Buffer.from(migration.sql, 'utf8').subarray(0, statements[f.statement - 1]!.offset).toString('utf8').toLowerCase();
         if (!mentions(before, name) && !earlier.some((text) => mentions(text, name))) absentCandidates.push(f);
       }
-      parsed.push({ migration, statements: statements.length, findings, mode: await executionModeOf(migration.sql, statements) });
-      earlier.push(migration.sql.toLowerCase());
+      const mode = await executionModeOf(migration.sql, statements, migration.directives);
+      parsed.push({ migration, statements: statements.map(({ nodeType, text, offset }) => ({ nodeType, text, offset })), findings, mode });
     } catch (error) {
       if (error instanceof DigilogError) throw error;
-      parsed.push({ migration, statements: 0, findings: [], mode: await executionModeOf(migration.sql), parseError: (error as Error).message });
-      earlier.push(migration.sql.toLowerCase());
+      parsed.push({ migration, statements: [], findings: [], mode: await executionModeOf(migration.sql, null, migration.directives), parseError: (error as Error).message });
     }
+    earlier.push(migration.sql.toLowerCase());
   }
   if (options.client) await markAbsentDrops(options.client, absentCandidates);
   if (options.client && options.schema) await findTablesOfDroppedIndexes(options.client, options.schema, parsed.flatMap((p) => p.findings));
@@ -188,32 +206,30 @@ export async function planMigrations(migrations: LocalMigration[], options: Plan
 
   const createdEarlier = new Set<string>();
   const typesCreatedEarlier = new Set<string>();
-  const planned: PlannedMigration[] = parsed.map(({ migration, statements, findings, mode, parseError }) => {
-    const adjusted = applyContext(findings, { tables, createdEarlier, typesCreatedEarlier, largeTableRows: options.largeTableRows });
-    for (const f of findings) {
+  const defaults = options.limits ?? NO_LIMITS;
+  const steps: Step[] = parsed.map((step) => {
+    const adjusted = applyContext(step.findings, { tables, createdEarlier, typesCreatedEarlier, largeTableRows: options.largeTableRows });
+    for (const f of step.findings) {
       if (f.rule === 'create-table' && f.table) createdEarlier.add(f.table);
       if (f.rule === 'create-enum' && f.type) typesCreatedEarlier.add(f.type);
     }
-    return {
-      name: migration.name,
-      path: migration.path,
-      sql: migration.sql,
-      worst: parseError ? 'care' : worstLevel(adjusted),
-      findings: adjusted,
-      statements,
-      mode,
-      ...(parseError ? { parseError } : {}),
+    const { directives } = step.migration;
+    const limits: StepLimits = {
+      lockTimeoutMs: directives.lockTimeoutMs ?? defaults.lockTimeoutMs,
+      statementTimeoutMs: directives.statementTimeoutMs ?? defaults.statementTimeoutMs,
+      budgetMs: directives.budgetMs ?? defaults.budgetMs,
     };
+    return { ...step, findings: adjusted, worst: step.parseError ? 'care' : worstLevel(adjusted), limits };
   });
   const counts: Record<Level, number> = { safe: 0, care: 0, dangerous: 0 };
   const blocking: Plan['blocking'] = [];
-  for (const m of planned) {
-    for (const f of m.findings) {
+  for (const step of steps) {
+    for (const f of step.findings) {
       counts[f.level] += 1;
-      if (f.level === 'dangerous' && !f.acknowledged) blocking.push({ migration: m.name, rule: f.rule, statement: f.statement, table: f.table, message: f.message });
+      if (f.level === 'dangerous' && !f.acknowledged) blocking.push({ migration: step.migration.name, rule: f.rule, statement: f.statement, table: f.table, message: f.message });
     }
   }
-  return { migrations: planned, counts, blocking, withContext: options.client !== undefined };
+  return { steps, counts, blocking, withContext: options.client !== undefined };
 }
 
 /**

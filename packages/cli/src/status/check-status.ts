@@ -4,9 +4,9 @@
  */
 import { diagnose, summarize, type StatusReport } from './diagnose.js';
 import { findLockHolder, type LockHolder } from '../db/lock.js';
-import type { LocalMigration } from '../read/types.js';
+import type { Migration } from '../read/migrations-folder.js';
 import { readInvalidIndexes } from '../db/table-stats.js';
-import { readMigrations } from '../read/project.js';
+import { readMigrations } from '../read/migrations-folder.js';
 import type { RunnerOptions } from '../config/runner-options.js';
 import { withSession, type Session } from '../db/session.js';
 
@@ -25,7 +25,7 @@ export interface StatusResult extends StatusReport {
 }
 
 /** Reads state on an open session (used inside migrate too). */
-export async function readStatus(session: Session, local: LocalMigration[], budgetMs?: number): Promise<StatusReport> {
+export async function readStatus(session: Session, local: Migration[], budgetMs?: number): Promise<StatusReport> {
   const rows = await session.history.readRows();
   // Read whether or not the history table exists: the report (status --json) states it as a fact.
     const schemaEmpty = await session.history.schemaIsEmpty();

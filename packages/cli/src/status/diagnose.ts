@@ -4,8 +4,8 @@
  * read the database through this one function.
  */
 import { scriptMatchesChecksum } from '../read/checksum.js';
-import { readDirectives } from '../read/directives.js';
-import type { LocalMigration, MigrationRow } from '../read/types.js';
+import type { MigrationRow } from '../db/history.js';
+import { compareNames, type Migration } from '../read/migrations-folder.js';
 
 export interface AppliedMigration {
   name: string;
@@ -52,7 +52,8 @@ export interface StatusReport {
   schemaEmpty: boolean;
   localCount: number;
   applied: AppliedMigration[];
-  pending: string[];
+  /** The folder's migrations not applied yet, in order: the Migrations themselves, which the plan takes. */
+  pending: Migration[];
   failed: FailedMigration[];
   edited: EditedMigration[];
   missingFromDisk: string[];
@@ -71,7 +72,7 @@ export interface StatusReport {
 }
 
 export interface DiagnoseInput {
-  local: LocalMigration[];
+  local: Migration[];
   /** null when the migrations table does not exist. */
   rows: MigrationRow[] | null;
   schemaEmpty: boolean;
@@ -104,16 +105,16 @@ export function diagnose({ local, rows, schemaEmpty, budgetMs = 0, migrationRunn
   const applied: AppliedMigration[] = [];
   const edited: EditedMigration[] = [];
   const slow: SlowMigration[] = [];
-  const pending: string[] = [];
+  const pending: Migration[] = [];
   for (const migration of local) {
     const row = finishedByName.get(migration.name);
     if (!row) {
-      if (!failed.some((f) => f.name === migration.name)) pending.push(migration.name);
+      if (!failed.some((f) => f.name === migration.name)) pending.push(migration);
       continue;
     }
     const durationMs = row.finishedAt!.getTime() - row.startedAt.getTime();
     applied.push({ name: migration.name, startedAt: row.startedAt, finishedAt: row.finishedAt!, checksum: row.checksum, durationMs });
-    const budget = budgetOf(migration.sql, budgetMs);
+    const budget = migration.directives.budgetMs ?? budgetMs;
     if (budget > 0 && durationMs > budget) slow.push({ name: migration.name, durationMs, budgetMs: budget });
     // Prisma's own rule (CRLF/LF swapped, Prisma 2's unpadded hex); computed only on a mismatch.
     const matches = row.checksum === migration.checksum || scriptMatchesChecksum(migration.sql, row.checksum);
@@ -122,11 +123,11 @@ export function diagnose({ local, rows, schemaEmpty, budgetMs = 0, migrationRunn
     }
   }
   const missing = [...finishedByName.keys()].filter((name) => !localNames.has(name)).sort(compareNames);
-  const { renamed, recordedRenames } = findRenames(missing, finishedByName, local, pending, applied);
+  const { renamed, recordedRenames } = findRenames(missing, finishedByName, pending, applied);
   const missingFromDisk = missing.filter((name) => !recordedRenames.has(name) && !renamed.some((r) => r.from === name));
-  for (const { to } of renamed) pending.splice(pending.indexOf(to), 1);
+  for (const { to } of renamed) pending.splice(pending.findIndex((m) => m.name === to), 1);
   const latestApplied = [...finishedByName.keys()].sort(compareNames).at(-1);
-  const outOfOrder = latestApplied ? pending.filter((name) => compareNames(name, latestApplied) < 0) : [];
+  const outOfOrder = latestApplied ? pending.filter((m) => compareNames(m.name, latestApplied) < 0).map((m) => m.name) : [];
   const tableExists = rows !== null;
 
   let state: StatusState = 'upToDate';
@@ -147,39 +148,24 @@ export function diagnose({ local, rows, schemaEmpty, budgetMs = 0, migrationRunn
 function findRenames(
   missing: string[],
   finishedByName: Map<string, MigrationRow>,
-  local: LocalMigration[],
-  pending: string[],
+  pending: Migration[],
   applied: AppliedMigration[],
 ): { renamed: RenamedMigration[]; recordedRenames: Set<string> } {
   const renamed: RenamedMigration[] = [];
   const recordedRenames = new Set<string>();
   if (missing.length === 0) return { renamed, recordedRenames };
   const appliedChecksums = new Set(applied.map((a) => a.checksum));
-  const pendingMigrations = local.filter((migration) => pending.includes(migration.name));
   for (const name of missing) {
     const checksum = finishedByName.get(name)!.checksum;
     // Prisma's own verification rule (CRLF/LF variants, Prisma 2's unpadded form) decides "same file".
-    const to = pendingMigrations.find((migration) => scriptMatchesChecksum(migration.sql, checksum))?.name;
+    const to = pending.find((migration) => scriptMatchesChecksum(migration.sql, checksum))?.name;
     if (to !== undefined && !renamed.some((r) => r.to === to)) renamed.push({ from: name, to });
     else if (appliedChecksums.has(checksum)) recordedRenames.add(name);
   }
   return { renamed, recordedRenames };
 }
 
-/** The file's `-- digilog:budget`, else the default (a file whose directives do not parse keeps the default). */
-function budgetOf(sql: string, fallback: number): number {
-  if (!sql.includes('digilog:')) return fallback;
-  try {
-    return readDirectives(sql).budgetMs ?? fallback;
-  } catch {
-    return fallback;
-  }
-}
 
-/** Prisma orders migration folders by the bytes of their names, not by locale. */
-export function compareNames(a: string, b: string): number {
-  return Buffer.compare(Buffer.from(a), Buffer.from(b));
-}
 
 /** One-line summary in Prisma's words where Prisma has them (used by status and health). */
 export function summarize(report: StatusReport): string {
@@ -187,7 +173,7 @@ export function summarize(report: StatusReport): string {
     case 'upToDate':
       return 'Database is up to date!';
     case 'pending':
-      return `${report.pending.length} migration${report.pending.length === 1 ? '' : 's'} not yet applied: ${report.pending.join(', ')}`;
+      return `${report.pending.length} migration${report.pending.length === 1 ? '' : 's'} not yet applied: ${report.pending.map((m) => m.name).join(', ')}`;
     case 'failed':
       return `Failed migration${report.failed.length === 1 ? '' : 's'} in the database: ${report.failed.map((f) => f.name).join(', ')}`;
     case 'edited':

@@ -21,9 +21,8 @@ Examples:
       const { healthBody, httpStatusOf } = await import('../health/body.js');
       const { ReplicaProbe } = await import('../health/replica.js');
       const { runnerOptions } = await import('../config/runner-options.js');
-      const { parseTarget } = await import('../config/target.js');
       const runner = runnerOptions(config, paths);
-      const replica = config.replicaUrl ? new ReplicaProbe(config.replicaUrl, parseTarget(runner.databaseUrl).schema) : undefined;
+      const replica = config.replicaUrl ? new ReplicaProbe(config.replicaUrl, runner.target.schema) : undefined;
       try {
         const snapshot = await checkHealth({ runner, replica, boot: { action: 'cli', reason: 'digilog-db health' } });
         const body = healthBody(snapshot, 'db');

@@ -28,7 +28,6 @@ Examples:
       const { config, paths, terminal } = await commandContext(flags);
       const { reset, assertResetAllowed } = await import('../develop/reset.js');
       const { runnerOptions } = await import('../config/runner-options.js');
-      const { parseTarget } = await import('../config/target.js');
       const { describeLockHolder } = await import('../db/lock.js');
       const options = {
         ...runnerOptions(config, paths),
@@ -40,12 +39,12 @@ Examples:
       };
       // The guard runs before any prompt or connection: nothing is touched when refused.
       assertResetAllowed(options);
-      const target = parseTarget(options.databaseUrl);
+      const { target } = options;
       if (!flags.yes) await confirm(terminal, `Reset deletes ALL data in schema "${target.schema}" of ${target.label}. Continue? [y/N] `);
       const result = await reset(options);
       // Like `prisma migrate reset`, seed afterwards when the project has a seed script.
       const { findSeedFile, runSeed } = await import('../develop/seed.js');
-      const seed = flags.seed !== false && findSeedFile(paths) ? await runSeed(paths, options.databaseUrl) : null;
+      const seed = flags.seed !== false && findSeedFile(paths) ? await runSeed(paths, options.target) : null;
       if (terminal.json) terminal.printJson({ ok: true, ...result, seeded: seed !== null });
       else {
         terminal.out(`Database reset: schema "${result.droppedSchema}" recreated, ${result.applied.length} migration(s) applied in ${formatMs(result.durationMs)}.`);

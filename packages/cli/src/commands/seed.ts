@@ -13,8 +13,8 @@ export function register(program: Command): void {
     .action(async (flags: CommonFlags) => {
       const { config, paths, terminal } = await commandContext(flags);
       const { runSeed } = await import('../develop/seed.js');
-      const { requireDatabaseUrl } = await import('../config/config.js');
-      const result = await runSeed(paths, requireDatabaseUrl(config), { retries: config.connectRetries, connectTimeoutMs: config.connectTimeoutMs });
+      const { requireTarget } = await import('../config/runner-options.js');
+      const result = await runSeed(paths, requireTarget(config), { retries: config.connectRetries, connectTimeoutMs: config.connectTimeoutMs });
       if (terminal.json) terminal.printJson({ ok: true, ...result });
       else terminal.out(result.output.trim() || `Seeded from ${result.seedFile}.`);
       setExitCode(EXIT_CODES.ok);

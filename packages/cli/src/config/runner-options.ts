@@ -2,9 +2,11 @@
 import type { Config } from './config.js';
 import { requireDatabaseUrl } from './config.js';
 import type { ProjectPaths } from '../read/project.js';
+import { parseTarget, type DatabaseTarget } from './target.js';
 
 export interface RunnerOptions {
-  databaseUrl: string;
+  /** The database, its URL parsed once here: every stage below takes this. */
+  target: DatabaseTarget;
   migrationsDir: string;
   schemaPath: string | undefined;
   /** NODE_ENV=production: turns on the production guards. */
@@ -23,10 +25,15 @@ export interface RunnerOptions {
   applicationName: string;
 }
 
+/** The database of the configuration, parsed once: the one place a configured URL becomes a DatabaseTarget. Throws `config` when none is set. */
+export function requireTarget(config: Config): DatabaseTarget {
+  return parseTarget(requireDatabaseUrl(config));
+}
+
 /** Defaults for everything but the database and the folder. */
 export function runnerOptions(config: Config, paths: ProjectPaths, overrides: Partial<RunnerOptions> = {}): RunnerOptions {
   return {
-    databaseUrl: requireDatabaseUrl(config),
+    target: requireTarget(config),
     migrationsDir: paths.migrationsDir,
     schemaPath: paths.schemaPath,
     production: config.isProduction,

@@ -20,6 +20,9 @@ const PRISMA_ONLY_PARAMS = [
 
 /** A database to connect to: the pg config, the schema Prisma would use, and a password-free label. */
 export interface DatabaseTarget {
+  /** The URL as configured (Prisma's parameters included): for child processes such as a seed script. Holds the password: never print it. */
+  url: string;
+  /** The URL node-postgres and libpq tools get (Prisma-only parameters removed). */
   connectionString: string;
   schema: string;
   database: string;
@@ -41,6 +44,7 @@ export function parseTarget(url: string): DatabaseTarget {
   const host = parsed.hostname || parsed.searchParams.get('host') || 'localhost';
   const port = parsed.port || '5432';
   return {
+    url,
     connectionString: parsed.toString(),
     schema,
     database,
@@ -65,7 +69,9 @@ export function pgConnection(target: DatabaseTarget): Pick<ClientConfig, 'connec
 export function withDatabase(target: DatabaseTarget, database: string): DatabaseTarget {
   const parsed = new URL(target.connectionString);
   parsed.pathname = `/${encodeURIComponent(database)}`;
-  return { ...target, connectionString: parsed.toString(), database, label: target.label.replace(/\/[^/]*$/, `/${database}`) };
+  const url = new URL(target.url);
+  url.pathname = parsed.pathname;
+  return { ...target, url: url.toString(), connectionString: parsed.toString(), database, label: target.label.replace(/\/[^/]*$/, `/${database}`) };
 }
 
 /**

@@ -4,7 +4,7 @@ import { connect } from './connect.js';
 import { MigrationHistory } from './history.js';
 import { watchLiveness } from './liveness.js';
 import { DigilogError } from '../errors.js';
-import { parseTarget, type DatabaseTarget } from '../config/target.js';
+import type { DatabaseTarget } from '../config/target.js';
 import type { RunnerOptions } from '../config/runner-options.js';
 
 export interface Session {
@@ -19,7 +19,7 @@ export async function withSession<T>(
   fn: (session: Session) => Promise<T>,
   { createDatabase = false }: { createDatabase?: boolean } = {},
 ): Promise<T> {
-  const target = parseTarget(options.databaseUrl);
+  const { target } = options;
   const client = await connect(target, {
     retries: options.connectRetries,
     connectTimeoutMs: options.connectTimeoutMs,

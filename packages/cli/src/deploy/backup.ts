@@ -7,7 +7,7 @@
 import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, renameSync, rmSync, statSync } from 'node:fs';
 import { delimiter, dirname, join, resolve } from 'node:path';
-import { parseTarget } from '../config/target.js';
+import type { DatabaseTarget } from '../config/target.js';
 import { DigilogError } from '../errors.js';
 import { redact } from '../redact.js';
 
@@ -28,7 +28,7 @@ export function findPgDump(env: Record<string, string | undefined> = process.env
 }
 
 /** Writes `<dir>/<database>-<UTC time>-before-<migration>.dump`; throws `backup-failed` when pg_dump fails. */
-export async function takeBackup(databaseUrl: string, dir: string, firstPending: string): Promise<BackupResult> {
+export async function takeBackup(target: DatabaseTarget, dir: string, firstPending: string): Promise<BackupResult> {
   const started = performance.now();
   const pgDump = findPgDump();
   if (!pgDump) {
@@ -36,7 +36,6 @@ export async function takeBackup(databaseUrl: string, dir: string, firstPending:
       hint: 'Install the PostgreSQL client (pg_dump, same major version as the server or newer), or pass --no-backup.',
     });
   }
-  const target = parseTarget(databaseUrl);
   const url = new URL(target.connectionString);
   const password = decodeURIComponent(url.password);
   url.password = '';

@@ -133,7 +133,7 @@ export async function deployLocked(
   let backup: BackupResult | null = null;
   if (options.backupDir && steps.length > 0) {
     emit({ type: 'backup-start', dir: options.backupDir });
-    backup = await takeBackup(options.databaseUrl, options.backupDir, steps[0]!.migration.name);
+    backup = await takeBackup(options.target, options.backupDir, steps[0]!.migration.name);
     emit({ type: 'backup-done', backup });
   }
   if (!report.tableExists) await session.history.create();

@@ -52,10 +52,10 @@ export async function dev(options: DevOptions): Promise<DevResult> {
   }
   // The lock before the engine's diagnosis: a migration running meanwhile has an unfinished row the engine would call failed (and advise a reset).
   const migrationLock = { waitMs: options.lockWaitMs, onWait: (holder: LockHolder | null) => options.onEvent?.({ type: 'lock-wait', holder }) };
-  const { migration, appliedPending } = await withEngineSignals({ ...options, migrationLock }, (adapters) =>
+  const { migration, appliedPending } = await withEngineSignals({ ...options, databaseUrl: options.target.url, migrationLock }, (adapters) =>
     createMigrationFromSchema({
       adapters,
-      connectionString: options.databaseUrl,
+      connectionString: options.target.url,
       schemaPath: options.schemaPath,
       migrationsDir: options.migrationsDir,
       name: options.name,

@@ -4,7 +4,7 @@ import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { connect, type ConnectOptions } from '../db/connect.js';
-import { parseTarget } from '../config/target.js';
+import type { DatabaseTarget } from '../config/target.js';
 import { DigilogError } from '../errors.js';
 import type { ProjectPaths } from '../read/project.js';
 import { redact } from '../redact.js';
@@ -28,7 +28,7 @@ export function findSeedFile(paths: ProjectPaths): string | null {
  */
 export async function runSeed(
   paths: ProjectPaths,
-  databaseUrl: string,
+  target: DatabaseTarget,
   connection: Pick<ConnectOptions, 'retries' | 'connectTimeoutMs'> = { retries: 0, connectTimeoutMs: 5_000 },
 ): Promise<SeedResult> {
   const seedFile = findSeedFile(paths);
@@ -38,14 +38,14 @@ export async function runSeed(
     });
   }
   // Never createDatabase: seeding a database nobody created is a mistake in DATABASE_URL.
-  const client = await connect(parseTarget(databaseUrl), { ...connection, applicationName: `digilog-db pid=${process.pid}` });
+  const client = await connect(target, { ...connection, applicationName: `digilog-db pid=${process.pid}` });
   await client.end().catch(() => {});
   const tsx = createRequire(import.meta.url).resolve('tsx/cli');
   const started = performance.now();
   const { code, output } = await new Promise<{ code: number | null; output: string }>((resolve, reject) => {
     const child = spawn(process.execPath, [tsx, seedFile], {
       cwd: dirname(dirname(seedFile)),
-      env: { ...process.env, DATABASE_URL: databaseUrl },
+      env: { ...process.env, DATABASE_URL: target.url },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let text = '';

@@ -4,12 +4,12 @@
  * runs. If the dump fails, nothing is migrated. The password reaches pg_dump
  * through its environment, never its command line (visible in `ps`).
  */
-import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, renameSync, rmSync, statSync } from 'node:fs';
 import { delimiter, dirname, join, resolve } from 'node:path';
 import type { DatabaseTarget } from '../config/target.js';
 import { DigilogError } from '../errors.js';
 import { redact } from '../redact.js';
+import { spawnCaptured } from '../process/spawn-captured.js';
 
 export interface BackupResult {
   path: string;
@@ -49,7 +49,7 @@ export async function takeBackup(target: DatabaseTarget, dir: string, firstPendi
     throw new DigilogError('backup-failed', `Cannot create the backup folder ${folder}: ${(error as Error).message}`, { hint: 'Pass another folder with --backup <dir> (or DIGILOG_BACKUP_DIR), or --no-backup.' });
   }
   const env = { ...process.env, ...(password ? { PGPASSWORD: password } : {}), PGAPPNAME: 'digilog-db backup' };
-  const { code, stderr } = await run(pgDump, ['--format=custom', '--no-password', `--file=${partial}`, `--dbname=${url.toString()}`], env);
+  const { code, output: stderr } = await spawnCaptured(pgDump, ['--format=custom', '--no-password', `--file=${partial}`, `--dbname=${url.toString()}`], { env, stdout: 'ignore' });
   if (code !== 0) {
     rmSync(partial, { force: true });
     throw new DigilogError('backup-failed', `pg_dump failed (exit ${code}); nothing was migrated:\n${redact(stderr.trim())}`, {
@@ -77,16 +77,6 @@ function makeFolder(folder: string): void {
 
 function safeName(text: string): string {
   return text.replace(/[^A-Za-z0-9_.-]+/g, '_');
-}
-
-function run(command: string, args: string[], env: NodeJS.ProcessEnv): Promise<{ code: number | null; stderr: string }> {
-  return new Promise((resolveRun) => {
-    const child = spawn(command, args, { env, stdio: ['ignore', 'ignore', 'pipe'] });
-    let stderr = '';
-    child.stderr.on('data', (chunk) => (stderr += chunk));
-    child.on('error', (error) => resolveRun({ code: -1, stderr: error.message }));
-    child.on('close', (code) => resolveRun({ code, stderr }));
-  });
 }
 
 /**

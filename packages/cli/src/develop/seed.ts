@@ -1,5 +1,4 @@
 /** Runs the project's seed script (prisma/seed.ts) in a child process with tsx. */
-import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
@@ -8,6 +7,7 @@ import type { DatabaseTarget } from '../config/target.js';
 import { DigilogError } from '../errors.js';
 import type { ProjectPaths } from '../read/project.js';
 import { redact } from '../redact.js';
+import { spawnCaptured } from '../process/spawn-captured.js';
 
 export interface SeedResult {
   seedFile: string;
@@ -30,6 +30,8 @@ export async function runSeed(
   paths: ProjectPaths,
   target: DatabaseTarget,
   connection: Pick<ConnectOptions, 'retries' | 'connectTimeoutMs'> = { retries: 0, connectTimeoutMs: 5_000 },
+  /** Ctrl-C or SIGTERM: the seed script is stopped with us. */
+  signal?: AbortSignal,
 ): Promise<SeedResult> {
   const seedFile = findSeedFile(paths);
   if (!seedFile) {
@@ -42,17 +44,10 @@ export async function runSeed(
   await client.end().catch(() => {});
   const tsx = createRequire(import.meta.url).resolve('tsx/cli');
   const started = performance.now();
-  const { code, output } = await new Promise<{ code: number | null; output: string }>((resolve, reject) => {
-    const child = spawn(process.execPath, [tsx, seedFile], {
-      cwd: dirname(dirname(seedFile)),
-      env: { ...process.env, DATABASE_URL: target.url },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let text = '';
-    child.stdout.on('data', (chunk) => (text += chunk));
-    child.stderr.on('data', (chunk) => (text += chunk));
-    child.on('error', reject);
-    child.on('close', (exitCode) => resolve({ code: exitCode, output: text }));
+  const { code, output } = await spawnCaptured(process.execPath, [tsx, seedFile], {
+    cwd: dirname(dirname(seedFile)),
+    env: { ...process.env, DATABASE_URL: target.url },
+    ...(signal ? { signal } : {}),
   });
   if (code !== 0) {
     throw new DigilogError('internal', `Seed script ${seedFile} failed (exit ${code}):\n${redact(output.trim())}`);

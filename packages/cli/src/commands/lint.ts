@@ -3,9 +3,8 @@ import type { Command } from 'commander';
 import type { Run } from './run.js';
 import { EXIT_CODES } from '../errors.js';
 import { printFindings } from '../output/findings.js';
-import { createTerminal } from '../output/terminal.js';
 import { resolveProjectPaths } from '../read/project.js';
-import { type CommonFlags, commandTerminal, outcomeOf, withCommonOptions } from './common.js';
+import { commandTerminal, outcomeOf, withCommonOptions, type CommonFlags } from './common.js';
 
 export function register(program: Command, run: Run): void {
   withCommonOptions(program.command('lint'))
@@ -35,10 +34,8 @@ Examples:
         exitCode: result.blocking > 0 ? EXIT_CODES['dangerous-blocked'] : EXIT_CODES.ok,
         json: { ok: result.blocking === 0, ...result },
         render: () => {
-      {
-        for (const file of result.files) printFindings(terminal, file);
-        terminal.out(`\n${result.files.length} file(s): ${result.counts.dangerous} dangerous, ${result.counts.care} requiring care, ${result.counts.safe} safe statement(s).`);
-      }
+          for (const file of result.files) printFindings(terminal, file);
+          terminal.out(`\n${result.files.length} file(s): ${result.counts.dangerous} dangerous, ${result.counts.care} requiring care, ${result.counts.safe} safe statement(s).`);
         },
       };
     }));

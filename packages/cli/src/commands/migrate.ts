@@ -6,7 +6,7 @@ import { DigilogError, EXIT_CODES } from '../errors.js';
 import { printDryRun, printProgress } from '../output/deploy.js';
 import { dryRunJson, migrateJson } from '../output/json.js';
 import { formatMs } from '../output/terminal.js';
-import { withAllowFlags } from '../read/acknowledgements.js';
+import { withAllowFlags } from '../plan/acknowledgements.js';
 import { commandContext, outcomeOf, withCommonOptions, type CommonFlags } from './common.js';
 import { durationFlag, wholeNumberFlag } from './option-values.js';
 

@@ -16,7 +16,7 @@ import { readMigrations } from '../read/migrations-folder.js';
 import { readStatus } from '../status/check-status.js';
 import { takeBackup, type BackupResult } from './backup.js';
 import { guardDangerous, planSteps, readAcknowledgements, type Plan, type Step, type StepLimits } from '../plan/plan.js';
-import { withAllowFlags } from '../read/acknowledgements.js';
+import { withAllowFlags } from '../plan/acknowledgements.js';
 import { formatDuration } from '../read/directives.js';
 import type { RunnerOptions } from '../config/runner-options.js';
 import { withSession, type Session } from '../db/session.js';

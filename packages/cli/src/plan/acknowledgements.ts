@@ -10,7 +10,7 @@
  *   20240103000000_drop_legacy drop-table          # replaced by accounts in v2
  */
 import { DigilogError } from '../errors.js';
-import { RULES } from '../plan/rules.js';
+import { RULES } from './rules.js';
 
 export const ACKNOWLEDGEMENTS_FILE = 'digilog.acknowledgements';
 

@@ -7,9 +7,9 @@
  * again), a batched UPDATE resumes after the last key it recorded.
  */
 import type pg from 'pg';
-import { parseStatements } from '../core/execution-mode.js';
-import { describeScriptError, type ServerErrorFields } from '../core/sql-error.js';
-import type { AppliedResult, StartedMigration } from '../db/apply.js';
+import { parseStatements } from '../plan/execution-mode.js';
+import { describeScriptError, type ServerErrorFields } from '../deploy/sql-error.js';
+import type { AppliedResult, StartedStep } from '../deploy/apply.js';
 import { isConnectionLoss, lostConnectionDuring } from '../db/connect.js';
 import type { MigrationHistory } from '../db/history.js';
 import { DigilogError } from '../errors.js';
@@ -21,7 +21,7 @@ import { lockNeedsOf, strongestMode, strongestPerRelation, whatItBlocks } from '
 import { finishOnlineSql, progressLogs, progressSql, type OnlineProgress } from './progress.js';
 import type { OnlinePlan, OnlineUnit } from './rewrite.js';
 import type { Tracer } from './trace.js';
-import { quoteLiteral } from '../db/target.js';
+import { quoteLiteral } from '../config/target.js';
 
 /** Emitted as each unit of an online migration commits. */
 export interface OnlineUnitEvent {
@@ -53,19 +53,19 @@ export interface OnlineRunOptions {
 /** Applies a started migration in its online form; the next migration's "started" row commits with the last unit. */
 export async function applyOnline(
   client: pg.Client,
-  started: StartedMigration,
-  next: { migration: StartedMigration['migration']; id: string } | undefined,
+  started: StartedStep,
+  next: StartedStep | undefined,
   plan: OnlinePlan,
   options: OnlineRunOptions,
-): Promise<{ result: AppliedResult; next: StartedMigration | undefined }> {
+): Promise<{ result: AppliedResult; next: StartedStep | undefined }> {
   const { history } = options;
-  const { migration, id } = started;
+  const { step: { migration }, id } = started;
   const t0 = performance.now();
   const units = plan.units.length;
   let progress: OnlineProgress = options.resume ?? { checksum: migration.checksum, units, done: 0 };
   let retries = 0;
   let retryWaitMs = 0;
-  const tail = [finishOnlineSql(history, id), ...(next ? [history.startSql(next.id, next.migration.name, next.migration.checksum)] : [])].join(';\n');
+  const tail = [finishOnlineSql(history, id), ...(next ? [history.startSql(next.id, next.step.migration.name, next.step.migration.checksum)] : [])].join(';\n');
   const record = (p: OnlineProgress) => progressSql(history, id, migration.name, p);
   const send = async (unit: OnlineUnit, run: string | (() => Promise<unknown>), { retries: retryable = true, sql = unit.pieces.map((p) => p.sql) } = {}) => {
     const needs = strongestPerRelation((await Promise.all(sql.map(parseStatements))).flat().flatMap(lockNeedsOf));
@@ -140,7 +140,7 @@ export async function applyOnline(
   }
   return {
     result: { name: migration.name, mode: 'statement-by-statement', onlineSteps: units, durationMs: performance.now() - t0, lockRetries: retries, lockRetryWaitMs: retryWaitMs },
-    next: next ? { migration: next.migration, id: next.id } : undefined,
+    next,
   };
 }
 

@@ -9,10 +9,10 @@
  * whole; a statement-by-statement one resumes at the statement that timed out.
  */
 import type pg from 'pg';
-import type { StartedMigration } from '../db/apply.js';
+import type { StartedStep } from '../deploy/apply.js';
 import type { MigrationHistory } from '../db/history.js';
-import { cannotRunInTransaction, type ExecutionMode, type ParsedStatement } from '../core/execution-mode.js';
-import { formatDuration } from '../core/directives.js';
+import { cannotRunInTransaction, type ExecutionMode, type ParsedStatement } from '../plan/execution-mode.js';
+import { formatDuration } from '../read/directives.js';
 import { DigilogError } from '../errors.js';
 import { blockersCommand, definiteBlockers, describeBlocker, findBlockers, LONG_RUNNING_MS, type Blocker } from './blockers.js';
 import type { Tracer } from './trace.js';
@@ -72,7 +72,7 @@ export interface StepRetry {
 
 export interface StepRetryContext {
   history: MigrationHistory;
-  started: StartedMigration;
+  started: StartedStep;
   schema: string;
   policy: LockRetryPolicy;
   emit: (event: LockEvent) => void;
@@ -237,12 +237,12 @@ export function lockRetryFor(step: RetryStep, context: StepRetryContext): StepRe
     await history.forgetUnstarted(started.id);
     await sleep(delayMs, context.signal);
     if (context.signal?.aborted) {
-      throw new DigilogError('interrupted', `Stopped by a signal while ${started.migration.name} waited to retry its locks; nothing of it was applied`, {
+      throw new DigilogError('interrupted', `Stopped by a signal while ${started.step.migration.name} waited to retry its locks; nothing of it was applied`, {
         hint: 'Nothing is half-applied. Run `digilog-db migrate` again to continue.',
-        details: { migration: started.migration.name, notStarted: [started.migration.name] },
+        details: { migration: started.step.migration.name, notStarted: [started.step.migration.name] },
       });
     }
-    await client.query(history.startSql(started.id, started.migration.name, started.migration.checksum));
+    await client.query(history.startSql(started.id, started.step.migration.name, started.step.migration.checksum));
   }
 
   return {

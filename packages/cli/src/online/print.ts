@@ -1,5 +1,7 @@
-/** Human output of the online form of a migration (`migrate --dry-run --online`). */
-import type { Terminal } from '../output/terminal.js';
+/** Human output of the online stages: the online form of a migration (`migrate --dry-run --online`), lock retries, traces. */
+import { formatMs, type Terminal } from '../output/terminal.js';
+import { describeBlocker } from './blockers.js';
+import type { LockEvent } from './lock-retry.js';
 import { lockName, whatItBlocks } from './locks.js';
 import type { OnlinePlan, Piece } from './rewrite.js';
 import type { StatementTrace } from './trace.js';
@@ -33,4 +35,15 @@ export function formatTrace(trace: StatementTrace): string {
   const locks = trace.locks.map((l) => `${lockName(l.mode)} on ${l.relation} (held ${l.heldMs} ms)`).join(', ') || 'no table lock';
   const rewrote = trace.rewritten.length > 0 ? `; rewrote ${trace.rewritten.join(', ')}` : '';
   return `${trace.migration} #${trace.statement ?? '-'} ${trace.sql.split('\n')[0]!.slice(0, 80)} ${Math.round(trace.durationMs)} ms: ${locks}${rewrote}`;
+}
+
+/** A lock retry (or the blockers found before a first attempt) for humans, on stderr. */
+export function printLockEvent(terminal: Terminal, event: LockEvent): void {
+  const where = `${event.migration}${event.statement === undefined ? '' : ` (statement ${event.statement})`}`;
+  const head =
+    event.type === 'lock-retry'
+      ? `${terminal.color.yellow('Lock timeout:')} ${where}, attempt ${event.attempt} waited ${formatMs(event.lockTimeoutMs)}; retrying in ${formatMs(event.delayMs)}`
+      : `${terminal.color.yellow('Blocked:')} ${where} needs locks these sessions hold (or may hold); trying in short attempts`;
+  terminal.err(head);
+  for (const b of event.blockers) terminal.err(`  ${describeBlocker(b)}`);
 }

@@ -6,9 +6,8 @@
  * that row, `status` names it, and `migrate --online` continues from it.
  * When the migration finishes, `logs` goes back to NULL as Prisma writes it.
  */
-import type { MigrationRow } from '../core/types.js';
-import { quoteLiteral } from '../db/target.js';
-import type { MigrationHistory } from '../db/history.js';
+import { quoteLiteral } from '../config/target.js';
+import type { MigrationHistory, MigrationRow } from '../db/history.js';
 
 /** How far an online migration got. */
 export interface OnlineProgress {

@@ -14,7 +14,7 @@
  * Statements on a table the same file creates stay as written (it is empty and new).
  */
 import { createHash } from 'node:crypto';
-import type { ExecutionMode, ParsedStatement } from '../core/execution-mode.js';
+import type { ExecutionMode, ParsedStatement } from '../plan/execution-mode.js';
 import { loadDeparser, quoteIdent, type Deparse } from './deparse.js';
 import { lockNeedsOf, strongestMode, type LockMode } from './locks.js';
 

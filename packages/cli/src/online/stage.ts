@@ -6,14 +6,14 @@
  * (`applyStep`). Small, typed entry points so the deploy's wiring stays a few lines.
  */
 import { randomUUID } from 'node:crypto';
-import type { ContextFinding } from '../core/context.js';
-import type { ExecutionMode, ParsedStatement } from '../core/execution-mode.js';
-import type { Level, RuleId } from '../core/rules.js';
-import type { LocalMigration } from '../core/types.js';
-import type { StatusReport } from '../core/diagnose.js';
-import { applyMigration, type ApplyHooks, type AppliedResult, type StartedMigration } from '../db/apply.js';
-import type { Plan } from '../operations/plan.js';
-import type { Session } from '../operations/session.js';
+import type { ContextFinding } from '../plan/context.js';
+import type { ParsedStatement } from '../plan/execution-mode.js';
+import type { Level, RuleId } from '../plan/rules.js';
+import type { Migration } from '../read/migrations-folder.js';
+import type { StatusReport } from '../status/diagnose.js';
+import { applyStep, type ApplyHooks, type AppliedResult, type StartedStep } from '../deploy/apply.js';
+import type { Plan, Step } from '../plan/plan.js';
+import type { Session } from '../db/session.js';
 import { applyOnline, type OnlineUnitEvent } from './apply-online.js';
 import { lockRetryFor, type LockEvent } from './lock-retry.js';
 import { interruptedOnline, type InterruptedOnline } from './progress.js';
@@ -38,9 +38,9 @@ export type OnlineForms = Map<string, OnlinePlan>;
 /** Rewrites each planned migration (parsed again; an unparsable file stays as written). */
 export async function planOnline(plan: Plan): Promise<OnlineForms> {
   const forms: OnlineForms = new Map();
-  for (const m of plan.migrations) {
-    const statements = await parsedStatementsOf(m.sql);
-    if (statements) forms.set(m.name, await rewriteOnline(statements, m.mode));
+  for (const step of plan.steps) {
+    const statements = step.parseError === undefined ? await parsedStatementsOf(step.migration.sql) : null;
+    if (statements) forms.set(step.migration.name, await rewriteOnline(statements, step.mode));
   }
   return forms;
 }
@@ -66,8 +66,8 @@ const CONTEXT: Record<RewriteRule, string> = {
 
 /** The plan as the production guard sees it with --online: findings of rewritten statements judged as what runs. Pure. */
 export function judgeOnline(plan: Plan, forms: OnlineForms): Plan {
-  const migrations = plan.migrations.map((m) => {
-    const form = forms.get(m.name);
+  const steps = plan.steps.map((m): Step => {
+    const form = forms.get(m.migration.name);
     if (!form?.rewritten) return m;
     const findings = m.findings.map((f): ContextFinding => {
       const rewrite = form.statements[f.statement - 1];
@@ -82,32 +82,29 @@ export function judgeOnline(plan: Plan, forms: OnlineForms): Plan {
   });
   const counts: Record<Level, number> = { safe: 0, care: 0, dangerous: 0 };
   const blocking: Plan['blocking'] = [];
-  for (const m of migrations) {
+  for (const m of steps) {
     for (const f of m.findings) {
       counts[f.level] += 1;
-      if (f.level === 'dangerous' && !f.acknowledged) blocking.push({ migration: m.name, rule: f.rule, statement: f.statement, table: f.table, message: f.message });
+      if (f.level === 'dangerous' && !f.acknowledged) blocking.push({ migration: m.migration.name, rule: f.rule, statement: f.statement, table: f.table, message: f.message });
     }
   }
-  return { ...plan, migrations, counts, blocking };
+  return { ...plan, steps, counts, blocking };
 }
 
 /**
  * The interrupted online migration this run continues: the only failed migration, whose row holds
  * progress recorded for the same file, and which sorts before every pending one (it was running).
  */
-export async function resumableOnline(session: Session, report: Pick<StatusReport, 'failed' | 'pending'>, local: LocalMigration[]): Promise<InterruptedOnline | undefined> {
+export async function resumableOnline(session: Session, report: Pick<StatusReport, 'failed' | 'pending'>, local: Migration[]): Promise<(InterruptedOnline & { migration: Migration }) | undefined> {
   if (report.failed.length !== 1) return undefined;
   const migration = local.find((m) => m.name === report.failed[0]!.name);
-  if (!migration || (report.pending[0] !== undefined && report.pending[0] < migration.name)) return undefined;
+  if (!migration || (report.pending[0] !== undefined && report.pending[0].name < migration.name)) return undefined;
   const found = interruptedOnline(await session.history.readRows()).find((r) => r.name === migration.name);
-  return found && found.progress.checksum === migration.checksum ? found : undefined;
+  return found && found.progress.checksum === migration.checksum ? { ...found, migration } : undefined;
 }
 
 export interface StepOptions extends OnlineSettings {
   session: Session;
-  mode: ExecutionMode;
-  /** lock_timeout of one attempt for this migration (ms). */
-  lockTimeoutMs: number;
   emit: (event: LockEvent | OnlineUnitEvent) => void;
   signal?: AbortSignal;
   hooks?: ApplyHooks;
@@ -117,23 +114,23 @@ export interface StepOptions extends OnlineSettings {
   tracer?: Tracer;
 }
 
-/** Applies one started migration: with safe lock acquisition always, in its online form with --online. */
-export async function applyStep(current: StartedMigration, next: LocalMigration | undefined, options: StepOptions): Promise<{ result: AppliedResult; next: StartedMigration | undefined }> {
+/** Applies one started step: with safe lock acquisition always, in its online form with --online. */
+export async function runStep(current: StartedStep, next: Step | undefined, options: StepOptions): Promise<{ result: AppliedResult; next: StartedStep | undefined }> {
   const { session } = options;
-  const statements: ParsedStatement[] | null = await parsedStatementsOf(current.migration.sql);
-  const policy = { attemptTimeoutMs: options.lockTimeoutMs, budgetMs: options.lockRetryBudgetMs };
-  const form = options.online && statements ? await rewriteOnline(statements, options.mode) : undefined;
+  const { step } = current;
+  const statements: ParsedStatement[] | null = step.parseError === undefined ? await parsedStatementsOf(step.migration.sql) : null;
+  const policy = { attemptTimeoutMs: step.limits.lockTimeoutMs, budgetMs: options.lockRetryBudgetMs };
+  const form = options.online && statements ? await rewriteOnline(statements, step.mode) : undefined;
   if (options.resume && (!form?.rewritten || form.units.length !== options.resume.progress.units)) {
-    throw new DigilogError('failed-migration', `Migration ${current.migration.name} was interrupted in its online form of ${options.resume.progress.units} steps, and this digilog-db rewrites it differently`, {
+    throw new DigilogError('failed-migration', `Migration ${step.migration.name} was interrupted in its online form of ${options.resume.progress.units} steps, and this digilog-db rewrites it differently`, {
       prismaCode: 'P3009',
-      hint: `Complete it with the digilog-db version that started it, or check what of it is applied, then \`digilog-db resolve --applied "${current.migration.name}"\` (or --rolled-back).`,
-      details: { migration: current.migration.name },
+      hint: `Complete it with the digilog-db version that started it, or check what of it is applied, then \`digilog-db resolve --applied "${step.migration.name}"\` (or --rolled-back).`,
+      details: { migration: step.migration.name },
     });
   }
   if (form?.rewritten) {
-    await options.hooks?.afterStartRecorded?.(current.migration.name);
-    const nextStarted = next && { migration: next, id: randomUUID() };
-    const applied = await applyOnline(session.client, current, nextStarted, form, {
+    await options.hooks?.afterStartRecorded?.(step.migration.name);
+    const applied = await applyOnline(session.client, current, next && { step: next, id: randomUUID() }, form, {
       history: session.history,
       schema: session.target.schema,
       policy,
@@ -142,18 +139,18 @@ export async function applyStep(current: StartedMigration, next: LocalMigration 
       emit: options.emit,
       ...(options.resume ? { resume: options.resume.progress } : {}),
       ...(options.tracer ? { tracer: options.tracer } : {}),
-      ...(options.hooks?.beforeOnlineStep ? { beforeUnit: (step: number) => options.hooks!.beforeOnlineStep!(current.migration.name, step) } : {}),
+      ...(options.hooks?.beforeOnlineStep ? { beforeUnit: (unit: number) => options.hooks!.beforeOnlineStep!(step.migration.name, unit) } : {}),
     });
     return { ...applied, result: withTrace(applied.result, options.tracer) };
   }
   const retry = lockRetryFor(
-    { name: current.migration.name, mode: options.mode, statements },
+    { name: step.migration.name, mode: step.mode, statements },
     { history: session.history, started: current, schema: session.target.schema, emit: options.emit, policy, ...(options.signal ? { signal: options.signal } : {}), ...(options.tracer ? { tracer: options.tracer } : {}) },
   );
-  const step = await applyMigration(session.client, session.history, current, next, options.hooks, options.mode, retry.execute).catch((error: unknown) => {
+  const ran = await applyStep(session.client, session.history, current, next, options.hooks, retry.execute).catch((error: unknown) => {
     throw retry.explain(error);
   });
-  return { result: withTrace({ ...step.result, ...retry.summary() }, options.tracer), next: step.next };
+  return { result: withTrace({ ...ran.result, ...retry.summary() }, options.tracer), next: ran.next };
 }
 
 function withTrace(result: AppliedResult, tracer: Tracer | undefined): AppliedResult {

@@ -8,7 +8,7 @@
  * table or index was rewritten.
  */
 import pg from 'pg';
-import { cannotRunInTransaction, parseStatements, type ParsedStatement } from '../core/execution-mode.js';
+import { cannotRunInTransaction, parseStatements, type ParsedStatement } from '../plan/execution-mode.js';
 import { lockNeedsOf, type LockMode } from './locks.js';
 
 /** One lock a statement took, and how long it was held (ms). */

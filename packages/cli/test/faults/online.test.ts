@@ -13,7 +13,7 @@ import pg from 'pg';
 import { describe, expect, it } from 'vitest';
 import { EXIT_CODES } from '../../src/errors.js';
 import { ensureMigrated } from '../../src/deploy/ensure-migrated.js';
-import { migrate } from '../../src/deploy/migrate.js';
+import { migrate, type MigrateEvent } from '../../src/deploy/migrate.js';
 import { findPgDump } from '../../src/deploy/backup.js';
 import { runCli } from '../support/cli.js';
 import { eventually } from '../support/counting.js';
@@ -168,6 +168,30 @@ describe('migrate --online', () => {
     const online = await runCli(['migrate', '--json', '--migrations-dir', dir], { ...env, DIGILOG_ONLINE: 'true' });
     expect(online.code, online.stdout).toBe(0);
     expect(await db.query(`SELECT indexdef FROM pg_indexes WHERE indexname = 'Post_title_idx'`)).toEqual([{ indexdef: 'CREATE INDEX "Post_title_idx" ON public."Post" USING btree (title)' }]);
+  });
+
+  it('an online step waits out a blocker that ends after two attempts (lock retries), the writer never waits longer than one', async () => {
+    const { db, dir } = await seeded();
+    addMigration(dir, '20240102000000_change', 'ALTER TABLE "Post" ADD CONSTRAINT "Post_authorId_fkey" FOREIGN KEY ("authorId") REFERENCES "User"("id");\n');
+    const holder = new pg.Client({ connectionString: db.url, application_name: 'batch-job' });
+    await holder.connect();
+    await holder.query(`BEGIN; UPDATE "Post" SET views = views WHERE id = 1`);
+    const app = traffic(db);
+    const events: MigrateEvent[] = [];
+    const result = await migrate({
+      ...testRunner(db.url, dir, { online: true, lockTimeoutMs: 400, lockRetryBudgetMs: 20_000 }),
+      onEvent(event) {
+        events.push(event);
+        if (event.type === 'lock-retry' && event.attempt === 2) void holder.query('COMMIT');
+      },
+    });
+    const writes = await app.stop();
+    await holder.end();
+    expect(events.filter((e) => e.type === 'lock-retry').map((e) => (e as { attempt: number }).attempt)).toEqual([1, 2]);
+    expect(result.applied[0]).toMatchObject({ onlineSteps: 2, lockRetries: 2 });
+    expect(writes.errors).toEqual([]);
+    expect(writes.maxMs).toBeLessThan(1_000);
+    expect(await db.query(`SELECT convalidated FROM pg_constraint WHERE conname = 'Post_authorId_fkey'`)).toEqual([{ convalidated: true }]);
   });
 
   it('ensureMigrated() at API boot honours DIGILOG_ONLINE=true', async () => {

@@ -97,6 +97,7 @@ Examples:
         const result = await migrate({
           ...options,
           signal: stop,
+          preloadParser: true,
           onEvent(event) {
             events?.onEvent(event);
             if (!terminal.log) printProgress(terminal, spinner, event);

@@ -7,6 +7,7 @@ import { createRequire } from 'node:module';
 import { Command, CommanderError } from 'commander';
 import { asDigilogError } from './db/connect.js';
 import { DigilogError, EXIT_CODES } from './errors.js';
+import { formatInArgv } from './output/format.js';
 import { createTerminal, printError } from './output/terminal.js';
 import { currentTerminal, outcome, runExitHooks } from './commands/common.js';
 import { register as registerDev } from './commands/dev.js';
@@ -68,16 +69,17 @@ export async function main(argv: string[]): Promise<void> {
     // arms 60 s timers it never clears; the loader clears those it knows).
     await exitAfterFlush(outcome.exitCode);
   } catch (thrown) {
-    const json = argv.includes('--json');
+    const format = formatInArgv(argv);
+    const json = format === 'json';
     if (thrown instanceof CommanderError) {
       // Help and version are successes; every other commander error is a usage error.
       const ok = ['commander.helpDisplayed', 'commander.version', 'commander.help'].includes(thrown.code);
       // Commander has told a human on stderr; a --json caller still gets its one document on stdout.
-      if (!ok && json) printError(createTerminal({ json }), usageError(thrown));
+      if (!ok && json) printError(createTerminal({ json, format }), usageError(thrown));
       await exitAfterFlush(ok ? EXIT_CODES.ok : EXIT_CODES.usage);
     }
     const error = thrown instanceof DigilogError ? thrown : asDigilogError(thrown);
-    printError(currentTerminal ?? createTerminal({ json }), error);
+    printError(currentTerminal ?? createTerminal({ json, format }), error);
     await runExitHooks();
     await exitAfterFlush(error.exitCode);
   }

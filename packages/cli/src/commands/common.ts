@@ -5,9 +5,12 @@ import { loadConfig, registerUrlSecrets, withEmbeddedDefault, type Config } from
 import { applyDatasource, readDatasource } from '../datasource.js';
 import { resolveProjectPaths, type ProjectPaths } from '../project.js';
 import { createTerminal, type Terminal } from '../output/terminal.js';
+import type { OutputFormat } from '../output/format.js';
 
 export interface CommonFlags {
   json?: boolean;
+  /** --format, on the commands that take it (output/format.ts). */
+  format?: OutputFormat;
   schema?: string;
   migrationsDir?: string;
   url?: string;
@@ -38,7 +41,7 @@ export interface CommandContext {
 export async function commandContext(flags: CommonFlags, { shadow = false }: { shadow?: boolean } = {}, env: NodeJS.ProcessEnv = process.env): Promise<CommandContext> {
   // LOG_FORMAT=json (validated with the rest below): stderr becomes JSON log lines, loaded only then.
   const log = env.LOG_FORMAT?.trim().toLowerCase() === 'json' ? (await import('../log/json-logger.js')).createJsonLogger({ service: 'digilog-db' }) : undefined;
-  const terminal = createTerminal({ json: flags.json === true, env, ...(log ? { log } : {}) });
+  const terminal = createTerminal({ json: flags.json === true, ...(flags.format ? { format: flags.format } : {}), env, ...(log ? { log } : {}) });
   // The terminal exists before validation so that a config error is still rendered as JSON under --json.
   currentTerminal = terminal;
   const paths = resolveProjectPaths({ schema: flags.schema, migrationsDir: flags.migrationsDir });

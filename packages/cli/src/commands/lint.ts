@@ -2,12 +2,13 @@
 import type { Command } from 'commander';
 import { EXIT_CODES } from '../errors.js';
 import { printFindings } from '../output/findings.js';
+import { isCiFormat, resolveFormat, withFormatOption } from '../output/format.js';
 import { createTerminal } from '../output/terminal.js';
 import { resolveProjectPaths } from '../project.js';
 import { setExitCode, withCommonOptions, type CommonFlags } from './common.js';
 
 export function register(program: Command): void {
-  withCommonOptions(program.command('lint'))
+  withFormatOption(withCommonOptions(program.command('lint')))
     .description('classify migration SQL with PostgreSQL\'s parser: Safe, Requires care, Dangerous (no database needed)')
     .argument('[paths...]', 'migration files or folders (default: every migration of the migrations folder)')
     .addHelpText(
@@ -22,15 +23,19 @@ BEGIN without COMMIT, CONCURRENTLY mixed with other statements) or a missing pat
 
 Examples:
   $ digilog-db lint
-  $ digilog-db lint prisma/migrations/20240115103000_drop_legacy --json`,
+  $ digilog-db lint prisma/migrations/20240115103000_drop_legacy --json
+  $ digilog-db lint --format github       # annotations on the lines of migration.sql
+  $ digilog-db lint --format sarif > digilog.sarif`,
     )
     .action(async (paths: string[], flags: CommonFlags) => {
-      const terminal = createTerminal({ json: flags.json === true });
+      const format = resolveFormat(flags);
+      const terminal = createTerminal({ json: flags.json === true, format });
       const { lint } = await import('../operations/lint.js');
       // Explicit files need no project; the migrations folder is only looked up when none are given.
       const migrationsDir = paths.length > 0 && !flags.migrationsDir ? undefined : resolveProjectPaths({ schema: flags.schema, migrationsDir: flags.migrationsDir }).migrationsDir;
       const result = await lint(paths, migrationsDir);
-      if (terminal.json) terminal.printJson({ ok: result.blocking === 0, ...result });
+      if (isCiFormat(format)) process.stdout.write(await (await import('../output/render.js')).render(format, { command: 'lint', result }, { cwd: process.cwd() }));
+      else if (terminal.json) terminal.printJson({ ok: result.blocking === 0, ...result });
       else {
         for (const file of result.files) printFindings(terminal, file);
         terminal.out(`\n${result.files.length} file(s): ${result.counts.dangerous} dangerous, ${result.counts.care} requiring care, ${result.counts.safe} safe statement(s).`);

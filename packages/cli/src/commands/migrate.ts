@@ -4,6 +4,7 @@ import { dirname, join } from 'node:path';
 import { DigilogError, EXIT_CODES } from '../errors.js';
 import { printFindings } from '../output/findings.js';
 import { formatMs, type Terminal } from '../output/terminal.js';
+import { isCiFormat, resolveFormat, withFormatOption } from '../output/format.js';
 import type { Plan } from '../operations/plan.js';
 import { withAllowFlags } from '../core/acknowledgements.js';
 import { commandContext, setExitCode, withCommonOptions, type CommonFlags } from './common.js';
@@ -23,7 +24,7 @@ interface MigrateFlags extends CommonFlags {
 }
 
 export function register(program: Command): void {
-  withCommonOptions(program.command('migrate'))
+  withFormatOption(withCommonOptions(program.command('migrate')))
     .description('classify and apply pending migrations under the migration lock (like `prisma migrate deploy`)')
     .option('--dry-run', 'print the plan (pending migrations, classification, SQL) and change nothing; exit 3 if anything is pending, 4 if it would be blocked')
     .option('--allow-dangerous', 'in production, apply Dangerous changes that the migration files do not acknowledge')
@@ -57,6 +58,8 @@ Examples:
   $ digilog-db migrate --lock-timeout 3s --lock-wait 120000`,
     )
     .action(async (flags: MigrateFlags) => {
+      const format = resolveFormat(flags);
+      if (!flags.dryRun && isCiFormat(format)) throw new DigilogError('usage', `--format ${format} needs --dry-run (a deploy prints text or --json)`, { hint: 'Run `digilog-db migrate --dry-run --format ' + format + '` for the plan.' });
       const { config, paths, terminal } = await commandContext(flags);
       const { runnerOptions } = await import('../operations/runner-options.js');
       const { chooseBackupDir } = await import('../operations/backup.js');
@@ -77,7 +80,8 @@ Examples:
       if (flags.dryRun) {
         const { dryRun } = await import('../operations/dry-run.js');
         const result = await dryRun(options);
-        if (terminal.json) terminal.printJson({ ok: !result.blocked, dryRun: true, ...result });
+        if (isCiFormat(format)) process.stdout.write(await (await import('../output/render.js')).render(format, { command: 'dry-run', result }, { cwd: process.cwd() }));
+        else if (terminal.json) terminal.printJson({ ok: !result.blocked, dryRun: true, ...result });
         else printDryRun(terminal, result);
         setExitCode(result.blocked ? EXIT_CODES['dangerous-blocked'] : result.pending.length > 0 ? EXIT_CODES.pending : EXIT_CODES.ok);
         return;

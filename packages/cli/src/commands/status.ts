@@ -3,6 +3,7 @@ import type { Command } from 'commander';
 import { DigilogError, EXIT_CODES, STATUS_EXIT_KIND } from '../errors.js';
 import type { StatusResult } from '../operations/check-status.js';
 import type { Terminal } from '../output/terminal.js';
+import { isCiFormat, resolveFormat, withFormatOption } from '../output/format.js';
 import { commandContext, setExitCode, withCommonOptions, type CommonFlags } from './common.js';
 
 interface StatusFlags extends CommonFlags {
@@ -10,7 +11,7 @@ interface StatusFlags extends CommonFlags {
 }
 
 export function register(program: Command): void {
-  withCommonOptions(program.command('status'))
+  withFormatOption(withCommonOptions(program.command('status')))
     .description('compare the migrations folder with the database; exit code 0 only when up to date')
     .option('--prometheus', 'print the migration metrics in Prometheus text format (for a node_exporter textfile collector)')
     .addHelpText(
@@ -25,13 +26,15 @@ Examples:
   $ digilog-db status --prometheus > digilog.prom.tmp; mv digilog.prom.tmp /var/lib/node_exporter/digilog.prom`,
     )
     .action(async (flags: StatusFlags) => {
-      if (flags.prometheus && flags.json) throw new DigilogError('usage', '--prometheus and --json cannot be combined', { hint: 'Pick one output format.' });
+      const format = resolveFormat(flags);
+      if (flags.prometheus && format !== 'text') throw new DigilogError('usage', `--prometheus and ${flags.format ? `--format ${format}` : '--json'} cannot be combined`, { hint: 'Pick one output format.' });
       const { config, paths, terminal } = await commandContext(flags);
       const { checkStatus } = await import('../operations/check-status.js');
       const { runnerOptions } = await import('../operations/runner-options.js');
       if (flags.prometheus) return printPrometheus(() => checkStatus(runnerOptions(config, paths)));
       const result = await checkStatus(runnerOptions(config, paths));
-      if (terminal.json) terminal.printJson({ ok: result.state === 'upToDate', ...result });
+      if (isCiFormat(format)) process.stdout.write(await (await import('../output/render.js')).render(format, { command: 'status', result }, { cwd: process.cwd() }));
+      else if (terminal.json) terminal.printJson({ ok: result.state === 'upToDate', ...result });
       else printStatus(terminal, result);
       setExitCode(EXIT_CODES[STATUS_EXIT_KIND[result.state]]);
     });

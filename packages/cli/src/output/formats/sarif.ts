@@ -21,7 +21,7 @@ const capitalized = (id: string) => id.replace(/(^|-)([a-z])/g, (_, __, c: strin
 
 /** The SARIF rule of one classifier rule. */
 function classifierRule(id: string, rule: Rule): ReportingDescriptor {
-  const safer = rule.alternative ?? 'No safer form is known: review the statement, and acknowledge it if intended.';
+  const safer = rule.alternative ?? (rule.level === 'safe' ? 'Nothing to change: PostgreSQL runs this without risk.' : 'No safer form is known: review the statement, and acknowledge it if intended.');
   return {
     id,
     name: capitalized(id),

@@ -24,7 +24,7 @@ export interface Terminal {
   err(line: string): void;
   /** A spinner on an interactive stderr, else a no-op that logs nothing. */
   spinner(text: string): Promise<Spinner>;
-  /** The one JSON document of a --json run. */
+  /** The one JSON document of a --json run, with `schemaVersion` added as its first key. */
   printJson(value: unknown): void;
   /** Set with LOG_FORMAT=json: stderr carries JSON log lines instead of human text. */
   log: Logger | undefined;
@@ -66,10 +66,17 @@ export function createTerminal({ json, format = json ? 'json' : 'text', env = pr
       return guardedSpinner(ora({ text, stream: process.stderr }).start(), process.stderr);
     },
     printJson(value) {
-      process.stdout.write(`${JSON.stringify(redactDeep(value), null, 2)}\n`);
+      const versioned = value !== null && typeof value === 'object' && !Array.isArray(value) ? { schemaVersion: JSON_SCHEMA_VERSION, ...value } : value;
+      process.stdout.write(`${JSON.stringify(redactDeep(versioned), null, 2)}\n`);
     },
   };
 }
+
+/**
+ * The version of every --json document's shape (`schemaVersion`, first key), described by
+ * packages/cli/schemas/<command>.schema.json: renaming or removing a field bumps it.
+ */
+export const JSON_SCHEMA_VERSION = 1;
 
 export type Spinner = Pick<Ora, 'succeed' | 'fail' | 'stop' | 'text'>;
 

@@ -175,12 +175,13 @@ export async function dryRunReport(result: DryRunResult, { root }: { root: strin
 /** `status`'s result as one entry per migration, on disk or in the database. */
 export function statusView(status: StatusResult, { root }: { root: string }): StatusView {
   const pathOf = (name: string) => repoPath(root, `${status.migrationsDir}${sep}${name}${sep}migration.sql`);
-  const entries: StatusEntry[] = [];
+  // One entry per name: a problem (edited, failed, …) replaces the plain "applied" of the same migration.
+  const byName = new Map<string, StatusEntry>();
   const notes = new Map<string, string>();
   for (const slow of status.slow) notes.set(slow.name, `took ${(slow.durationMs / 1000).toFixed(1)} s, over its budget of ${(slow.budgetMs / 1000).toFixed(1)} s`);
   for (const name of status.outOfOrder) notes.set(name, 'older than the newest applied migration');
   const add = (name: string, state: StatusEntry['state'], detail?: string) =>
-    entries.push({ name, path: pathOf(name), state, ...(detail === undefined ? {} : { detail }), ...(notes.has(name) ? { note: notes.get(name)! } : {}) });
+    byName.set(name, { name, path: pathOf(name), state, ...(detail === undefined ? {} : { detail }), ...(notes.has(name) ? { note: notes.get(name)! } : {}) });
   for (const a of status.applied) add(a.name, 'applied');
   for (const f of status.failed) add(f.name, 'failed', `failed (started ${f.startedAt.toISOString()}): fix it, then \`digilog-db resolve --rolled-back "${f.name}"\`, or \`digilog-db resolve --applied "${f.name}"\` if completed by hand`);
   for (const name of status.running) add(name, 'running', 'being applied by another runner right now');
@@ -189,7 +190,7 @@ export function statusView(status: StatusResult, { root }: { root: string }): St
   for (const r of status.renamed) add(r.to, 'renamed', `is ${r.from} (applied) under a new name: \`digilog-db resolve --applied "${r.to}"\` records the rename`);
   for (const name of status.pending) add(name, 'pending', 'not applied yet: run `digilog-db migrate`');
   // Prisma's order: by name, which is the order migrations apply in.
-  entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  const entries = [...byName.values()].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
   const holder = status.lockHolder;
   return {
     kind: 'status',

@@ -1,6 +1,6 @@
 /** `digilog-db lint [paths…]`: Safe / Requires care / Dangerous for each statement, for CI. */
 import type { Command } from 'commander';
-import { EXIT_CODES } from '../errors.js';
+import { DigilogError, EXIT_CODES } from '../errors.js';
 import { printFindings } from '../output/findings.js';
 import { isCiFormat, resolveFormat, withFormatOption } from '../output/format.js';
 import { createTerminal } from '../output/terminal.js';
@@ -11,6 +11,7 @@ export function register(program: Command): void {
   withFormatOption(withCommonOptions(program.command('lint')))
     .description('classify migration SQL with PostgreSQL\'s parser: Safe, Requires care, Dangerous (no database needed)')
     .argument('[paths...]', 'migration files or folders (default: every migration of the migrations folder)')
+    .option('--changed <git-ref>', 'lint only the migrations added since this git ref (git diff --diff-filter=A), e.g. origin/main')
     .addHelpText(
       'after',
       `
@@ -24,16 +25,17 @@ BEGIN without COMMIT, CONCURRENTLY mixed with other statements) or a missing pat
 Examples:
   $ digilog-db lint
   $ digilog-db lint prisma/migrations/20240115103000_drop_legacy --json
-  $ digilog-db lint --format github       # annotations on the lines of migration.sql
+  $ digilog-db lint --changed origin/main --format github   # a PR's new migrations, annotated
   $ digilog-db lint --format sarif > digilog.sarif`,
     )
-    .action(async (paths: string[], flags: CommonFlags) => {
+    .action(async (paths: string[], flags: CommonFlags & { changed?: string }) => {
       const format = resolveFormat(flags);
       const terminal = createTerminal({ json: flags.json === true, format });
       const { lint } = await import('../operations/lint.js');
       // Explicit files need no project; the migrations folder is only looked up when none are given.
       const migrationsDir = paths.length > 0 && !flags.migrationsDir ? undefined : resolveProjectPaths({ schema: flags.schema, migrationsDir: flags.migrationsDir }).migrationsDir;
-      const result = await lint(paths, migrationsDir);
+      if (flags.changed !== undefined && paths.length > 0) throw new DigilogError('usage', '--changed lints the migrations folder: pass no paths with it', { hint: 'Drop the paths, or --changed.' });
+      const result = flags.changed !== undefined ? await (await import('../operations/changed-migrations.js')).lintChanged(flags.changed, migrationsDir!) : await lint(paths, migrationsDir);
       if (isCiFormat(format)) process.stdout.write(await (await import('../output/render.js')).render(format, { command: 'lint', result }, { cwd: process.cwd() }));
       else if (terminal.json) terminal.printJson({ ok: result.blocking === 0, ...result });
       else {

@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { EXIT_CODES } from '../src/errors.js';
-import { lint } from '../src/operations/lint.js';
+import { lint } from '../src/plan/lint.js';
 import { FORMATS, formatInArgv } from '../src/output/format.js';
 import { escapeData, escapeProperty, workflowCommand } from '../src/output/formats/github.js';
 import { cell } from '../src/output/formats/markdown.js';
@@ -124,7 +124,7 @@ describe('SARIF 2.1.0', () => {
     expect(validateSarif(log)).toEqual([]);
     const [run] = log.runs;
     expect(run!.tool.driver.version).toBe(JSON.parse(readFileSync(join(REPO_ROOT, 'packages/cli/package.json'), 'utf8')).version);
-    const { RULES } = await import('../src/core/rules.js');
+    const { RULES } = await import('../src/plan/rules.js');
     expect(run!.tool.driver.rules.map((r) => r.id)).toEqual([...Object.keys(RULES), 'parse-error']);
     for (const rule of run!.tool.driver.rules) expect(Object.keys(rule)).toEqual(expect.arrayContaining(['id', 'shortDescription', 'fullDescription', 'help', 'defaultConfiguration']));
     const linted = await lint([dir], undefined);

@@ -2,14 +2,15 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { classify, worstLevel } from '../src/core/classify.js';
-import { parseStatements } from '../src/core/execution-mode.js';
-import { RULES } from '../src/core/rules.js';
+import { classify, worstLevel } from '../src/plan/classify.js';
+import { parseStatements } from '../src/plan/execution-mode.js';
+import { RULES } from '../src/plan/rules.js';
 import { EXIT_CODES } from '../src/errors.js';
-import { readMigrations } from '../src/project.js';
+import { readMigrations } from '../src/read/migrations-folder.js';
 import { CORPUS } from './fixtures/classifier-corpus.js';
 import { runCli } from './support/cli.js';
 import { FIXTURE_HISTORIES, HISTORIES_DIR, REPO_ROOT, WORKLOADS, workloadsDir, writeMigrations } from './support/migrations.js';
+import { readDirectives } from '../src/read/directives.js';
 
 describe('classifier corpus', () => {
   it('has at least 60 labelled statements covering every level and every rule', () => {
@@ -31,7 +32,7 @@ describe('classifier corpus', () => {
 
   it.each(CORPUS.map((c) => [c.sql, c.level, c.rule, c.setup] as const))('%s → %s (%s)', async (sql, level, rule, setup) => {
     const script = setup ? `${setup};\n${sql};` : `${sql};`;
-    const findings = classify(await parseStatements(script), script);
+    const findings = classify(await parseStatements(script), readDirectives(script));
     const own = findings.filter((f) => f.statement === (setup ? 2 : 1));
     expect(worstLevel(own)).toBe(level);
     if (rule === 'none') expect(own).toEqual([]);

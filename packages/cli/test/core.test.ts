@@ -1,16 +1,18 @@
 /** Pure core: diagnosis, checksums, execution modes, error positions, redaction and config validation. */
 import { describe, expect, it } from 'vitest';
-import { sha256Hex } from '../src/core/checksum.js';
-import { compareNames, diagnose } from '../src/core/diagnose.js';
-import { executionModeOf, parseStatements } from '../src/core/execution-mode.js';
-import { describeScriptError } from '../src/core/sql-error.js';
-import type { LocalMigration, MigrationRow } from '../src/core/types.js';
-import { loadConfig } from '../src/config.js';
+import { sha256Hex } from '../src/read/checksum.js';
+import { diagnose } from '../src/status/diagnose.js';
+import { compareNames } from '../src/read/migrations-folder.js';
+import { executionModeOf, parseStatements } from '../src/plan/execution-mode.js';
+import { describeScriptError } from '../src/deploy/sql-error.js';
+import type { MigrationRow } from '../src/db/history.js';
+import { toMigration, type Migration } from '../src/read/migrations-folder.js';
+import { loadConfig } from '../src/config/config.js';
 import { DigilogError, EXIT_CODES } from '../src/errors.js';
 import { redact, registerSecret } from '../src/redact.js';
 
-function local(name: string, sql = `-- ${name}\n`): LocalMigration {
-  return { name, path: `/m/${name}/migration.sql`, sql, checksum: sha256Hex(sql) };
+function local(name: string, sql = `-- ${name}\n`): Migration {
+  return toMigration(name, `/m/${name}/migration.sql`, sql);
 }
 function row(name: string, patch: Partial<MigrationRow> = {}): MigrationRow {
   return {
@@ -33,7 +35,7 @@ describe('diagnose', () => {
   it('reports an empty database without history as pending', () => {
     const report = diagnose({ local: [a, b], rows: null, schemaEmpty: true });
     expect(report.state).toBe('pending');
-    expect(report.pending).toEqual([a.name, b.name]);
+    expect(report.pending).toEqual([a, b]);
     expect(report.tableExists).toBe(false);
   });
 
@@ -61,7 +63,7 @@ describe('diagnose', () => {
     expect(report.failed.map((f) => f.name)).toEqual([old.migrationName]);
     expect(diagnose({ local: [a, b], rows: [row(a.name), row(b.name, { finishedAt: null })], schemaEmpty: true, migrationRunning: true })).toMatchObject({
       state: 'pending',
-      pending: [b.name],
+      pending: [b],
     });
     // An older replica without the file on disk sees nothing wrong while a newer release migrates.
     expect(diagnose({ local: [a], rows: [row(a.name), row(b.name, { finishedAt: null })], schemaEmpty: true, migrationRunning: true }).state).toBe('upToDate');

@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { EXIT_CODES } from '../src/errors.js';
-import { readMigrations } from '../src/project.js';
+import { readMigrations } from '../src/read/migrations-folder.js';
 import { runCli } from './support/cli.js';
 import { adminQuery, testDatabases } from './support/database.js';
 import { REPO_ROOT } from './support/migrations.js';

@@ -9,11 +9,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
 import { describe, expect, it } from 'vitest';
-import { migrationsList } from '../src/engine/migrations-input.js';
+import { migrationsList } from '../src/read/engine-input.js';
 import { EXIT_CODES } from '../src/errors.js';
 import { startCli, runCli, type CliRun } from './support/cli.js';
 import { testDatabases, type TestDatabase } from './support/database.js';
 import { addMigration, writeMigrations } from './support/migrations.js';
+import { toMigration } from '../src/read/migrations-folder.js';
+import { NO_LIMITS } from '../src/plan/plan.js';
 
 const database = testDatabases();
 
@@ -70,16 +72,17 @@ describe('a migration that opens a transaction and never ends it', () => {
   it('is never recorded as applied when a script sent as written leaves its transaction open', async () => {
     const db = await database('digilog_guard');
     const { MigrationHistory } = await import('../src/db/history.js');
-    const { applyMigration, recordStart } = await import('../src/db/apply.js');
+    const { applyStep, recordStart } = await import('../src/deploy/apply.js');
     const client = new pg.Client({ connectionString: db.url });
     await client.connect();
     try {
       const history = new MigrationHistory(client, 'public');
       await history.create();
-      const migration = { name: '20240101000000_begin_only', path: '/x/migration.sql', sql: BEGIN_ONLY, checksum: 'c' };
-      const started = await recordStart(client, history, migration);
+      const migration = toMigration('20240101000000_begin_only', '/x/migration.sql', BEGIN_ONLY);
       // The mode the runner picks for a file the parser could not read: the script exactly as written.
-      const error = await applyMigration(client, history, started, undefined, {}, 'as-written').then(() => null, (e: unknown) => e);
+      const step = { migration, statements: [], mode: 'as-written' as const, limits: NO_LIMITS, findings: [], worst: 'care' as const };
+      const started = await recordStart(client, history, step);
+      const error = await applyStep(client, history, started, undefined).then(() => null, (e: unknown) => e);
       expect(error).toMatchObject({ kind: 'migration-sql' });
       expect(String((error as Error).message)).toContain('left a transaction open');
     } finally {

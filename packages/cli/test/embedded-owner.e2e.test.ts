@@ -13,7 +13,7 @@ import { acquireOwnerLock } from '../src/embedded/owner-lock.js';
 import { DigilogError, EXIT_CODES } from '../src/errors.js';
 import { runCli, runTogether } from './support/cli.js';
 import { REPO_ROOT } from './support/migrations.js';
-import { readMigrations } from '../src/project.js';
+import { readMigrations } from '../src/read/migrations-folder.js';
 
 /** `migrate`'s summary once it applied every migration of the repository. */
 const APPLIED_ALL = new RegExp(`Applied ${readMigrations(join(REPO_ROOT, 'prisma', 'migrations')).length} migrations?`);

@@ -12,11 +12,11 @@ import { PrismaPg } from '@prisma/adapter-pg';
 import { bindMigrationAwareSqlAdapterFactory } from '@prisma/driver-adapter-utils';
 import pg from 'pg';
 import { afterAll, describe, expect, it } from 'vitest';
-import { sha256Hex } from '../src/core/checksum.js';
+import { sha256Hex } from '../src/read/checksum.js';
 import { createEngineAdapterFactory, SHADOW_HOST_TAG, type EngineAdapterFactory } from '../src/engine/adapter-factory.js';
 import { createMigrationFromSchema } from '../src/engine/create-migration.js';
 import { callEngine, createSchemaEngine, loadSchemaEngineModule, type SchemaEngine } from '../src/engine/load-schema-engine.js';
-import { LOCK_FILE_CONTENT, migrationsList } from '../src/engine/migrations-input.js';
+import { LOCK_FILE_CONTENT, migrationsList } from '../src/read/engine-input.js';
 import { adminQuery, createTestDatabase, type TestDatabase } from './support/database.js';
 import { REPO_ROOT, writeMigrations } from './support/migrations.js';
 

@@ -6,7 +6,7 @@
 import { renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { sha256Hex } from '../src/core/checksum.js';
+import { sha256Hex } from '../src/read/checksum.js';
 import { EXIT_CODES } from '../src/errors.js';
 import { runCli } from './support/cli.js';
 import { testDatabases, type TestDatabase } from './support/database.js';

@@ -6,7 +6,7 @@
 import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { RULES } from '../src/core/rules.js';
+import { RULES } from '../src/plan/rules.js';
 import { EXIT_CODES } from '../src/errors.js';
 import { JSON_SCHEMA_VERSION } from '../src/output/terminal.js';
 import { runCli } from './support/cli.js';

@@ -3,7 +3,7 @@ import pg from 'pg';
 import { describe, expect, it } from 'vitest';
 import { PRISMA_ADVISORY_LOCK_KEY } from '../src/db/lock.js';
 import { EXIT_CODES } from '../src/errors.js';
-import { migrate } from '../src/operations/migrate.js';
+import { migrate } from '../src/deploy/migrate.js';
 import { runCli } from './support/cli.js';
 import { migrationLockRows } from './support/counting.js';
 import { testDatabases } from './support/database.js';

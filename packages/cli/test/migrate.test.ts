@@ -2,12 +2,12 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { sha256Hex } from '../src/core/checksum.js';
+import { sha256Hex } from '../src/read/checksum.js';
 import { DigilogError } from '../src/errors.js';
-import { checkStatus } from '../src/operations/check-status.js';
-import { migrate } from '../src/operations/migrate.js';
-import { reset } from '../src/operations/reset.js';
-import { resolveMigration } from '../src/operations/resolve.js';
+import { checkStatus } from '../src/status/check-status.js';
+import { migrate } from '../src/deploy/migrate.js';
+import { reset } from '../src/develop/reset.js';
+import { resolveMigration } from '../src/deploy/resolve.js';
 import { createTestDatabase, type TestDatabase } from './support/database.js';
 import { addMigration, writeMigrations } from './support/migrations.js';
 import { recordReliability } from './support/reliability.js';

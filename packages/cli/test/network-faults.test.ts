@@ -5,7 +5,7 @@
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import { connect, isConnectionLoss } from '../src/db/connect.js';
-import { parseTarget } from '../src/db/target.js';
+import { parseTarget } from '../src/config/target.js';
 import { EXIT_CODES } from '../src/errors.js';
 import { runCli, startCli, type CliRun, type StartedCli } from './support/cli.js';
 import { countLostOrDoubled, eventually, migrationLockRows } from './support/counting.js';

@@ -9,9 +9,9 @@ import { renderFamilies } from '../src/metrics/prometheus.js';
 import { migrationEventLog } from '../src/log/migration-events.js';
 import type { Logger } from '../src/log/json-logger.js';
 import { DigilogError } from '../src/errors.js';
-import type { StatusResult } from '../src/operations/check-status.js';
-import type { LocalMigration } from '../src/core/types.js';
-import { planMigrations } from '../src/operations/plan.js';
+import type { StatusResult } from '../src/status/check-status.js';
+import { toMigration, type Migration } from '../src/read/migrations-folder.js';
+import { planSteps } from '../src/plan/plan.js';
 
 const at = (iso: string) => new Date(iso);
 
@@ -48,7 +48,7 @@ const family = (families: MetricFamily[], name: string) => families.find((f) => 
 
 describe('migrationMetrics', () => {
   it('counts by state, a duration per applied migration, the latest finish, the lock', () => {
-    const families = migrationMetrics(status({ pending: ['20240103000000_c'], lockHolder: { pid: 7, applicationName: 'x', state: 'idle' } as StatusResult['lockHolder'] }));
+    const families = migrationMetrics(status({ pending: [toMigration('20240103000000_c', '/m/20240103000000_c/migration.sql', '')], lockHolder: { pid: 7, applicationName: 'x', state: 'idle' } as StatusResult['lockHolder'] }));
     expect(family(families, 'digilog_database_up')!.samples).toEqual([{ value: 1 }]);
     expect(family(families, 'digilog_migrations')!.samples).toEqual([
       { labels: { state: 'applied' }, value: 2 },
@@ -74,14 +74,14 @@ describe('migrationMetrics', () => {
 });
 
 describe('migrationEventLog', () => {
-  const local = (name: string, sql: string): LocalMigration => ({ name, path: `/tmp/${name}/migration.sql`, sql, checksum: 'c' });
+  const local = (name: string, sql: string): Migration => toMigration(name, `/tmp/${name}/migration.sql`, sql);
   function capture(): { log: Logger; lines: Array<{ level: string; message: string; fields: Record<string, unknown> }> } {
     const lines: Array<{ level: string; message: string; fields: Record<string, unknown> }> = [];
     return { lines, log: (level, message, fields = {}) => lines.push({ level, message, fields }) };
   }
 
   /** The `plan` event migrate sends before the first migration starts (no database: rule levels). */
-  const planEvent = async (...migrations: LocalMigration[]) => ({ type: 'plan' as const, plan: await planMigrations(migrations, { largeTableRows: 100_000 }) });
+  const planEvent = async (...migrations: Migration[]) => ({ type: 'plan' as const, plan: await planSteps(migrations, { largeTableRows: 100_000 }) });
 
   it('writes lines in event order, each with its classification from the plan', async () => {
     const { log, lines } = capture();

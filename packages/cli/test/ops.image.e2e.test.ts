@@ -12,7 +12,7 @@ import { dirname, join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { freePort } from './support/cluster.js';
 import { testDatabases } from './support/database.js';
-import { readMigrations } from '../src/project.js';
+import { readMigrations } from '../src/read/migrations-folder.js';
 import { PROJECT_MIGRATIONS, REPO_ROOT, writeMigrations } from './support/migrations.js';
 
 const createDatabase = testDatabases();

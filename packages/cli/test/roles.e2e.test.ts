@@ -12,13 +12,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { EXIT_CODES } from '../src/errors.js';
-import { rolesPlan } from '../src/operations/roles.js';
+import { rolesPlan } from '../src/admin/roles.js';
 import { createKey } from '../../api/test/support/api-keys.js';
 import { startServer, type RunningServer } from '../../api/test/support/server.js';
 import { runCli, type CliRun } from './support/cli.js';
 import { startCluster, type Cluster } from './support/cluster.js';
 import { adminQuery, attempt } from './support/database.js';
-import { readMigrations } from '../src/project.js';
+import { readMigrations } from '../src/read/migrations-folder.js';
 import { REPO_ROOT, addMigration } from './support/migrations.js';
 import { recordReliability } from './support/reliability.js';
 

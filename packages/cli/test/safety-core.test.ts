@@ -1,10 +1,10 @@
 /** The pure parts of the safety layer: directives, durations, live-database context, backup policy. */
 import { describe, expect, it } from 'vitest';
-import { classify } from '../src/core/classify.js';
-import { applyContext, formatRows, type TableFacts } from '../src/core/context.js';
-import { formatDuration, parseDuration, readDirectives } from '../src/core/directives.js';
-import { parseStatements } from '../src/core/execution-mode.js';
-import { chooseBackupDir } from '../src/operations/backup.js';
+import { classify } from '../src/plan/classify.js';
+import { applyContext, formatRows, type TableFacts } from '../src/plan/context.js';
+import { formatDuration, parseDuration, readDirectives } from '../src/read/directives.js';
+import { parseStatements } from '../src/plan/execution-mode.js';
+import { chooseBackupDir } from '../src/deploy/backup.js';
 
 describe('directives', () => {
   it.each([
@@ -36,7 +36,7 @@ describe('directives', () => {
 
 describe('live-database context', () => {
   const facts = (entries: Record<string, TableFacts>) => new Map(Object.entries(entries));
-  const findingsOf = async (sql: string) => classify(await parseStatements(sql), sql);
+  const findingsOf = async (sql: string) => classify(await parseStatements(sql), readDirectives(sql));
 
   it('escalates size-bound rules on big tables, relaxes them on small ones, and leaves unknown tables alone', async () => {
     const findings = await findingsOf('CREATE INDEX a ON big (x); CREATE INDEX b ON small (x); CREATE INDEX c ON missing (x); ALTER TABLE big DROP COLUMN y;');
@@ -78,8 +78,8 @@ describe('live-database context', () => {
 
   it('DROP INDEX carries the table of an index created or renamed earlier, across files when they share one map', async () => {
     const indexTables = new Map<string, string>();
-    const first = classify(await parseStatements('CREATE TABLE t (id int); CREATE INDEX t_idx ON t (id); ALTER INDEX t_idx RENAME TO t_id_idx;'), '', indexTables);
-    const second = classify(await parseStatements('DROP INDEX t_id_idx, unknown_idx;'), '', indexTables);
+    const first = classify(await parseStatements('CREATE TABLE t (id int); CREATE INDEX t_idx ON t (id); ALTER INDEX t_idx RENAME TO t_id_idx;'), undefined, indexTables);
+    const second = classify(await parseStatements('DROP INDEX t_id_idx, unknown_idx;'), undefined, indexTables);
     expect(first[1]).toMatchObject({ rule: 'create-index-new-table', table: 't', index: 't_idx' });
     expect(second.map((f) => [f.rule, f.index, f.table])).toEqual([
       ['drop-index', 't_id_idx', 't'],

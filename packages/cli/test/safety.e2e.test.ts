@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import pg from 'pg';
 import { describe, expect, it } from 'vitest';
 import { EXIT_CODES } from '../src/errors.js';
-import { findPgDump } from '../src/operations/backup.js';
+import { findPgDump } from '../src/deploy/backup.js';
 import { runCli } from './support/cli.js';
 import { testDatabases, type TestDatabase } from './support/database.js';
 import { addMigration, HISTORIES_DIR, writeMigrations } from './support/migrations.js';

@@ -10,7 +10,7 @@ import { appendFileSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { parseTarget, pgConnection } from '../src/db/target.js';
+import { parseTarget, pgConnection } from '../src/config/target.js';
 import { EXIT_CODES } from '../src/errors.js';
 import { runCli, type CliRun } from './support/cli.js';
 import { startCluster, type Cluster } from './support/cluster.js';

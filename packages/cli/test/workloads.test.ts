@@ -7,9 +7,9 @@
  */
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { checkStatus } from '../src/operations/check-status.js';
-import { migrate } from '../src/operations/migrate.js';
-import { readMigrations } from '../src/project.js';
+import { checkStatus } from '../src/status/check-status.js';
+import { migrate } from '../src/deploy/migrate.js';
+import { readMigrations } from '../src/read/migrations-folder.js';
 import { testDatabases } from './support/database.js';
 import { FIXTURE_HISTORIES, HISTORIES_DIR, PROJECT_MIGRATIONS, WORKLOADS, workloadsDir } from './support/migrations.js';
 import { applyWithPsql, schemaDump } from './support/psql.js';

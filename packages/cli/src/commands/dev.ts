@@ -1,7 +1,8 @@
 /** `digilog-db dev --name <name>`: create a migration from the schema and apply it (like `prisma migrate dev`). */
 import type { Command } from 'commander';
+import type { Run } from './run.js';
 import { DigilogError, EXIT_CODES } from '../errors.js';
-import { commandContext, setExitCode, withCommonOptions, type CommonFlags } from './common.js';
+import { type CommonFlags, commandContext, outcomeOf, withCommonOptions } from './common.js';
 
 interface DevFlags extends CommonFlags {
   name?: string;
@@ -10,7 +11,7 @@ interface DevFlags extends CommonFlags {
   force?: boolean;
 }
 
-export function register(program: Command): void {
+export function register(program: Command, run: Run): void {
   withCommonOptions(program.command('dev'))
     .description('create a migration from schema changes (through a shadow database), show it, and apply it')
     .requiredOption('-n, --name <name>', 'migration name, e.g. add_owner')
@@ -27,14 +28,15 @@ Examples:
   $ digilog-db dev --name add_owner
   $ digilog-db dev --name rename_column --create-only   # edit the SQL, then: digilog-db migrate`,
     )
-    .action(async (flags: DevFlags) => {
-      const { config, paths, terminal } = await commandContext(flags, { shadow: true });
+    .action(outcomeOf(run, async (flags: DevFlags) => {
+      const { config, paths, terminal } = await commandContext(run, flags, { shadow: true });
       if (!paths.schemaPath) throw new DigilogError('usage', 'dev needs a schema', { hint: 'Pass --schema <path/to/schema.prisma>.' });
-      const { dev } = await import('../operations/dev.js');
-      const { runnerOptions } = await import('../operations/runner-options.js');
+      const { dev } = await import('../develop/dev.js');
+      const { runnerOptions } = await import('../config/runner-options.js');
       const { describeLockHolder } = await import('../db/lock.js');
       const spinner = await terminal.spinner('Comparing the schema with the migration history');
       const result = await dev({
+        signal: run.stopSignal(),
         ...runnerOptions(config, paths),
         schemaPath: paths.schemaPath,
         shadowDatabaseUrl: config.shadowDatabaseUrl,
@@ -59,14 +61,18 @@ Examples:
         },
       });
       spinner.stop();
-      if (terminal.json) terminal.printJson({ ok: true, ...result });
-      else if (result.action === 'in-sync') terminal.out('Already in sync: the schema matches the migration history; no migration created.');
+      return {
+        exitCode: EXIT_CODES.ok,
+        json: { ok: true, ...result },
+        render: () => {
+      if (result.action === 'in-sync') terminal.out('Already in sync: the schema matches the migration history; no migration created.');
       else {
         terminal.out(`Created ${result.migration}/migration.sql:\n`);
         terminal.out(terminal.color.dim(result.sql!.trimEnd()));
         terminal.out();
         terminal.out(result.action === 'created-and-applied' ? terminal.color.green('Applied. Database is up to date!') : 'Not applied yet: run `digilog-db migrate` when ready.');
       }
-      setExitCode(EXIT_CODES.ok);
-    });
+        },
+      };
+    }));
 }

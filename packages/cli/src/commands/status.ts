@@ -1,16 +1,18 @@
 /** `digilog-db status`: what is applied, pending, failed or edited; the exit code says which. */
 import type { Command } from 'commander';
+import type { Outcome, Run } from './run.js';
 import { DigilogError, EXIT_CODES, STATUS_EXIT_KIND } from '../errors.js';
-import type { StatusResult } from '../operations/check-status.js';
+import type { StatusResult } from '../status/check-status.js';
+import { statusJson } from '../output/json.js';
 import type { Terminal } from '../output/terminal.js';
-import { isCiFormat, resolveFormat, withFormatOption } from '../output/format.js';
-import { commandContext, setExitCode, withCommonOptions, type CommonFlags } from './common.js';
+import { resolveFormat, withFormatOption } from '../output/format.js';
+import { type CommonFlags, commandContext, outcomeOf, withCommonOptions } from './common.js';
 
 interface StatusFlags extends CommonFlags {
   prometheus?: boolean;
 }
 
-export function register(program: Command): void {
+export function register(program: Command, run: Run): void {
   withFormatOption(withCommonOptions(program.command('status')))
     .description('compare the migrations folder with the database; exit code 0 only when up to date')
     .option('--prometheus', 'print the migration metrics in Prometheus text format (for a node_exporter textfile collector)')
@@ -25,26 +27,30 @@ Examples:
   $ digilog-db status --json | jq .pending
   $ digilog-db status --prometheus > digilog.prom.tmp; mv digilog.prom.tmp /var/lib/node_exporter/digilog.prom`,
     )
-    .action(async (flags: StatusFlags) => {
+    .action(outcomeOf(run, async (flags: StatusFlags) => {
       const format = resolveFormat(flags);
       if (flags.prometheus && format !== 'text') throw new DigilogError('usage', `--prometheus and ${flags.format ? `--format ${format}` : '--json'} cannot be combined`, { hint: 'Pick one output format.' });
-      const { config, paths, terminal } = await commandContext(flags);
-      const { checkStatus } = await import('../operations/check-status.js');
-      const { runnerOptions } = await import('../operations/runner-options.js');
+      const { config, paths, terminal } = await commandContext(run, flags);
+      const { checkStatus } = await import('../status/check-status.js');
+      const { runnerOptions } = await import('../config/runner-options.js');
       if (flags.prometheus) return printPrometheus(() => checkStatus(runnerOptions(config, paths)));
       const result = await checkStatus(runnerOptions(config, paths));
-      if (isCiFormat(format)) process.stdout.write(await (await import('../output/render.js')).render(format, { command: 'status', result }, { cwd: process.cwd() }));
-      else if (terminal.json) terminal.printJson({ ok: result.state === 'upToDate', ...result });
-      else printStatus(terminal, result);
-      setExitCode(EXIT_CODES[STATUS_EXIT_KIND[result.state]]);
-    });
+      return {
+        exitCode: EXIT_CODES[STATUS_EXIT_KIND[result.state]],
+        json: statusJson(result),
+        report: { command: 'status', result },
+        render: () => {
+      printStatus(terminal, result);
+        },
+      };
+    }));
 }
 
 /**
  * Metrics instead of text; the exit code is still status's. An unreachable database still prints
  * `digilog_database_up 0`, so a textfile collector reports the outage instead of an empty file.
  */
-async function printPrometheus(check: () => Promise<StatusResult>): Promise<void> {
+async function printPrometheus(check: () => Promise<StatusResult>): Promise<Outcome> {
   const { migrationMetrics } = await import('../metrics/migration-metrics.js');
   const { renderFamilies } = await import('../metrics/prometheus.js');
   let result: StatusResult;
@@ -54,8 +60,8 @@ async function printPrometheus(check: () => Promise<StatusResult>): Promise<void
     if (error instanceof DigilogError && error.kind === 'unreachable') process.stdout.write(await renderFamilies(migrationMetrics(null)));
     throw error;
   }
-  process.stdout.write(await renderFamilies(migrationMetrics(result)));
-  setExitCode(EXIT_CODES[STATUS_EXIT_KIND[result.state]]);
+  const text = await renderFamilies(migrationMetrics(result));
+  return { exitCode: EXIT_CODES[STATUS_EXIT_KIND[result.state]], render: () => void process.stdout.write(text) };
 }
 
 function printStatus(terminal: Terminal, status: StatusResult): void {
@@ -79,7 +85,7 @@ function printStatus(terminal: Terminal, status: StatusResult): void {
   for (const r of status.renamed) {
     terminal.out(`${color.red('↷ renamed')}  ${r.to} is ${r.from} (applied) under a new name; migrate will not run it again\n             Next: \`digilog-db resolve --applied "${r.to}"\` to record the rename, or rename the folder back`);
   }
-  for (const name of status.pending) {
+  for (const { name } of status.pending) {
     const late = status.outOfOrder.includes(name) ? color.yellow(' (older than the newest applied migration)') : '';
     terminal.out(`${color.yellow('• pending')}  ${name}${late}`);
   }

@@ -5,7 +5,7 @@
  * table (a short lock_timeout; a table it cannot read is simply unknown).
  */
 import type pg from 'pg';
-import type { TableFacts } from '../core/context.js';
+import type { TableFacts } from '../plan/context.js';
 
 /** Facts for the named tables of `schema`; tables that could not be read are left out. */
 export async function readTableFacts(client: pg.Client, schema: string, tables: string[], largeTableRows: number): Promise<Map<string, TableFacts>> {

@@ -21,7 +21,7 @@ import type {
   SqlMigrationAwareDriverAdapterFactory,
 } from '@prisma/driver-adapter-utils';
 import { acquireMigrationLock, type LockOptions } from '../db/lock.js';
-import { parseTarget, quoteIdent, withDatabase, type DatabaseTarget } from '../db/target.js';
+import { parseTarget, quoteIdent, withDatabase, type DatabaseTarget } from '../config/target.js';
 import { reportCharAsCharacter } from './char-columns.js';
 import { maintenance, pinnedSession, type PinnedSession } from './pinned-session.js';
 import { dropAbandonedShadows, shadowDatabaseName } from './shadow-database.js';

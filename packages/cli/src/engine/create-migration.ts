@@ -13,7 +13,7 @@ import { join, resolve } from 'node:path';
 import { DigilogError } from '../errors.js';
 import { createEngineAdapterFactory, type EngineAdapterFactory } from './adapter-factory.js';
 import { withSchemaEngine } from './load-schema-engine.js';
-import { LOCK_FILE_CONTENT, LOCK_FILE_NAME, migrationsList } from './migrations-input.js';
+import { LOCK_FILE_CONTENT, LOCK_FILE_NAME, migrationsList } from '../read/engine-input.js';
 
 /** Input of createMigrationFromSchema. */
 export interface CreateMigrationOptions {

@@ -3,7 +3,7 @@
  * PostgreSQL's parser (the same one the classifier used, so statement N is the same
  * statement) and each statement's byte range is mapped onto lines and columns.
  */
-import { parseStatements } from '../core/execution-mode.js';
+import { parseStatements } from '../plan/execution-mode.js';
 import { parsableText, SourceText, type Region } from './source-map.js';
 
 export interface LocatedFile {

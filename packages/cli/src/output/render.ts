@@ -6,9 +6,9 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join, resolve } from 'node:path';
-import type { StatusResult } from '../operations/check-status.js';
-import type { DryRunResult } from '../operations/dry-run.js';
-import type { LintResult } from '../operations/lint.js';
+import type { StatusResult } from '../status/check-status.js';
+import type { DryRunResult } from '../deploy/dry-run.js';
+import type { LintResult } from '../plan/lint.js';
 import type { CiFormat } from './format.js';
 import { githubFailure, githubFindings, githubStatus } from './formats/github.js';
 import { junitFailure, junitFindings, junitStatus } from './formats/junit.js';
@@ -17,7 +17,7 @@ import { sarifFailure, sarifFindings, sarifStatus } from './formats/sarif.js';
 import { dryRunReport, lintReport, repoPath, statusView, type Report, type ToolInfo } from './report.js';
 
 /** What a command computed, tagged with the command. */
-export type Outcome = { command: 'lint'; result: LintResult } | { command: 'dry-run'; result: DryRunResult } | { command: 'status'; result: StatusResult };
+export type ReportSource = { command: 'lint'; result: LintResult } | { command: 'dry-run'; result: DryRunResult } | { command: 'status'; result: StatusResult };
 
 /** Where paths are relative to: the enclosing git checkout's root (what GitHub and SARIF resolve against), else `cwd`. */
 export function repositoryRoot(cwd: string): string {
@@ -42,7 +42,7 @@ export function toolInfo(from: string = import.meta.url): ToolInfo {
 }
 
 /** The placed report of an outcome. */
-export async function buildReport(outcome: Outcome, root: string, read: (path: string) => string = (path) => readFileSync(path, 'utf8')): Promise<Report> {
+export async function buildReport(outcome: ReportSource, root: string, read: (path: string) => string = (path) => readFileSync(path, 'utf8')): Promise<Report> {
   if (outcome.command === 'lint') return lintReport(outcome.result, { root, read });
   if (outcome.command === 'dry-run') return dryRunReport(outcome.result, { root });
   return statusView(outcome.result, { root });
@@ -63,7 +63,7 @@ export function renderReport(format: CiFormat, report: Report, tool: ToolInfo, m
 }
 
 /** The outcome in a CI format, ready for stdout. `cwd` decides the repository root. */
-export async function render(format: CiFormat, outcome: Outcome, { cwd }: { cwd: string }): Promise<string> {
+export async function render(format: CiFormat, outcome: ReportSource, { cwd }: { cwd: string }): Promise<string> {
   const root = repositoryRoot(cwd);
   const report = await buildReport(outcome, root);
   const migrationsDir = outcome.command === 'status' ? repoPath(root, outcome.result.migrationsDir) : '';

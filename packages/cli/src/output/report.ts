@@ -5,12 +5,12 @@
  * for positions); the renderers in formats/ are pure functions of it.
  */
 import { relative, sep } from 'node:path';
-import { acknowledgedRules } from '../core/classify.js';
-import type { Level } from '../core/rules.js';
-import type { StatusState } from '../core/diagnose.js';
-import type { LintResult } from '../operations/lint.js';
-import type { DryRunResult } from '../operations/dry-run.js';
-import type { StatusResult } from '../operations/check-status.js';
+import { readDirectives } from '../read/directives.js';
+import type { Level } from '../plan/rules.js';
+import type { StatusState } from '../status/diagnose.js';
+import type { LintResult } from '../plan/lint.js';
+import type { DryRunResult } from '../deploy/dry-run.js';
+import type { StatusResult } from '../status/check-status.js';
 import { locateStatements } from './locate.js';
 import { skipComments, type Region } from './source-map.js';
 
@@ -115,9 +115,18 @@ interface FileInput {
   parseError?: string;
 }
 
+/** The rules a file's `-- digilog:allow` acknowledges (a bad directive acknowledges nothing: lint has refused it already). */
+function acknowledgedInFile(sql: string): ReadonlySet<string> {
+  try {
+    return readDirectives(sql).allow;
+  } catch {
+    return new Set();
+  }
+}
+
 async function placeFile(file: FileInput, root: string): Promise<ReportFile> {
   const located = await locateStatements(file.sql);
-  const inFile = acknowledgedRules(file.sql);
+  const inFile = acknowledgedInFile(file.sql);
   const fallback: Region = { startLine: 1, startColumn: 1, endLine: 1, endColumn: 1 };
   const findings = file.findings.map((f): ReportFinding => ({
     rule: f.rule,
@@ -158,7 +167,10 @@ export async function lintReport(result: LintResult, { root, read }: { root: str
 /** `migrate --dry-run`'s result, placed. */
 export async function dryRunReport(result: DryRunResult, { root }: { root: string }): Promise<FindingsReport> {
   const files = [];
-  for (const migration of result.plan.migrations) files.push(await placeFile(migration, root));
+  for (const step of result.plan.steps) {
+    const { name, path, sql } = step.migration;
+    files.push(await placeFile({ name, path, sql, worst: step.worst, statements: step.statements.length, mode: step.mode, findings: step.findings, ...(step.parseError === undefined ? {} : { parseError: step.parseError }) }, root));
+  }
   return {
     kind: 'dry-run',
     title: 'digilog-db migrate --dry-run',
@@ -188,7 +200,7 @@ export function statusView(status: StatusResult, { root }: { root: string }): St
   for (const e of status.edited) add(e.name, 'edited', `edited since it was applied: recorded checksum ${e.recordedChecksum}, file checksum ${e.fileChecksum}`);
   for (const name of status.missingFromDisk) add(name, 'missingFromDisk', 'applied, but not in the migrations folder');
   for (const r of status.renamed) add(r.to, 'renamed', `is ${r.from} (applied) under a new name: \`digilog-db resolve --applied "${r.to}"\` records the rename`);
-  for (const name of status.pending) add(name, 'pending', 'not applied yet: run `digilog-db migrate`');
+  for (const { name } of status.pending) add(name, 'pending', 'not applied yet: run `digilog-db migrate`');
   // Prisma's order: by name, which is the order migrations apply in.
   const entries = [...byName.values()].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
   const holder = status.lockHolder;

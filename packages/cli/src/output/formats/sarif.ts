@@ -6,7 +6,7 @@
  */
 import { createHash } from 'node:crypto';
 import type { Log, ReportingDescriptor, Result } from 'sarif';
-import { RULES, type Level, type Rule } from '../../core/rules.js';
+import { RULES, type Level, type Rule } from '../../plan/rules.js';
 import type { FindingsReport, ReportFinding, StatusEntry, StatusView, ToolInfo } from '../report.js';
 import { findingText } from './github.js';
 

@@ -2,6 +2,7 @@
 import type { Command } from 'commander';
 import type { Run } from './run.js';
 import { DigilogError, EXIT_CODES } from '../errors.js';
+import { devJson } from '../output/json.js';
 import { type CommonFlags, commandContext, outcomeOf, withCommonOptions } from './common.js';
 
 interface DevFlags extends CommonFlags {
@@ -63,7 +64,7 @@ Examples:
       spinner.stop();
       return {
         exitCode: EXIT_CODES.ok,
-        json: { ok: true, ...result },
+        json: devJson(result),
         render: () => {
       if (result.action === 'in-sync') terminal.out('Already in sync: the schema matches the migration history; no migration created.');
       else {

@@ -24,6 +24,12 @@ function indexOfCodePoint(text: string, codePoint: number): number {
   return index;
 }
 
+/** The regions of statements another step already parsed (byte offsets into `sql` itself). */
+export function placeParsed(sql: string, statements: ReadonlyArray<{ offset: number; text: string }>): LocatedFile {
+  const source = new SourceText(sql);
+  return { statements: statements.map((s) => source.statementRegion(s.offset, s.text)) };
+}
+
 /** Parses `sql` and returns each statement's region, or the parser's error with its position. Never throws for bad SQL. */
 export async function locateStatements(sql: string): Promise<LocatedFile> {
   const source = new SourceText(sql);

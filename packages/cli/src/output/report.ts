@@ -11,7 +11,7 @@ import type { StatusState } from '../status/diagnose.js';
 import type { LintResult } from '../plan/lint.js';
 import type { DryRunResult } from '../deploy/dry-run.js';
 import type { StatusResult } from '../status/check-status.js';
-import { locateStatements } from './locate.js';
+import { locateStatements, placeParsed } from './locate.js';
 import { skipComments, type Region } from './source-map.js';
 
 /** One classifier finding, placed. */
@@ -111,6 +111,8 @@ interface FileInput {
   worst: Level;
   statements?: number;
   mode?: string;
+  /** The statements as the plan parsed them (offset, text): placed without parsing the file again. */
+  parsed?: Array<{ offset: number; text: string }>;
   findings: Array<{ rule: string; level: Level; ruleLevel?: Level; message: string; lock: string; blocks: string; alternative?: string; table: string | undefined; statement: number; sql: string; acknowledged: boolean; context?: string }>;
   parseError?: string;
 }
@@ -125,7 +127,8 @@ function acknowledgedInFile(sql: string): ReadonlySet<string> {
 }
 
 async function placeFile(file: FileInput, root: string): Promise<ReportFile> {
-  const located = await locateStatements(file.sql);
+  // A dry run's plan parsed each file already; lint's result holds no statements, so its files are parsed again.
+  const located = file.parsed && file.parsed.length > 0 ? placeParsed(file.sql, file.parsed) : await locateStatements(file.sql);
   const inFile = acknowledgedInFile(file.sql);
   const fallback: Region = { startLine: 1, startColumn: 1, endLine: 1, endColumn: 1 };
   const findings = file.findings.map((f): ReportFinding => ({
@@ -169,7 +172,7 @@ export async function dryRunReport(result: DryRunResult, { root }: { root: strin
   const files = [];
   for (const step of result.plan.steps) {
     const { name, path, sql } = step.migration;
-    files.push(await placeFile({ name, path, sql, worst: step.worst, statements: step.statements.length, mode: step.mode, findings: step.findings, ...(step.parseError === undefined ? {} : { parseError: step.parseError }) }, root));
+    files.push(await placeFile({ name, path, sql, worst: step.worst, statements: step.statements.length, parsed: step.statements, mode: step.mode, findings: step.findings, ...(step.parseError === undefined ? {} : { parseError: step.parseError }) }, root));
   }
   return {
     kind: 'dry-run',

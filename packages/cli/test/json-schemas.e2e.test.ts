@@ -109,9 +109,20 @@ describe('documents on success and on failure', () => {
     expect(body.status).toBe('unhealthy');
   });
 
-  it('the engine commands: diff on success; seed, dev, pull, push and generate on failure', async () => {
+  it('the engine commands: diff, push, pull, seed and generate on success; each of them and dev on failure', async () => {
     const diff = await documentOf('diff', ['diff', '--from-empty', '--json'], {}, EXIT_CODES.ok);
     expect(diff.changed).toBe(true);
+    const db = await database();
+    const env = { DATABASE_URL: db.url };
+    const pushed = await documentOf('push', ['push', '--json'], env, EXIT_CODES.ok);
+    expect(pushed.executedSteps).toBeGreaterThan(0);
+    const pulled = await documentOf('pull', ['pull', '--print', '--json'], env, EXIT_CODES.ok);
+    expect(pulled.written).toBe(false);
+    const seeded = await documentOf('seed', ['seed', '--json'], env, EXIT_CODES.ok);
+    expect(seeded.seedFile).toMatch(/seed\.ts$/);
+    // The build usually generated the client already; either way a second run finds it unchanged and skips.
+    await documentOf('generate', ['generate', '--json'], {}, EXIT_CODES.ok);
+    expect((await documentOf('generate', ['generate', '--json'], {}, EXIT_CODES.ok)).skipped).toBe(true);
     await documentOf('seed', ['seed', '--json'], UNREACHABLE, EXIT_CODES.unreachable);
     await documentOf('dev', ['dev', '--json'], {}, EXIT_CODES.usage);
     await documentOf('push', ['push', '--json'], { ...UNREACHABLE, NODE_ENV: 'production' }, EXIT_CODES['production-guard']);

@@ -6,7 +6,7 @@ import type { Command } from 'commander';
 import type { Run } from './run.js';
 import { EXIT_CODES } from '../errors.js';
 import type { ApiKeyInfo } from '../admin/api-keys.js';
-import { type CommonFlags, commandContext, outcomeOf, withCommonOptions } from './common.js';
+import { commandContext, outcomeOf, withCommonOptions, type CommonFlags } from './common.js';
 
 interface CreateFlags extends CommonFlags {
   name: string;
@@ -37,10 +37,8 @@ export function register(program: Command, run: Run): void {
         exitCode: EXIT_CODES.ok,
         json: { ok: true, ...created },
         render: () => {
-      {
-        terminal.out(created.key);
-        terminal.err(`Created API key ${created.id} (${created.name}: ${created.scopes.join(', ')}). It is shown only now; store it as a secret.`);
-      }
+          terminal.out(created.key);
+          terminal.err(`Created API key ${created.id} (${created.name}: ${created.scopes.join(', ')}). It is shown only now; store it as a secret.`);
         },
       };
     }));
@@ -53,8 +51,8 @@ export function register(program: Command, run: Run): void {
         exitCode: EXIT_CODES.ok,
         json: { ok: true, keys: list },
         render: () => {
-      if (list.length === 0) terminal.out('No API keys. Create one with `digilog-db api-key create --name <name> --scope <scope>`.');
-      else for (const k of list) terminal.out(describeKey(k));
+          if (list.length === 0) terminal.out('No API keys. Create one with `digilog-db api-key create --name <name> --scope <scope>`.');
+          else for (const k of list) terminal.out(describeKey(k));
         },
       };
     }));
@@ -68,7 +66,7 @@ export function register(program: Command, run: Run): void {
         exitCode: EXIT_CODES.ok,
         json: { ok: true, ...revoked },
         render: () => {
-      terminal.out(revoked.alreadyRevoked ? `API key ${revoked.id} was already revoked (${revoked.revokedAt}).` : `Revoked API key ${revoked.id} (${revoked.name}).`);
+          terminal.out(revoked.alreadyRevoked ? `API key ${revoked.id} was already revoked (${revoked.revokedAt}).` : `Revoked API key ${revoked.id} (${revoked.name}).`);
         },
       };
     }));

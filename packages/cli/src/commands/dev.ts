@@ -1,9 +1,10 @@
 /** `digilog-db dev --name <name>`: create a migration from the schema and apply it (like `prisma migrate dev`). */
 import type { Command } from 'commander';
 import type { Run } from './run.js';
+import { askYesNo } from '../output/prompt.js';
 import { DigilogError, EXIT_CODES } from '../errors.js';
 import { devJson } from '../output/json.js';
-import { type CommonFlags, commandContext, outcomeOf, withCommonOptions } from './common.js';
+import { commandContext, outcomeOf, withCommonOptions, type CommonFlags } from './common.js';
 
 interface DevFlags extends CommonFlags {
   name?: string;
@@ -51,14 +52,9 @@ Examples:
           spinner.stop();
           for (const warning of warnings) terminal.err(`${terminal.color.yellow('⚠ data loss:')} ${warning}`);
           if (flags.yes) return true;
-          if (!process.stdin.isTTY || terminal.json) {
-            terminal.err('The migration was written but not applied. Re-run with --yes to apply it, or edit it and run `digilog-db migrate`.');
-            return false;
-          }
-          const { createInterface } = await import('node:readline/promises');
-          const rl = createInterface({ input: process.stdin, output: process.stderr });
-          const answer = await rl.question('Apply this migration? [y/N] ').finally(() => rl.close());
-          return /^y(es)?$/i.test(answer.trim());
+          const answer = await askYesNo(terminal, 'Apply this migration?');
+          if (answer === undefined) terminal.err('The migration was written but not applied. Re-run with --yes to apply it, or edit it and run `digilog-db migrate`.');
+          return answer === true;
         },
       });
       spinner.stop();
@@ -66,13 +62,11 @@ Examples:
         exitCode: EXIT_CODES.ok,
         json: devJson(result),
         render: () => {
-      if (result.action === 'in-sync') terminal.out('Already in sync: the schema matches the migration history; no migration created.');
-      else {
-        terminal.out(`Created ${result.migration}/migration.sql:\n`);
-        terminal.out(terminal.color.dim(result.sql!.trimEnd()));
-        terminal.out();
-        terminal.out(result.action === 'created-and-applied' ? terminal.color.green('Applied. Database is up to date!') : 'Not applied yet: run `digilog-db migrate` when ready.');
-      }
+          if (result.action === 'in-sync') return terminal.out('Already in sync: the schema matches the migration history; no migration created.');
+          terminal.out(`Created ${result.migration}/migration.sql:\n`);
+          terminal.out(terminal.color.dim(result.sql!.trimEnd()));
+          terminal.out();
+          terminal.out(result.action === 'created-and-applied' ? terminal.color.green('Applied. Database is up to date!') : 'Not applied yet: run `digilog-db migrate` when ready.');
         },
       };
     }));

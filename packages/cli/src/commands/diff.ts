@@ -2,7 +2,7 @@
 import type { Command } from 'commander';
 import type { Run } from './run.js';
 import { DigilogError, EXIT_CODES } from '../errors.js';
-import { type CommonFlags, commandContext, outcomeOf, withCommonOptions } from './common.js';
+import { commandContext, outcomeOf, withCommonOptions, type CommonFlags } from './common.js';
 
 interface DiffFlags extends CommonFlags {
   fromEmpty?: boolean;
@@ -37,7 +37,7 @@ export function register(program: Command, run: Run): void {
         exitCode: flags.exitCode && result.changed ? EXIT_CODES.pending : EXIT_CODES.ok,
         json: { ok: true, ...result },
         render: () => {
-      terminal.out(result.changed ? result.sql : '-- The schema matches the migration history: no difference.');
+          terminal.out(result.changed ? result.sql : '-- The schema matches the migration history: no difference.');
         },
       };
     }));

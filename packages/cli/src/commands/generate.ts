@@ -4,8 +4,7 @@ import type { Command } from 'commander';
 import type { Run } from './run.js';
 import { DigilogError, EXIT_CODES } from '../errors.js';
 import { resolveProjectPaths } from '../read/project.js';
-import { createTerminal } from '../output/terminal.js';
-import { type CommonFlags, commandTerminal, outcomeOf } from './common.js';
+import { commandTerminal, outcomeOf, type CommonFlags } from './common.js';
 
 export function register(program: Command, run: Run): void {
   program
@@ -25,7 +24,7 @@ export function register(program: Command, run: Run): void {
           exitCode: EXIT_CODES.ok,
           json: { ok: true, schema: schemaPath, skipped: true, durationMs: Math.round(performance.now() - started) },
           render: () => {
-        terminal.out('Prisma Client is up to date (schema unchanged); use --force to regenerate.');
+            terminal.out('Prisma Client is up to date (schema unchanged); use --force to regenerate.');
           },
         };
       }
@@ -40,7 +39,7 @@ export function register(program: Command, run: Run): void {
         exitCode: EXIT_CODES.ok,
         json: { ok: true, schema: schemaPath, skipped: false, durationMs },
         render: () => {
-      terminal.out(generated.output.split('\n').find((line) => line.includes('Generated')) ?? 'Prisma Client generated.');
+          terminal.out(generated.output.split('\n').find((line) => line.includes('Generated')) ?? 'Prisma Client generated.');
         },
       };
     }));

@@ -2,7 +2,7 @@
 import type { Command } from 'commander';
 import type { Run } from './run.js';
 import { EXIT_CODES } from '../errors.js';
-import { type CommonFlags, commandContext, outcomeOf, withCommonOptions } from './common.js';
+import { commandContext, outcomeOf, withCommonOptions, type CommonFlags } from './common.js';
 
 export function register(program: Command, run: Run): void {
   withCommonOptions(program.command('health'))
@@ -31,13 +31,11 @@ Examples:
           exitCode: httpStatusOf(body) === 200 ? EXIT_CODES.ok : EXIT_CODES.unreachable,
           json: body,
           render: () => {
-        {
-          const color = body.status === 'healthy' ? terminal.color.green : body.status === 'degraded' ? terminal.color.yellow : terminal.color.red;
-          terminal.out(`${color(body.status)}: ${body.database.message}`);
-          terminal.out(`migrations: ${String(body.database.details.migrationStatus)}`);
-          const replicaDetails = body.database.details.replica as Record<string, unknown> | undefined;
-          if (replicaDetails) terminal.out(`replica: ${JSON.stringify(replicaDetails)}`);
-        }
+            const color = body.status === 'healthy' ? terminal.color.green : body.status === 'degraded' ? terminal.color.yellow : terminal.color.red;
+            terminal.out(`${color(body.status)}: ${body.database.message}`);
+            terminal.out(`migrations: ${String(body.database.details.migrationStatus)}`);
+            const replicaDetails = body.database.details.replica as Record<string, unknown> | undefined;
+            if (replicaDetails) terminal.out(`replica: ${JSON.stringify(replicaDetails)}`);
           },
         };
       } finally {

@@ -5,7 +5,7 @@ import { DigilogError, EXIT_CODES } from '../errors.js';
 import { printFindings } from '../output/findings.js';
 import { resolveFormat, withFormatOption } from '../output/format.js';
 import { resolveProjectPaths } from '../read/project.js';
-import { type CommonFlags, commandTerminal, outcomeOf, withCommonOptions } from './common.js';
+import { commandTerminal, outcomeOf, withCommonOptions, type CommonFlags } from './common.js';
 
 export function register(program: Command, run: Run): void {
   withFormatOption(withCommonOptions(program.command('lint')))
@@ -41,10 +41,8 @@ Examples:
         json: { ok: result.blocking === 0, ...result },
         report: { command: 'lint', result },
         render: () => {
-      {
-        for (const file of result.files) printFindings(terminal, file);
-        terminal.out(`\n${result.files.length} file(s): ${result.counts.dangerous} dangerous, ${result.counts.care} requiring care, ${result.counts.safe} safe statement(s).`);
-      }
+          for (const file of result.files) printFindings(terminal, file);
+          terminal.out(`\n${result.files.length} file(s): ${result.counts.dangerous} dangerous, ${result.counts.care} requiring care, ${result.counts.safe} safe statement(s).`);
         },
       };
     }));

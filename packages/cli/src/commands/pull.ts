@@ -3,7 +3,7 @@ import type { Command } from 'commander';
 import type { Run } from './run.js';
 import { writeFileSync } from 'node:fs';
 import { DigilogError, EXIT_CODES } from '../errors.js';
-import { type CommonFlags, commandContext, outcomeOf, withCommonOptions } from './common.js';
+import { commandContext, outcomeOf, withCommonOptions, type CommonFlags } from './common.js';
 
 interface PullFlags extends CommonFlags {
   print?: boolean;
@@ -26,12 +26,12 @@ export function register(program: Command, run: Run): void {
         exitCode: EXIT_CODES.ok,
         json: { ok: true, ...result, written, schemaPath: paths.schemaPath },
         render: () => {
-      if (flags.print) terminal.out(result.schema.trimEnd());
-      else {
-        for (const warning of result.warnings) terminal.err(terminal.color.yellow(`Warning: ${warning}`));
-        terminal.out(`Introspected ${result.models.length} model(s): ${result.models.join(', ')}`);
-        terminal.out(written ? `Wrote ${paths.schemaPath}.` : `${paths.schemaPath} already matches the database.`);
-      }
+          if (flags.print) terminal.out(result.schema.trimEnd());
+          else {
+            for (const warning of result.warnings) terminal.err(terminal.color.yellow(`Warning: ${warning}`));
+            terminal.out(`Introspected ${result.models.length} model(s): ${result.models.join(', ')}`);
+            terminal.out(written ? `Wrote ${paths.schemaPath}.` : `${paths.schemaPath} already matches the database.`);
+          }
         },
       };
     }));

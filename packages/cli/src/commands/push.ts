@@ -2,7 +2,7 @@
 import type { Command } from 'commander';
 import type { Run } from './run.js';
 import { DigilogError, EXIT_CODES } from '../errors.js';
-import { type CommonFlags, commandContext, outcomeOf, withCommonOptions } from './common.js';
+import { commandContext, outcomeOf, withCommonOptions, type CommonFlags } from './common.js';
 
 interface PushFlags extends CommonFlags {
   acceptDataLoss?: boolean;
@@ -36,7 +36,7 @@ export function register(program: Command, run: Run): void {
         exitCode: EXIT_CODES.ok,
         json: { ok: true, ...result },
         render: () => {
-      terminal.out(result.executedSteps === 0 ? 'The database is already in sync with the schema.' : `Database now in sync with the schema (${result.executedSteps} step(s)).`);
+          terminal.out(result.executedSteps === 0 ? 'The database is already in sync with the schema.' : `Database now in sync with the schema (${result.executedSteps} step(s)).`);
         },
       };
     }));

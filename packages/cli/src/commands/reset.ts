@@ -1,11 +1,12 @@
 /** `digilog-db reset`: drop the schema and re-apply every migration (development only). */
 import type { Command } from 'commander';
 import type { Run } from './run.js';
+import { askYesNo } from '../output/prompt.js';
 import { DigilogError, EXIT_CODES } from '../errors.js';
 import { resetJson } from '../output/json.js';
 import type { MigrateEvent } from '../deploy/migrate.js';
 import { formatMs, type Terminal } from '../output/terminal.js';
-import { type CommonFlags, commandContext, outcomeOf, withCommonOptions } from './common.js';
+import { commandContext, outcomeOf, withCommonOptions, type CommonFlags } from './common.js';
 
 interface ResetFlags extends CommonFlags {
   force?: boolean;
@@ -42,7 +43,7 @@ Examples:
       // The guard runs before any prompt or connection: nothing is touched when refused.
       assertResetAllowed(options);
       const { target } = options;
-      if (!flags.yes) await confirm(terminal, `Reset deletes ALL data in schema "${target.schema}" of ${target.label}. Continue? [y/N] `);
+      if (!flags.yes) await confirm(terminal, `Reset deletes ALL data in schema "${target.schema}" of ${target.label}. Continue?`);
       const result = await reset(options);
       // Like `prisma migrate reset`, seed afterwards when the project has a seed script.
       const { findSeedFile, runSeed } = await import('../develop/seed.js');
@@ -51,21 +52,15 @@ Examples:
         exitCode: EXIT_CODES.ok,
         json: resetJson(result, seed !== null),
         render: () => {
-      {
-        terminal.out(`Database reset: schema "${result.droppedSchema}" recreated, ${result.applied.length} migration(s) applied in ${formatMs(result.durationMs)}.`);
-        if (seed) terminal.out(seed.output.trim());
-      }
+          terminal.out(`Database reset: schema "${result.droppedSchema}" recreated, ${result.applied.length} migration(s) applied in ${formatMs(result.durationMs)}.`);
+          if (seed) terminal.out(seed.output.trim());
         },
       };
     }));
 }
 
 async function confirm(terminal: Terminal, question: string): Promise<void> {
-  if (!process.stdin.isTTY || terminal.json) {
-    throw new DigilogError('usage', 'reset needs confirmation, and this session is not interactive', { hint: 'Pass --yes to confirm.' });
-  }
-  const { createInterface } = await import('node:readline/promises');
-  const rl = createInterface({ input: process.stdin, output: process.stderr });
-  const answer = await rl.question(question).finally(() => rl.close());
-  if (!/^y(es)?$/i.test(answer.trim())) throw new DigilogError('usage', 'Reset cancelled; nothing was changed.');
+  const answer = await askYesNo(terminal, question);
+  if (answer === undefined) throw new DigilogError('usage', 'reset needs confirmation, and this session is not interactive', { hint: 'Pass --yes to confirm.' });
+  if (!answer) throw new DigilogError('usage', 'Reset cancelled; nothing was changed.');
 }

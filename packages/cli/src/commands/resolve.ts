@@ -2,7 +2,7 @@
 import type { Command } from 'commander';
 import type { Run } from './run.js';
 import { DigilogError, EXIT_CODES } from '../errors.js';
-import { type CommonFlags, commandContext, outcomeOf, withCommonOptions } from './common.js';
+import { commandContext, outcomeOf, withCommonOptions, type CommonFlags } from './common.js';
 
 interface ResolveFlags extends CommonFlags {
   applied?: string;
@@ -37,8 +37,8 @@ Examples:
         exitCode: EXIT_CODES.ok,
         json: { ok: true, ...result },
         render: () => {
-      if (action === 'applied') terminal.out(`Migration ${result.migration} marked as applied.`);
-      else terminal.out(`Migration ${result.migration} marked as rolled back. Fix it if needed, then run \`digilog-db migrate\`.`);
+          if (action === 'applied') terminal.out(`Migration ${result.migration} marked as applied.`);
+          else terminal.out(`Migration ${result.migration} marked as rolled back. Fix it if needed, then run \`digilog-db migrate\`.`);
         },
       };
     }));

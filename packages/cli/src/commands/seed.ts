@@ -5,7 +5,7 @@
 import type { Command } from 'commander';
 import type { Run } from './run.js';
 import { EXIT_CODES } from '../errors.js';
-import { type CommonFlags, commandContext, outcomeOf, withCommonOptions } from './common.js';
+import { commandContext, outcomeOf, withCommonOptions, type CommonFlags } from './common.js';
 
 export function register(program: Command, run: Run): void {
   withCommonOptions(program.command('seed'))
@@ -20,7 +20,7 @@ export function register(program: Command, run: Run): void {
         exitCode: EXIT_CODES.ok,
         json: { ok: true, ...result },
         render: () => {
-      terminal.out(result.output.trim() || `Seeded from ${result.seedFile}.`);
+          terminal.out(result.output.trim() || `Seeded from ${result.seedFile}.`);
         },
       };
     }));

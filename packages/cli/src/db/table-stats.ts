@@ -5,7 +5,16 @@
  * table (a short lock_timeout; a table it cannot read is simply unknown).
  */
 import type pg from 'pg';
-import type { TableFacts } from '../plan/context.js';
+
+/** What the database says about one table named by a finding. */
+export interface TableFacts {
+  /** The table exists in the target schema right now. */
+  exists: boolean;
+  /** pg_class.reltuples, or an exact count bounded by the threshold when the table was never analyzed; null if unknown. */
+  estimatedRows: number | null;
+  /** Exactly known to hold no row (a bounded scan found none); null if unknown. */
+  empty: boolean | null;
+}
 
 /** Facts for the named tables of `schema`; tables that could not be read are left out. */
 export async function readTableFacts(client: pg.Client, schema: string, tables: string[], largeTableRows: number): Promise<Map<string, TableFacts>> {

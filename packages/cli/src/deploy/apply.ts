@@ -14,6 +14,7 @@ import { DigilogError } from '../errors.js';
 import { redact } from '../redact.js';
 import { isConnectionLoss, lostConnectionDuring } from '../db/connect.js';
 import type { MigrationHistory } from '../db/history.js';
+import { resolveApplied, resolveRolledBack } from './next-steps.js';
 
 export interface AppliedResult {
   name: string;
@@ -153,5 +154,5 @@ function failureHint(name: string, mode: ExecutionMode): string {
     mode === 'transactional'
       ? 'Nothing of it was applied (it ran in one transaction).'
       : 'It ran outside a single transaction: check which of its changes were applied.';
-  return `${undo} Fix the migration, then run \`digilog-db resolve --rolled-back "${name}"\` and \`digilog-db migrate\`; or, if you applied it by hand, \`digilog-db resolve --applied "${name}"\`.`;
+  return `${undo} Fix the migration, then run \`${resolveRolledBack(name)}\` and \`digilog-db migrate\`; or, if you applied it by hand, \`${resolveApplied(name)}\`.`;
 }

@@ -6,6 +6,7 @@
 import type { StatusReport } from '../status/diagnose.js';
 import type { Migration } from '../read/migrations-folder.js';
 import { applyStep, recordStart, type ApplyHooks, type AppliedResult } from './apply.js';
+import { resolveApplied, resolveRolledBack } from './next-steps.js';
 import pg from 'pg';
 import { clientConfig, type DatabaseTarget } from '../config/target.js';
 import { acquireMigrationLock, releaseMigrationLock, type LockHolder } from '../db/lock.js';
@@ -15,7 +16,7 @@ import { readMigrations } from '../read/migrations-folder.js';
 import { readStatus } from '../status/check-status.js';
 import { takeBackup, type BackupResult } from './backup.js';
 import { guardDangerous, planSteps, readAcknowledgements, type Plan, type Step, type StepLimits } from '../plan/plan.js';
-import { withAllowFlags } from '../read/acknowledgements.js';
+import { withAllowFlags } from '../plan/acknowledgements.js';
 import { formatDuration } from '../read/directives.js';
 import type { RunnerOptions } from '../config/runner-options.js';
 import { withSession, type Session } from '../db/session.js';
@@ -202,7 +203,7 @@ export function checkDeployable(report: StatusReport, options: Pick<MigrateOptio
     throw new DigilogError('failed-migration', `Migrations failed in the database; no new migration is applied until they are resolved:\n${list}`, {
       prismaCode: 'P3009',
       hint: report.failed
-        .map((f) => `digilog-db resolve --rolled-back "${f.name}" (after undoing it)  or  digilog-db resolve --applied "${f.name}" (if you completed it by hand)`)
+        .map((f) => `${resolveRolledBack(f.name)} (after undoing it)  or  ${resolveApplied(f.name)} (if you completed it by hand)`)
         .join('\n'),
       details: { failed: report.failed.map((f) => ({ name: f.name, startedAt: f.startedAt.toISOString(), logs: f.logs })) },
     });
@@ -210,7 +211,7 @@ export function checkDeployable(report: StatusReport, options: Pick<MigrateOptio
   if (!report.tableExists && !report.schemaEmpty) {
     throw new DigilogError('not-managed', 'The database schema is not empty and has no migration history', {
       prismaCode: 'P3005',
-      hint: 'Baseline it: for each migration already reflected in the database run `digilog-db resolve --applied "<name>"`, then `digilog-db migrate`.',
+      hint: `Baseline it: for each migration already reflected in the database run \`${resolveApplied('<name>')}\`, then \`digilog-db migrate\`.`,
     });
   }
   if (report.edited.length > 0 && !options.allowModifiedHistory) {
@@ -224,7 +225,7 @@ export function checkDeployable(report: StatusReport, options: Pick<MigrateOptio
     // Same content under a new folder name: applying it would run an applied script a second time.
     const list = report.renamed.map((r) => `  ${r.from} → ${r.to}`).join('\n');
     throw new DigilogError('history-mismatch', `Applied migrations were renamed on disk (same content, new folder name); nothing is applied until the rename is recorded:\n${list}`, {
-      hint: `Record each rename: ${report.renamed.map((r) => `digilog-db resolve --applied "${r.to}"`).join('  and  ')} (the old name stays in the history); or rename the folder back.`,
+      hint: `Record each rename: ${report.renamed.map((r) => resolveApplied(r.to)).join('  and  ')} (the old name stays in the history); or rename the folder back.`,
       details: { renamed: report.renamed },
     });
   }
@@ -281,7 +282,7 @@ function explainTimeout(error: unknown, limits: StepLimits): unknown {
   if (!why) return error;
   return new DigilogError(error.kind, error.message, {
     prismaCode: error.prismaCode,
-    hint: `${why}\nThen: digilog-db resolve --rolled-back "${name}" && digilog-db migrate`,
+    hint: `${why}\nThen: ${resolveRolledBack(name)} && digilog-db migrate`,
     details: { ...error.details, lockTimeoutMs: limits.lockTimeoutMs, statementTimeoutMs: limits.statementTimeoutMs },
     cause: error,
   });

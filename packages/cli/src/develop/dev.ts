@@ -9,6 +9,7 @@ import { createMigrationFromSchema } from '../engine/create-migration.js';
 import type { LockHolder } from '../db/lock.js';
 import { withEngineSignals } from '../engine/with-engine.js';
 import { DigilogError } from '../errors.js';
+import { refuseInProduction } from './production-guard.js';
 import { migrate, type MigrateOptions, type MigrateResult } from '../deploy/migrate.js';
 
 export interface DevOptions extends MigrateOptions {
@@ -45,11 +46,7 @@ export function dataLossWarnings(script: string): string[] {
 }
 
 export async function dev(options: DevOptions): Promise<DevResult> {
-  if (options.production && !options.force) {
-    throw new DigilogError('production-guard', 'Refusing to run `dev` with NODE_ENV=production', {
-      hint: 'dev is a development tool (it creates and drops a shadow database). Deploy with `digilog-db migrate`.',
-    });
-  }
+  refuseInProduction(options, 'run `dev`', 'dev is a development tool (it creates and drops a shadow database). Deploy with `digilog-db migrate`.');
   // The lock before the engine's diagnosis: a migration running meanwhile has an unfinished row the engine would call failed (and advise a reset).
   const migrationLock = { waitMs: options.lockWaitMs, onWait: (holder: LockHolder | null) => options.onEvent?.({ type: 'lock-wait', holder }) };
   const { migration, appliedPending } = await withEngineSignals({ ...options, databaseUrl: options.target.url, migrationLock }, (adapters) =>

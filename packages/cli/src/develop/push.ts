@@ -1,6 +1,7 @@
 /** `push`: the schema straight to the database without a migration file (like `prisma db push`). */
 import { NO_FILTERS, schemaContainer, withEngine, type EngineOptions } from '../engine/with-engine.js';
 import { DigilogError } from '../errors.js';
+import { refuseInProduction } from './production-guard.js';
 
 export interface PushOptions extends EngineOptions {
   acceptDataLoss: boolean;
@@ -15,11 +16,7 @@ export interface PushResult {
 
 /** Pushes the schema; refuses (exit 4) when a step would lose data and it was not accepted. */
 export async function push(options: PushOptions): Promise<PushResult> {
-  if (options.production && !options.force) {
-    throw new DigilogError('production-guard', 'Refusing to run `push` with NODE_ENV=production', {
-      hint: 'push changes the schema without a migration. Deploy with `digilog-db migrate`.',
-    });
-  }
+  refuseInProduction(options, 'run `push`', 'push changes the schema without a migration. Deploy with `digilog-db migrate`.');
   const output = await withEngine(options, (engine) => engine.schemaPush({ schema: schemaContainer(options), force: options.acceptDataLoss, filters: NO_FILTERS }));
   if (output.unexecutable.length > 0) {
     throw new DigilogError('dangerous-blocked', `The schema cannot be pushed:\n${output.unexecutable.map((u) => `  • ${u}`).join('\n')}`, {

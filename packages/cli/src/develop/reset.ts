@@ -4,6 +4,7 @@
  */
 import { quoteIdent } from '../config/target.js';
 import { DigilogError } from '../errors.js';
+import { refuseInProduction } from './production-guard.js';
 import { readMigrations } from '../read/migrations-folder.js';
 import { deployLocked, withMigrationLock, type MigrateOptions, type MigrateResult } from '../deploy/migrate.js';
 import { withSession } from '../db/session.js';
@@ -38,9 +39,5 @@ export async function reset(options: ResetOptions): Promise<ResetResult> {
 
 /** The production guard, checked before any connection is opened. Pure. */
 export function assertResetAllowed(options: Pick<ResetOptions, 'production' | 'force'>): void {
-  if (options.production && !options.force) {
-    throw new DigilogError('production-guard', 'Refusing to reset a database with NODE_ENV=production', {
-      hint: 'reset deletes all data. If you really mean it, pass --force (and confirm, or add --yes).',
-    });
-  }
+  refuseInProduction(options, 'reset a database', 'reset deletes all data. If you really mean it, pass --force (and confirm, or add --yes).');
 }

@@ -6,16 +6,10 @@
  */
 import type { Finding } from './classify.js';
 import type { Level, RuleId } from './rules.js';
+import type { TableFacts } from '../db/table-stats.js';
 
-/** What the database says about one table named by a finding. */
-export interface TableFacts {
-  /** The table exists in the target schema right now. */
-  exists: boolean;
-  /** pg_class.reltuples, or an exact count bounded by the threshold when the table was never analyzed; null if unknown. */
-  estimatedRows: number | null;
-  /** Exactly known to hold no row (a bounded scan found none); null if unknown. */
-  empty: boolean | null;
-}
+export type { TableFacts };
+
 
 export interface ContextInput {
   /** Facts by table name (tables the database could not tell about are absent). */

@@ -5,7 +5,7 @@
  */
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
-import type { Acknowledgements } from '../read/acknowledgements.js';
+import type { Acknowledgements } from './acknowledgements.js';
 import { classify, worstLevel, type Finding } from './classify.js';
 import { parseStatements, type ParsedStatement } from './execution-mode.js';
 import type { Level } from './rules.js';

@@ -8,7 +8,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type pg from 'pg';
-import { ACKNOWLEDGEMENTS_FILE, parseAcknowledgements, type Acknowledgements } from '../read/acknowledgements.js';
+import { ACKNOWLEDGEMENTS_FILE, parseAcknowledgements, type Acknowledgements } from './acknowledgements.js';
 import { applyContext, type ContextFinding, type TableFacts } from './context.js';
 import { classify, worstLevel, type Finding, type IndexTables } from './classify.js';
 import { cannotRunInTransaction, executionModeOf, lineOf, parseStatements, splitLikePrisma, unendedTransaction, type ExecutionMode, type ParsedStatement } from './execution-mode.js';

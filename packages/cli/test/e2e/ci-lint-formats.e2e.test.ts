@@ -8,6 +8,7 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { MIXED_SQL as sql } from '../fixtures/positions.js';
 import { EXIT_CODES } from '../../src/errors.js';
 import { lint } from '../../src/plan/lint.js';
 import { FORMATS } from '../../src/output/format.js';
@@ -17,15 +18,6 @@ import { expectGolden, validateSarif } from '../support/golden.js';
 import { FIXTURE_HISTORIES, HISTORIES_DIR, REPO_ROOT, writeMigrations } from '../support/migrations.js';
 
 describe('annotations on a CRLF file with comments and multi-byte names', () => {
-  const sql = [
-    '\uFEFF-- héllo wörld, a comment the parser counts as part of the first statement',
-    'CREATE TABLE "é" (id int);',
-    '/* a /* nested */ comment */ DROP TABLE "ü";',
-    '',
-    '  ALTER TABLE "ß"',
-    '    DROP COLUMN c;',
-    "SELECT '😀'; DELETE FROM t;",
-  ].join('\r\n');
   it('lint --format github on such a file annotates the exact lines (a BOM file is one PostgreSQL rejects: line 1, column 1)', async () => {
     const dir = writeMigrations({ '20240101000000_crlf': sql.replace(/^\uFEFF/, ''), '20240102000000_bom': '\uFEFFCREATE TABLE a (id int);\r\n' });
     const run = await runCli(['lint', dir, '--format', 'github']);

@@ -4,6 +4,7 @@
  * Markdown and XML escaping, and --format found on a command line.
  */
 import { describe, expect, it } from 'vitest';
+import { MIXED_SQL as sql } from '../fixtures/positions.js';
 import { lint } from '../../src/plan/lint.js';
 import { formatInArgv } from '../../src/output/format.js';
 import { escapeData, escapeProperty, workflowCommand } from '../../src/output/formats/github.js';
@@ -22,16 +23,6 @@ function textAt(sql: string, line: number, column: number): string {
 }
 
 describe('statement positions (byte offsets → lines and columns)', () => {
-  const sql = [
-    '\uFEFF-- héllo wörld, a comment the parser counts as part of the first statement',
-    'CREATE TABLE "é" (id int);',
-    '/* a /* nested */ comment */ DROP TABLE "ü";',
-    '',
-    '  ALTER TABLE "ß"',
-    '    DROP COLUMN c;',
-    "SELECT '😀'; DELETE FROM t;",
-  ].join('\r\n');
-
   it('puts each statement of a CRLF file with a BOM, multi-byte names and comments on its first keyword', async () => {
     const { statements, parseError } = await locateStatements(sql);
     expect(parseError).toBeUndefined();

@@ -7,6 +7,8 @@ import { createRequire } from 'node:module';
 import { Command, CommanderError } from 'commander';
 import { asDigilogError } from './db/connect.js';
 import { DigilogError, EXIT_CODES } from './errors.js';
+import { formatInArgv, isCiFormat } from './output/format.js';
+import { render as renderCi } from './output/render.js';
 import { createTerminal, printError } from './output/terminal.js';
 import { Run } from './commands/run.js';
 import { register as registerDev } from './commands/dev.js';
@@ -64,9 +66,12 @@ export async function main(argv: string[]): Promise<void> {
   try {
     await program.parseAsync(argv);
     // The command returned its outcome: its one document or report is printed here, nowhere else.
-    const { exitCode, json, render } = run.outcome;
-    const terminal = run.terminal ?? createTerminal({ json: argv.includes('--json') });
-    if (terminal.json && json !== undefined) terminal.printJson(json);
+    const { exitCode, json, render, report } = run.outcome;
+    const format = formatInArgv(argv);
+    const terminal = run.terminal ?? createTerminal({ json: format === 'json', format });
+    if (isCiFormat(terminal.format)) {
+      if (report) process.stdout.write(await renderCi(terminal.format, report, { cwd: process.cwd() }));
+    } else if (terminal.json && json !== undefined) terminal.printJson(json);
     else if (!terminal.json) render?.(terminal);
     process.exitCode = exitCode;
     await run.cleanUp();
@@ -74,16 +79,17 @@ export async function main(argv: string[]): Promise<void> {
     // arms 60 s timers it never clears; the loader clears those it knows).
     await exitAfterFlush(exitCode);
   } catch (thrown) {
-    const json = argv.includes('--json');
+    const format = formatInArgv(argv);
+    const json = format === 'json';
     if (thrown instanceof CommanderError) {
       // Help and version are successes; every other commander error is a usage error.
       const ok = ['commander.helpDisplayed', 'commander.version', 'commander.help'].includes(thrown.code);
       // Commander has told a human on stderr; a --json caller still gets its one document on stdout.
-      if (!ok && json) printError(createTerminal({ json }), usageError(thrown));
+      if (!ok && json) printError(createTerminal({ json, format }), usageError(thrown));
       await exitAfterFlush(ok ? EXIT_CODES.ok : EXIT_CODES.usage);
     }
     const error = thrown instanceof DigilogError ? thrown : asDigilogError(thrown);
-    printError(run.terminal ?? createTerminal({ json }), error);
+    printError(run.terminal ?? createTerminal({ json, format }), error);
     await run.cleanUp();
     await exitAfterFlush(error.exitCode);
   }

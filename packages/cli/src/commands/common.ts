@@ -6,9 +6,12 @@ import { applyDatasource, readDatasource } from '../config/datasource.js';
 import { resolveProjectPaths, type ProjectPaths } from '../read/project.js';
 import { createTerminal, type Terminal } from '../output/terminal.js';
 import type { Outcome, Run } from './run.js';
+import type { OutputFormat } from '../output/format.js';
 
 export interface CommonFlags {
   json?: boolean;
+  /** --format, on the commands that take it (output/format.ts). */
+  format?: OutputFormat;
   schema?: string;
   migrationsDir?: string;
   url?: string;
@@ -44,7 +47,7 @@ export async function commandContext(run: Run, flags: CommonFlags, { shadow = fa
   // --url wins over the environment: DATABASE_URL is not even validated then.
   const loaded = loadConfig(flags.url !== undefined ? { ...env, DATABASE_URL: undefined, DIRECT_URL: undefined } : env);
   // LOG_FORMAT=json (validated above): stderr becomes JSON log lines from here on; the logger is loaded only then.
-  if (loaded.logFormat === 'json') run.terminal = createTerminal({ json: flags.json === true, env, log: (await import('../log/json-logger.js')).createJsonLogger({ service: 'digilog-db' }) });
+  if (loaded.logFormat === 'json') run.terminal = createTerminal({ json: flags.json === true, ...(flags.format ? { format: flags.format } : {}), env, log: (await import('../log/json-logger.js')).createJsonLogger({ service: 'digilog-db' }) });
   const paths = resolveProjectPaths({ schema: flags.schema, migrationsDir: flags.migrationsDir });
   const projectDir = dirname(paths.schemaPath ? dirname(paths.schemaPath) : paths.migrationsDir);
   const withUrl = applyDatasource({ ...loaded, embedded: loaded.embedded || flags.embedded === true }, env, { datasource: readDatasource(paths.schemaPath, projectDir), url: flags.url });
@@ -54,8 +57,8 @@ export async function commandContext(run: Run, flags: CommonFlags, { shadow = fa
 }
 
 /** The run's terminal for a command that needs no configuration (lint, generate, roles). */
-export function commandTerminal(run: Run, flags: Pick<CommonFlags, 'json'>, env: NodeJS.ProcessEnv = process.env): Terminal {
-  run.terminal = createTerminal({ json: flags.json === true, env });
+export function commandTerminal(run: Run, flags: Pick<CommonFlags, 'json' | 'format'>, env: NodeJS.ProcessEnv = process.env): Terminal {
+  run.terminal = createTerminal({ json: flags.json === true, ...(flags.format ? { format: flags.format } : {}), env });
   return run.terminal;
 }
 

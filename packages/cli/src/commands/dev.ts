@@ -3,6 +3,7 @@ import type { Command } from 'commander';
 import type { Run } from './run.js';
 import { askYesNo } from '../output/prompt.js';
 import { DigilogError, EXIT_CODES } from '../errors.js';
+import { devJson } from '../output/json.js';
 import { commandContext, outcomeOf, withCommonOptions, type CommonFlags } from './common.js';
 
 interface DevFlags extends CommonFlags {
@@ -59,7 +60,7 @@ Examples:
       spinner.stop();
       return {
         exitCode: EXIT_CODES.ok,
-        json: { ok: true, ...result },
+        json: devJson(result),
         render: () => {
           if (result.action === 'in-sync') return terminal.out('Already in sync: the schema matches the migration history; no migration created.');
           terminal.out(`Created ${result.migration}/migration.sql:\n`);

@@ -8,6 +8,7 @@ import { dryRunJson, migrateJson } from '../output/json.js';
 import { formatMs } from '../output/terminal.js';
 import { withAllowFlags } from '../plan/acknowledgements.js';
 import { commandContext, outcomeOf, withCommonOptions, type CommonFlags } from './common.js';
+import { isCiFormat, resolveFormat, withFormatOption } from '../output/format.js';
 import { durationFlag, wholeNumberFlag } from './option-values.js';
 
 interface MigrateFlags extends CommonFlags {
@@ -27,7 +28,7 @@ interface MigrateFlags extends CommonFlags {
 }
 
 export function register(program: Command, run: Run): void {
-  withCommonOptions(program.command('migrate'))
+  withFormatOption(withCommonOptions(program.command('migrate')))
     .description('classify and apply pending migrations under the migration lock (like `prisma migrate deploy`)')
     .option('--dry-run', 'print the plan (pending migrations, classification, SQL) and change nothing; exit 3 if anything is pending, 4 if it would be blocked')
     .option('--allow-dangerous', 'in production, apply Dangerous changes that the migration files do not acknowledge')
@@ -64,6 +65,8 @@ Examples:
   $ digilog-db migrate --lock-timeout 3s --lock-wait 120000`,
     )
     .action(outcomeOf(run, async (flags: MigrateFlags) => {
+      const format = resolveFormat(flags);
+      if (!flags.dryRun && isCiFormat(format)) throw new DigilogError('usage', `--format ${format} needs --dry-run (a deploy prints text or --json)`, { hint: `Run \`digilog-db migrate --dry-run --format ${format}\` for the plan.` });
       const { config, paths, terminal } = await commandContext(run, flags);
       const { runnerOptions } = await import('../config/runner-options.js');
       const { chooseBackupDir } = await import('../deploy/backup.js');
@@ -89,6 +92,7 @@ Examples:
         return {
           exitCode: result.blocked ? EXIT_CODES['dangerous-blocked'] : result.plan.steps.length > 0 ? EXIT_CODES.pending : EXIT_CODES.ok,
           json: dryRunJson(result),
+          report: { command: 'dry-run', result },
           render: () => printDryRun(terminal, result),
         };
       }
@@ -106,6 +110,7 @@ Examples:
           ...options,
           signal: stop,
           trace: flags.trace === true,
+          preloadParser: true,
           onEvent(event) {
             events?.onEvent(event);
             if (!terminal.log) printProgress(terminal, spinner, event);

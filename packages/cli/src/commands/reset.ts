@@ -3,6 +3,7 @@ import type { Command } from 'commander';
 import type { Run } from './run.js';
 import { askYesNo } from '../output/prompt.js';
 import { DigilogError, EXIT_CODES } from '../errors.js';
+import { resetJson } from '../output/json.js';
 import type { MigrateEvent } from '../deploy/migrate.js';
 import { formatMs, type Terminal } from '../output/terminal.js';
 import { commandContext, outcomeOf, withCommonOptions, type CommonFlags } from './common.js';
@@ -49,7 +50,7 @@ Examples:
       const seed = flags.seed !== false && findSeedFile(paths) ? await runSeed(paths, options.target) : null;
       return {
         exitCode: EXIT_CODES.ok,
-        json: { ok: true, ...result, seeded: seed !== null },
+        json: resetJson(result, seed !== null),
         render: () => {
           terminal.out(`Database reset: schema "${result.droppedSchema}" recreated, ${result.applied.length} migration(s) applied in ${formatMs(result.durationMs)}.`);
           if (seed) terminal.out(seed.output.trim());

@@ -3,6 +3,7 @@
  * its terminal, its clean-up, its one stop signal and the outcome the command
  * returns. Nothing about a run lives in module state.
  */
+import type { ReportSource } from '../output/render.js';
 import type { Terminal } from '../output/terminal.js';
 
 /** What a command returns: cli.ts prints it (`json` under --json, else `render`) and exits with `exitCode`. */
@@ -12,6 +13,8 @@ export interface Outcome {
   json?: unknown;
   /** The human report. */
   render?: (terminal: Terminal) => void;
+  /** What `--format github|sarif|markdown|junit` renders (lint, migrate --dry-run, status). */
+  report?: ReportSource;
 }
 
 const STOP_SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;

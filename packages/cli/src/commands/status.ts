@@ -6,13 +6,14 @@ import type { StatusResult } from '../status/check-status.js';
 import { statusJson } from '../output/json.js';
 import { printStatus } from '../output/status.js';
 import { commandContext, outcomeOf, withCommonOptions, type CommonFlags } from './common.js';
+import { resolveFormat, withFormatOption } from '../output/format.js';
 
 interface StatusFlags extends CommonFlags {
   prometheus?: boolean;
 }
 
 export function register(program: Command, run: Run): void {
-  withCommonOptions(program.command('status'))
+  withFormatOption(withCommonOptions(program.command('status')))
     .description('compare the migrations folder with the database; exit code 0 only when up to date')
     .option('--prometheus', 'print the migration metrics in Prometheus text format (for a node_exporter textfile collector)')
     .addHelpText(
@@ -27,7 +28,8 @@ Examples:
   $ digilog-db status --prometheus > digilog.prom.tmp; mv digilog.prom.tmp /var/lib/node_exporter/digilog.prom`,
     )
     .action(outcomeOf(run, async (flags: StatusFlags) => {
-      if (flags.prometheus && flags.json) throw new DigilogError('usage', '--prometheus and --json cannot be combined', { hint: 'Pick one output format.' });
+      const format = resolveFormat(flags);
+      if (flags.prometheus && format !== 'text') throw new DigilogError('usage', `--prometheus and ${flags.format ? `--format ${format}` : '--json'} cannot be combined`, { hint: 'Pick one output format.' });
       const { config, paths, terminal } = await commandContext(run, flags);
       const { checkStatus } = await import('../status/check-status.js');
       const { runnerOptions } = await import('../config/runner-options.js');
@@ -36,6 +38,7 @@ Examples:
       return {
         exitCode: EXIT_CODES[STATUS_EXIT_KIND[result.state]],
         json: statusJson(result),
+        report: { command: 'status', result },
         render: () => {
           printStatus(terminal, result);
         },

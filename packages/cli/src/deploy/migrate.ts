@@ -15,6 +15,7 @@ import { DigilogError } from '../errors.js';
 import { readMigrations } from '../read/migrations-folder.js';
 import { readStatus } from '../status/check-status.js';
 import { takeBackup, type BackupResult } from './backup.js';
+import { loadParser } from '../plan/execution-mode.js';
 import { guardDangerous, planSteps, readAcknowledgements, type Plan, type Step, type StepLimits } from '../plan/plan.js';
 import { withAllowFlags } from '../plan/acknowledgements.js';
 import { formatDuration } from '../read/directives.js';
@@ -55,6 +56,12 @@ export interface MigrateOptions extends RunnerOptions {
   onEvent?: (event: MigrateEvent) => void;
   /** When aborted (SIGTERM in a rolling deploy), the current migration finishes and no further one starts. */
   signal?: AbortSignal;
+  /**
+   * Compile PostgreSQL's parser (WebAssembly, ~40 ms) while connecting, before anyone knows whether
+   * anything is pending: the CLI's `migrate` usually has work to do; a service's boot usually has not
+   * (ensureMigrated leaves it off, so an up-to-date replica never pays for it).
+   */
+  preloadParser?: boolean;
   /** Test-only fault injection. */
   hooks?: ApplyHooks;
   /** `--trace`: record the locks, rewrites and duration of each statement (in the result, the log and the output). */
@@ -80,6 +87,7 @@ export async function migrate(options: MigrateOptions): Promise<MigrateResult> {
   const started = performance.now();
   // Read the folder first: a missing folder or provider mismatch is reported without touching the network.
   const local = readMigrations(options.migrationsDir);
+  if (options.preloadParser && local.length > 0) void loadParser().catch(() => {});
   return withSession(options, (session) => withMigrationLock(session, options, (lockWaitMs) => deployLocked(session, options, { local, started, lockWaitMs })), {
     createDatabase: true,
   });

@@ -7,6 +7,8 @@ import type { Plan, Step } from '../plan/plan.js';
 import type { DryRunResult } from '../deploy/dry-run.js';
 import type { MigrateResult } from '../deploy/migrate.js';
 import type { StatusResult } from '../status/check-status.js';
+import type { ResetResult } from '../develop/reset.js';
+import type { DevResult } from '../develop/dev.js';
 
 /** One planned migration as `plan.migrations[]` shows it. */
 export function stepJson(step: Step) {
@@ -84,4 +86,28 @@ export function dryRunJson(result: DryRunResult) {
     backupDir: result.backupDir,
     database: result.database,
   };
+}
+
+/** `reset --json`: migrate's document plus the dropped schema and whether the seed ran. */
+export function resetJson(result: ResetResult, seeded: boolean) {
+  return { ...migrateJson(result), droppedSchema: result.droppedSchema, seeded };
+}
+
+/** `dev --json`; the migrate run inside it, if any, in migrate's document (without its ok). */
+export function devJson(result: DevResult) {
+  return {
+    ok: true,
+    action: result.action,
+    migration: result.migration,
+    sql: result.sql,
+    warnings: result.warnings,
+    appliedPending: result.appliedPending,
+    applied: result.applied ? withoutOk(migrateJson(result.applied)) : null,
+  };
+}
+
+function withoutOk<T extends { ok: unknown }>(document: T): Omit<T, 'ok'> {
+  const copy: Partial<T> = { ...document };
+  delete copy.ok;
+  return copy as Omit<T, 'ok'>;
 }

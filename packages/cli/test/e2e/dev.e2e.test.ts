@@ -10,6 +10,7 @@ import { describe, expect, it } from 'vitest';
 import { EXIT_CODES } from '../../src/errors.js';
 import { runCli } from '../support/cli.js';
 import { leakedShadows, shadowDatabases, testDatabases } from '../support/database.js';
+import { validateJson } from '../support/golden.js';
 import { REPO_ROOT } from '../support/migrations.js';
 
 const newDatabase = testDatabases();
@@ -50,6 +51,8 @@ describe('dev, diff, push', () => {
     expect(created.code).toBe(0);
     const result = JSON.parse(created.stdout);
     expect(result).toMatchObject({ action: 'created-and-applied', warnings: [] });
+    // The public shape (packages/cli/schemas/dev.schema.json), with the migrate run inside it.
+    expect(validateJson('dev', result)).toEqual([]);
     expect(result.migration).toMatch(/^\d{14}_add_owner$/);
     expect(readFileSync(join(project.migrations, result.migration, 'migration.sql'), 'utf8').trim()).toBe(expectedSql.trim());
     expect(await db.query(`SELECT column_name FROM information_schema.columns WHERE table_name = 'settings' AND column_name = 'owner'`)).toEqual([{ column_name: 'owner' }]);

@@ -81,7 +81,7 @@ describe('[row 26] digilog-db roles: a migration role and an application role', 
     record('roles --json', json);
     expect(json.code).toBe(0);
     const document = JSON.parse(json.stdout);
-    expect(Object.keys(document)).toEqual(['ok', 'action', 'database', 'schema', 'migrator', 'app', 'statements']);
+    expect(Object.keys(document)).toEqual(['schemaVersion', 'ok', 'action', 'database', 'schema', 'migrator', 'app', 'statements']);
     expect(document).toMatchObject({
       ok: true,
       action: 'print',

@@ -192,7 +192,10 @@ describe('docker-compose.prod.yml', () => {
 
 describe('.github/workflows/ci.yml', () => {
   const workflow = parse(read('.github/workflows/ci.yml')) as Yaml;
-  const runs = (job: string): string[] => workflow.jobs[job].steps.map((s: Yaml) => s.run ?? '');
+  // The repository's own action (`uses: ./`): its steps, by name and script (ci-action.test.ts runs them).
+  const action = parse(read('action.yml')) as Yaml;
+  const actionSteps = action.runs.steps.map((s: Yaml) => `${s.name}\n${s.run ?? ''}`).join('\n');
+  const runs = (job: string): string[] => workflow.jobs[job].steps.map((s: Yaml) => (s.uses === './' ? actionSteps : (s.run ?? '')));
 
   it('runs the tests against a PostgreSQL service container', () => {
     const service = workflow.jobs.test.services.postgres;

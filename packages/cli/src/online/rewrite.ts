@@ -179,7 +179,7 @@ export async function rewriteOnline(statements: ParsedStatement[], mode: Executi
   for (const [i, statement] of statements.entries()) {
     const number = i + 1;
     const rewrite = rewriteStatement(statement, created, deparse);
-    rewrites.push({ statement: number, original: statement.text, ...rewrite });
+    rewrites.push({ statement: number, original: statement.text, ...rewrite, runs: rewrite.runs.map(stripMeta) });
     if (statement.nodeType === 'CreateStmt') created.add((statement.node.relation as Node).relname as string);
     for (const run of rewrite.runs as Array<Piece & { concurrently?: ConcurrentIndex; own?: boolean; backfill?: Backfill }>) {
       if (run.concurrently || (statement.nodeType === 'IndexStmt' && statement.node.concurrent === true && !rewrite.rule)) {

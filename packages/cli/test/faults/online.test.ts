@@ -20,6 +20,7 @@ import { eventually } from '../support/counting.js';
 import { testDatabases, type TestDatabase } from '../support/database.js';
 import { addMigration, REPO_ROOT, writeMigrations } from '../support/migrations.js';
 import { testRunner } from '../support/runner.js';
+import { validateJson } from '../support/golden.js';
 
 const database = testDatabases();
 const PG_DUMP = findPgDump()!;
@@ -136,6 +137,7 @@ describe('migrate --online', () => {
     const writes = await app.stop();
     expect(run.code, run.stderr).toBe(0);
     expect(JSON.parse(run.stdout).applied[0]).toMatchObject({ name: '20240102000000_change', onlineSteps: STEPS });
+    expect(validateJson('migrate', JSON.parse(run.stdout))).toEqual([]);
     expect(writes.errors).toEqual([]);
     expect(writes.writes).toBeGreaterThan(50);
     await expectCompleted(db);
@@ -146,6 +148,7 @@ describe('migrate --online', () => {
     const before = schemaDump(db);
     const run = await runCli(['migrate', '--dry-run', '--online', '--json', '--migrations-dir', dir], { DATABASE_URL: db.url });
     expect(run.code).toBe(EXIT_CODES.pending);
+    expect(validateJson('migrate', JSON.parse(run.stdout))).toEqual([]);
     const [form] = JSON.parse(run.stdout).online;
     expect(form).toMatchObject({ migration: '20240102000000_change', rewritten: true, atomic: false });
     expect(form.units).toHaveLength(STEPS);

@@ -26,6 +26,7 @@ import { runCli } from '../support/cli.js';
 import { passwordRole, testDatabases, type TestDatabase } from '../support/database.js';
 import { addMigration, writeMigrations } from '../support/migrations.js';
 import { testRunner } from '../support/runner.js';
+import { validateJson } from '../support/golden.js';
 
 const database = testDatabases();
 const sha256 = (text: string) => createHash('sha256').update(text).digest('hex');
@@ -277,6 +278,7 @@ describe('retrying a lock timeout', () => {
       const env = { DATABASE_URL: url, DIGILOG_LOCK_TIMEOUT: '300ms', DIGILOG_LOCK_RETRY_BUDGET: '1500ms' };
       const run = await runCli(['migrate', '--json', '--migrations-dir', dir], env);
       expect(run.code, run.stdout + run.stderr).toBe(EXIT_CODES['migration-sql']);
+      expect(validateJson('migrate', JSON.parse(run.stdout))).toEqual([]);
       const { error } = JSON.parse(run.stdout);
       expect(error.prismaCode).toBe('P3018');
       expect(error.details.lockRetry.attempts).toBeGreaterThanOrEqual(3);

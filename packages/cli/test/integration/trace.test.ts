@@ -13,6 +13,7 @@ import { runCli } from '../support/cli.js';
 import { testDatabases, type TestDatabase } from '../support/database.js';
 import { addMigration, writeMigrations } from '../support/migrations.js';
 import { testRunner } from '../support/runner.js';
+import { validateJson } from '../support/golden.js';
 
 const database = testDatabases();
 const LOCK_TIMEOUT_MS = 1_000;
@@ -44,6 +45,7 @@ describe('migrate --trace', () => {
     addMigration(dir, '20240103000000_retype', 'ALTER TABLE "Post" ALTER COLUMN "views" TYPE BIGINT;\nALTER TABLE "Post" ADD COLUMN "note" TEXT;\n');
     const run = await runCli(['migrate', '--trace', '--json', '--migrations-dir', dir], { DATABASE_URL: db.url });
     expect(run.code, run.stderr).toBe(0);
+    expect(validateJson('migrate', JSON.parse(run.stdout))).toEqual([]);
     const [change, retype] = JSON.parse(run.stdout).applied as Array<{ trace: StatementTrace[] }>;
     expect(change!.trace.map((t) => t.statement)).toEqual([1, 2, 3, 4, 5]);
     expect(change!.trace[0]).toMatchObject({ observedBy: 'backend', sql: 'CREATE UNIQUE INDEX "User_email_key" ON "User"("email")', rewritten: [] });

@@ -38,6 +38,9 @@ const FILENODES = `SELECT c.oid::regclass::text AS relation, c.relfilenode::text
   WHERE c.oid = ANY(SELECT to_regclass(quote_ident(x.schema) || '.' || quote_ident(x.name)) FROM jsonb_to_recordset($1::jsonb) AS x(schema text, name text))
      OR c.oid IN (SELECT i.indexrelid FROM pg_index i WHERE i.indrelid = ANY(SELECT to_regclass(quote_ident(x.schema) || '.' || quote_ident(x.name)) FROM jsonb_to_recordset($1::jsonb) AS x(schema text, name text)))`;
 
+/** How often the second session samples pg_locks while a statement runs outside a transaction (ms). */
+const SAMPLE_MS = 5;
+
 const key = (l: { relation: string; mode: string }) => `${l.relation}\u0000${l.mode}`;
 
 /** Traces statements on the migration's session; `open` gives a second session for sampling. */
@@ -95,7 +98,7 @@ export class Tracer {
     this.emit(trace);
   }
 
-  /** A statement outside a transaction block: a second session samples its locks every 10 ms. */
+  /** A statement outside a transaction block: a second session samples its locks while it runs. */
   private async sampled(client: pg.Client, text: string, where: { migration: string; statement: number | undefined }, needs: Array<{ schema: string | undefined; name: string }>): Promise<void> {
     const monitor = await this.open();
     const seen = new Map<string, { relation: string; mode: LockMode; first: number; last: number }>();
@@ -108,7 +111,7 @@ export class Tracer {
           if (known) known.last = now;
           else seen.set(key(l), { ...l, first: now, last: now });
         }
-        await new Promise((r) => setTimeout(r, 10));
+        await new Promise((r) => setTimeout(r, SAMPLE_MS));
       }
     })();
     const nodesBefore = await this.filenodes(monitor, needs);
@@ -128,8 +131,8 @@ export class Tracer {
       statement: where.statement,
       sql: brief(text),
       durationMs,
-      // Sampled every 10 ms: a lock seen once was held up to one interval.
-      locks: [...seen.values()].map((l) => ({ relation: l.relation, mode: l.mode, heldMs: Math.round(l.last - l.first + 10) })),
+      // Sampled: a lock seen once was held up to one interval (a statement shorter than that may show none).
+      locks: [...seen.values()].map((l) => ({ relation: l.relation, mode: l.mode, heldMs: Math.round(l.last - l.first + SAMPLE_MS) })),
       rewritten,
       observedBy: 'sampling',
     });

@@ -70,8 +70,9 @@ describe('migrate --trace', () => {
   });
 
   it('with --online no lock stronger than SHARE UPDATE EXCLUSIVE is held longer than one lock_timeout; the plain apply holds SHARE for its whole transaction', async () => {
-    const online = await seeded();
-    const plain = await seeded();
+    // Big enough that each concurrent index build lasts many sampling intervals.
+    const online = await seeded(100_000);
+    const plain = await seeded(100_000);
     const traced = await migrate({ ...testRunner(online.db.url, online.dir, { online: true, lockTimeoutMs: LOCK_TIMEOUT_MS, lockRetryBudgetMs: 30_000 }), trace: true });
     const onlineLocks = locksOf(traced.applied[0]!.trace!);
     const strong = onlineLocks.filter((l) => stronger(l.mode as LockMode, 'ShareUpdateExclusiveLock'));

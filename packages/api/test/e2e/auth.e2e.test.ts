@@ -185,7 +185,7 @@ describe('digilog-db api-key', () => {
     expect(created.stdout).toMatch(/^dlk_[0-9a-f-]{36}\.[A-Za-z0-9_-]{43}\n$/);
     expect(created.stderr).not.toContain(created.stdout.trim());
     const json = await runCli(['api-key', 'create', '--name', 'ci2', '--scope', 'metrics:read', '--json', '--url', db.url]);
-    expect(Object.keys(JSON.parse(json.stdout)).sort()).toEqual(['active', 'createdAt', 'id', 'key', 'name', 'ok', 'revokedAt', 'scopes']);
+    expect(Object.keys(JSON.parse(json.stdout)).sort()).toEqual(['active', 'createdAt', 'id', 'key', 'name', 'ok', 'revokedAt', 'schemaVersion', 'scopes']);
 
     // Before the migration: one line saying what to do, exit 3 (pending).
     const empty = await createDatabase('digilog_auth_cli_empty');

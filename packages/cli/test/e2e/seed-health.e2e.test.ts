@@ -31,7 +31,8 @@ describe('seed and health', () => {
     const healthy = await runCli(['health', '--json'], env);
     expect(healthy.code).toBe(0);
     const body = JSON.parse(healthy.stdout);
-    expect(Object.keys(body).sort()).toEqual(['database', 'memory', 'status', 'timestamp', 'uptime']);
+    // The seed's health shape, plus the schemaVersion every --json document of the CLI carries.
+    expect(Object.keys(body).sort()).toEqual(['database', 'memory', 'schemaVersion', 'status', 'timestamp', 'uptime']);
     expect(body).toMatchObject({ status: 'healthy', database: { status: 'healthy', details: { migrationStatus: 'Database is up to date!' } } });
 
     const down = await runCli(['health'], { DATABASE_URL: 'postgresql://postgres@127.0.0.1:1/x' });

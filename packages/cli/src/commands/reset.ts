@@ -1,8 +1,9 @@
 /** `digilog-db reset`: drop the schema and re-apply every migration (development only). */
 import type { Command } from 'commander';
-import { DigilogError, EXIT_CODES } from '../errors.js';
+import { EXIT_CODES } from '../errors.js';
 import type { MigrateEvent } from '../operations/migrate.js';
-import { formatMs, type Terminal } from '../output/terminal.js';
+import { formatMs } from '../output/terminal.js';
+import { confirm } from './confirm.js';
 import { commandContext, setExitCode, withCommonOptions, type CommonFlags } from './common.js';
 
 interface ResetFlags extends CommonFlags {
@@ -41,7 +42,7 @@ Examples:
       // The guard runs before any prompt or connection: nothing is touched when refused.
       assertResetAllowed(options);
       const target = parseTarget(options.databaseUrl);
-      if (!flags.yes) await confirm(terminal, `Reset deletes ALL data in schema "${target.schema}" of ${target.label}. Continue? [y/N] `);
+      if (!flags.yes) await confirm(terminal, `Reset deletes ALL data in schema "${target.schema}" of ${target.label}. Continue? [y/N] `, 'reset');
       const result = await reset(options);
       // Like `prisma migrate reset`, seed afterwards when the project has a seed script.
       const { findSeedFile, runSeed } = await import('../operations/seed.js');
@@ -53,14 +54,4 @@ Examples:
       }
       setExitCode(EXIT_CODES.ok);
     });
-}
-
-async function confirm(terminal: Terminal, question: string): Promise<void> {
-  if (!process.stdin.isTTY || terminal.json) {
-    throw new DigilogError('usage', 'reset needs confirmation, and this session is not interactive', { hint: 'Pass --yes to confirm.' });
-  }
-  const { createInterface } = await import('node:readline/promises');
-  const rl = createInterface({ input: process.stdin, output: process.stderr });
-  const answer = await rl.question(question).finally(() => rl.close());
-  if (!/^y(es)?$/i.test(answer.trim())) throw new DigilogError('usage', 'Reset cancelled; nothing was changed.');
 }

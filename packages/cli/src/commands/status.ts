@@ -30,7 +30,7 @@ Examples:
       const { checkStatus } = await import('../operations/check-status.js');
       const { runnerOptions } = await import('../operations/runner-options.js');
       if (flags.prometheus) return printPrometheus(() => checkStatus(runnerOptions(config, paths)));
-      const result = await checkStatus(runnerOptions(config, paths));
+      const result = await checkStatus(runnerOptions(config, paths), { rollbackTargets: terminal.json });
       if (terminal.json) terminal.printJson({ ok: result.state === 'upToDate', ...result });
       else printStatus(terminal, result);
       setExitCode(EXIT_CODES[STATUS_EXIT_KIND[result.state]]);

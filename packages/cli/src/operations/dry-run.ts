@@ -29,7 +29,7 @@ export async function dryRun(options: MigrateOptions): Promise<DryRunResult> {
     const { report, warnings, pending, plan } = await prepareDeploy(session, local, options);
     return {
       state: report.state,
-      pending: report.pending,
+      pending: pending.map((m) => m.name),
       plan,
       blocked: isBlocked(plan, { production: options.production, allowDangerous: options.allowDangerous === true }),
       warnings,

@@ -13,6 +13,7 @@ import { invalidIndexWarnings, readInvalidIndexes } from '../db/table-stats.js';
 import { DigilogError } from '../errors.js';
 import { readMigrations } from '../project.js';
 import { readStatus } from './check-status.js';
+import { pendingUpTo } from './migrate-to.js';
 import { takeBackup, type BackupResult } from './backup.js';
 import { directivesOf, guardDangerous, planMigrations, readAcknowledgements, type Plan } from './plan.js';
 import { withAllowFlags } from '../core/acknowledgements.js';
@@ -41,6 +42,8 @@ export interface MigrateOptions extends RunnerOptions {
   allowMissingHistory?: boolean;
   /** Acknowledgements `<migration>:<rule>` on top of the migrations folder's digilog.acknowledgements. */
   allow?: string[];
+  /** Apply the pending migrations only up to and including this one (a step-wise deploy). */
+  to?: string;
   /** Write a pg_dump custom-format dump into this folder before applying anything. */
   backupDir?: string;
   onEvent?: (event: MigrateEvent) => void;
@@ -188,7 +191,7 @@ export async function prepareDeploy(
   const report = await readStatus(session, local, options.migrationBudgetMs);
   const warnings = [...checkDeployable(report, options), ...invalidIndexWarnings(await readInvalidIndexes(session.client, session.target.schema))];
   const byName = new Map(local.map((m) => [m.name, m]));
-  const pending = report.pending.map((name) => byName.get(name)!);
+  const pending = pendingUpTo(report.pending.map((name) => byName.get(name)!), local, options.to);
   const acknowledgements = withAllowFlags(readAcknowledgements(options.migrationsDir), options.allow ?? []);
   const plan = await planMigrations(pending, { client: session.client, schema: session.target.schema, largeTableRows: options.largeTableRows, acknowledgements });
   return { report, warnings, pending, plan };

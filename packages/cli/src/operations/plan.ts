@@ -8,7 +8,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type pg from 'pg';
 import { ACKNOWLEDGEMENTS_FILE, parseAcknowledgements, type Acknowledgements } from '../core/acknowledgements.js';
-import { applyContext, type ContextFinding, type TableFacts } from '../core/context.js';
+import { applyContext, droppedColumns, type ContextFinding, type TableFacts } from '../core/context.js';
 import { classify, worstLevel, type Finding, type IndexTables } from '../core/classify.js';
 import { readDirectives, type Directives } from '../core/directives.js';
 import { cannotRunInTransaction, executionModeOf, lineOf, parseStatements, splitLikePrisma, unendedTransaction, type ExecutionMode, type ParsedStatement } from '../core/execution-mode.js';
@@ -184,7 +184,7 @@ export async function planMigrations(migrations: LocalMigration[], options: Plan
   const touched = new Set<string>();
   for (const { findings } of parsed) for (const f of findings) if (f.table && f.rule !== 'create-table' && f.level !== 'safe') touched.add(f.table);
   const tables: Map<string, TableFacts> =
-    options.client && options.schema ? await readTableFacts(options.client, options.schema, [...touched], options.largeTableRows) : new Map();
+    options.client && options.schema ? await readTableFacts(options.client, options.schema, [...touched], options.largeTableRows, droppedColumns(parsed.flatMap((p) => p.findings))) : new Map();
 
   const createdEarlier = new Set<string>();
   const typesCreatedEarlier = new Set<string>();

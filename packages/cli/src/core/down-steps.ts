@@ -180,9 +180,11 @@ export async function adjustDownSql(sql: string, undone: readonly Pick<LocalMigr
   let body = sql;
   if (catalogs) {
     body = constraintSteps(body, await statementsOf(body), catalogs.now.constraints, catalogs.target.constraints);
-    const { before, after } = objectSteps(catalogs.now.objects, catalogs.target.objects, mentionedObjects(touched));
+    const handled = mentionedObjects(await statementsOf(body)).get('index') ?? new Set<string>();
+    const { before, after } = objectSteps(catalogs.now.objects, catalogs.target.objects, mentionedObjects(touched), handled);
     const section = (title: string, steps: string[]) => (steps.length > 0 ? `-- ${title}\n${steps.join('\n\n')}\n\n` : '');
-    body = `${section('Functions, sequences and extensions as at the target (the schema engine does not manage them)', before)}${body}${after.length > 0 ? '\n' : ''}${section('Views, triggers and the rest as at the target', after)}`;
+    const title = (when: string) => `What the schema engine does not manage, as at the target (${when} its SQL)`;
+    body = `${section(title('before'), before)}${body}${after.length > 0 ? '\n' : ''}${section(title('after'), after)}`;
   }
   if (concurrent.size > 0) body = withConcurrentIndexBuilds(body, await statementsOf(body), concurrent);
   return { body, notes };

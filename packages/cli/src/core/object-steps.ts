@@ -8,6 +8,8 @@
  *    replacements of extensions, sequences and functions run before the engine's SQL (its
  *    defaults may call them), views, triggers and checks after it (on its tables); drops the
  *    other way round;
+ *  - indexes the undone migrations create, rename or drop that the engine's SQL leaves alone
+ *    (a partial or expression index it did not describe) are dropped or re-created likewise;
  *  - an index that backs a constraint (UNIQUE … DEFERRABLE, say) is dropped and re-created as
  *    the constraint: the engine emits DROP INDEX, which PostgreSQL refuses for such an index.
  * Pure: catalogs and parsed statements in, SQL out.
@@ -45,6 +47,11 @@ export function mentionedObjects(statements: readonly ParsedStatement[]): Map<Ob
     else if (nodeType === 'ViewStmt') add('view', relname(node.view));
     else if (nodeType === 'CreateExtensionStmt') add('extension', node.extname as string);
     else if (nodeType === 'CreateStmt') add('table', relname(node.relation));
+    else if (nodeType === 'IndexStmt') add('index', node.idxname as string);
+    else if (nodeType === 'RenameStmt' && node.renameType === 'OBJECT_INDEX') (add('index', relname(node.relation)), add('index', node.newname as string));
+    else if (nodeType === 'DropStmt' && node.removeType === 'OBJECT_INDEX') {
+      for (const object of (node.objects as Node[] | undefined) ?? []) add('index', svals((object.List as Node | undefined)?.items).at(-1));
+    }
     else if (nodeType === 'RenameStmt' && node.renameType === 'OBJECT_TABLE') (add('table', relname(node.relation)), add('table', node.newname as string));
     else if (nodeType === 'AlterTableStmt') {
       for (const { AlterTableCmd: cmd } of (node.cmds as Array<{ AlterTableCmd: Node }> | undefined) ?? []) {
@@ -66,21 +73,30 @@ export function mentionedObjects(statements: readonly ParsedStatement[]): Map<Ob
   return mentioned;
 }
 
-/** What to run before and after the engine's SQL so that the mentioned objects are as at the target. Pure. */
-export function objectSteps(now: ReadonlyMap<string, SchemaObject>, target: ReadonlyMap<string, SchemaObject>, mentioned: ReadonlyMap<ObjectKind | 'table', ReadonlySet<string>>): { before: string[]; after: string[] } {
-  const touched = (o: SchemaObject) => mentioned.get(o.kind)?.has(o.name) === true || (o.table !== undefined && mentioned.get('table')?.has(o.table) === true);
+/**
+ * What to run before and after the engine's SQL so that the mentioned objects are as at the
+ * target. `handledIndexes`: the indexes the engine's SQL itself creates or drops (left to it). Pure.
+ */
+export function objectSteps(
+  now: ReadonlyMap<string, SchemaObject>,
+  target: ReadonlyMap<string, SchemaObject>,
+  mentioned: ReadonlyMap<ObjectKind | 'table', ReadonlySet<string>>,
+  handledIndexes: ReadonlySet<string> = new Set(),
+): { before: string[]; after: string[] } {
+  const touched = (o: SchemaObject) =>
+    !(o.kind === 'index' && handledIndexes.has(o.name)) && (mentioned.get(o.kind)?.has(o.name) === true || (o.table !== undefined && mentioned.get('table')?.has(o.table) === true));
   const before: string[] = [];
   const after: string[] = [];
   // Drops: triggers and views before the engine's SQL (it may drop their tables' columns), the rest after (its defaults and indexes may use them).
   const drops = [...now.entries()].filter(([key, o]) => touched(o) && !target.has(key)).map(([, o]) => o);
-  for (const kind of ['trigger', 'view', 'check'] as const) before.push(...drops.filter((o) => o.kind === kind).map((o) => o.drop));
+  for (const kind of ['trigger', 'view', 'check', 'index'] as const) before.push(...drops.filter((o) => o.kind === kind).map((o) => o.drop));
   const creates = [...target.entries()].filter(([key, o]) => touched(o) && now.get(key)?.create !== o.create).map(([, o]) => o);
   // Sequences have no CREATE OR REPLACE: one that exists with other settings is left as it is.
   const wanted = creates.filter((o) => !(o.kind === 'sequence' && now.has(`sequence:${o.key}`)));
   for (const kind of ['extension', 'sequence', 'function'] as const) before.push(...wanted.filter((o) => o.kind === kind).map((o) => o.create));
-  // A CHECK constraint that exists with another definition is dropped first (no CREATE OR REPLACE).
-  before.push(...wanted.filter((o) => o.kind === 'check' && now.has(`check:${o.key}`)).map((o) => now.get(`check:${o.key}`)!.drop));
-  for (const kind of ['view', 'trigger', 'check'] as const) after.push(...wanted.filter((o) => o.kind === kind).map((o) => o.create));
+  // A CHECK constraint or an index that exists with another definition is dropped first (no CREATE OR REPLACE).
+  before.push(...wanted.filter((o) => (o.kind === 'check' || o.kind === 'index') && now.has(`${o.kind}:${o.key}`)).map((o) => now.get(`${o.kind}:${o.key}`)!.drop));
+  for (const kind of ['view', 'trigger', 'check', 'index'] as const) after.push(...wanted.filter((o) => o.kind === kind).map((o) => o.create));
   for (const kind of ['function', 'sequence', 'extension'] as const) after.push(...drops.filter((o) => o.kind === kind).map((o) => o.drop));
   return { before, after };
 }

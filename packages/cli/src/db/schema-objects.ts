@@ -1,6 +1,7 @@
 /**
  * The objects of a database that Prisma's schema engine does not describe (functions, triggers,
- * standalone sequences, views, extensions, CHECK constraints), each with the SQL that creates and drops it, and the
+ * standalone sequences, views, extensions, CHECK constraints), the indexes it may miss (partial or
+ * expression indexes, which it does not always describe), each with the SQL that creates and drops it, and the
  * indexes that back a constraint (the engine takes a UNIQUE constraint for a unique index and
  * would DROP INDEX it, which PostgreSQL refuses). Read-only catalog queries; the definitions come
  * from PostgreSQL itself (pg_get_functiondef, pg_get_triggerdef, pg_get_viewdef,
@@ -10,7 +11,7 @@ import type pg from 'pg';
 import { quoteIdent } from './target.js';
 
 /** Kinds of objects outside the schema engine's model (Prisma ignores CHECK constraints too). */
-export type ObjectKind = 'extension' | 'function' | 'sequence' | 'view' | 'trigger' | 'check';
+export type ObjectKind = 'extension' | 'function' | 'sequence' | 'view' | 'trigger' | 'check' | 'index';
 
 /** One such object: `name` is its bare name, `key` identifies it (schema, arguments, table). */
 export interface SchemaObject {
@@ -89,6 +90,14 @@ export async function readSchemaObjects(client: pg.Client): Promise<Map<string, 
   for (const r of checks.rows) {
     const table = `${quoteIdent(r.schema)}.${quoteIdent(r.table)}`;
     add({ kind: 'check', key: `${r.schema}.${r.table}.${r.name}`, name: r.name, table: r.table, create: `ALTER TABLE ${table} ADD CONSTRAINT ${quoteIdent(r.name)} ${r.def};`, drop: `ALTER TABLE IF EXISTS ${table} DROP CONSTRAINT IF EXISTS ${quoteIdent(r.name)};` });
+  }
+  const indexes = await client.query<{ schema: string; table: string; name: string; def: string }>(
+    `SELECT n.nspname AS schema, t.relname AS table, i.relname AS name, pg_get_indexdef(i.oid) AS def
+       FROM pg_index x JOIN pg_class i ON i.oid = x.indexrelid JOIN pg_class t ON t.oid = x.indrelid JOIN pg_namespace n ON n.oid = i.relnamespace
+      WHERE ${USER_SCHEMAS} AND NOT EXISTS (SELECT 1 FROM pg_constraint c WHERE c.conindid = i.oid) AND ${NOT_FROM_EXTENSION('i.oid')}`,
+  );
+  for (const r of indexes.rows) {
+    add({ kind: 'index', key: `${r.schema}.${r.name}`, name: r.name, table: r.table, create: `${r.def};`, drop: `DROP INDEX IF EXISTS ${quoteIdent(r.schema)}.${quoteIdent(r.name)};` });
   }
   return found;
 }

@@ -6,7 +6,7 @@ import type { PreparedRollback, RollbackResult } from '../operations/rollback.js
 import { printFindings } from '../output/findings.js';
 import type { Terminal } from '../output/terminal.js';
 import { commandContext, setExitCode, withCommonOptions, type CommonFlags } from './common.js';
-import { confirm } from './confirm.js';
+import { assertCanConfirm, confirm } from './confirm.js';
 import { wholeNumberFlag } from './option-values.js';
 
 interface RollbackFlags extends CommonFlags {
@@ -47,6 +47,8 @@ Examples:
         throw new DigilogError('usage', 'rollback needs exactly one of --to <migration> or --last <n>', { hint: 'Run `digilog-db status` to see the applied migrations.' });
       }
       const { config, paths, terminal } = await commandContext(flags, { shadow: true });
+      // Nobody could answer the prompt: say so before any work.
+      if (!flags.createOnly && !flags.yes) assertCanConfirm(terminal, 'rollback');
       const { rollback } = await import('../operations/rollback.js');
       const { runnerOptions } = await import('../operations/runner-options.js');
       const { chooseBackupDir } = await import('../operations/backup.js');

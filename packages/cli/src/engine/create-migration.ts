@@ -107,8 +107,10 @@ export async function createMigrationFromSchema(options: CreateMigrationOptions)
     if (output.migrationScript === null) return { created: output, down: '', appliedPending: appliedMigrationNames };
     // Its down script, from the history with it to the history without it, on this same engine.
     const next = { path: output.generatedMigrationName, migrationFile: { path: MIGRATION_FILE, content: { tag: 'ok' as const, value: output.migrationScript } } };
-    const withNew = { ...input, migrationDirectories: sortedByPath([...input.migrationDirectories, next]) };
-    return { created: output, down: await downScript(engine, adapters, withNew, input), appliedPending: appliedMigrationNames };
+    // The first migration's folder has no migration_lock.toml yet (written below); the diff needs it to know the provider.
+    const before = { ...input, lockfile: { path: LOCK_FILE_NAME, content: input.lockfile.content ?? LOCK_FILE_CONTENT } };
+    const withNew = { ...before, migrationDirectories: sortedByPath([...input.migrationDirectories, next]) };
+    return { created: output, down: await downScript(engine, adapters, withNew, before), appliedPending: appliedMigrationNames };
   });
   if (created.migrationScript === null) return { migration: null, appliedPending };
 

@@ -10,6 +10,7 @@ interface ResetFlags extends CommonFlags {
   force?: boolean;
   yes?: boolean;
   seed?: boolean;
+  to?: string;
 }
 
 export function register(program: Command): void {
@@ -18,12 +19,14 @@ export function register(program: Command): void {
     .option('--force', 'allow reset when NODE_ENV=production')
     .option('-y, --yes', 'do not ask for confirmation')
     .option('--no-seed', 'do not run prisma/seed.ts afterwards')
+    .option('--to <migration>', 're-apply the migrations only up to and including this one (a previous state)')
     .addHelpText(
       'after',
       `
 Examples:
   $ digilog-db reset            # asks before deleting data
-  $ digilog-db reset --yes      # in scripts (never in production without --force)`,
+  $ digilog-db reset --yes      # in scripts (never in production without --force)
+  $ digilog-db reset --yes --to 20240101000000_init   # back to a previous state`,
     )
     .action(async (flags: ResetFlags) => {
       const { config, paths, terminal } = await commandContext(flags);
@@ -34,6 +37,7 @@ Examples:
       const options = {
         ...runnerOptions(config, paths),
         force: flags.force === true,
+        ...(flags.to === undefined ? {} : { to: flags.to }),
         // It waits for a running migration before it drops anything; say so rather than hang silently.
         onEvent: (event: MigrateEvent) => {
           if (event.type === 'lock-wait') terminal.err(`Waiting for the migration lock held by ${describeLockHolder(event.holder)}`);

@@ -244,7 +244,8 @@ export async function createEngineAdapterFactory(options: EngineAdapterOptions):
       await Promise.all([...sessions].map(endSession));
       await Promise.allSettled([...creating]);
       const failures: unknown[] = [];
-      for (const name of [...shadows]) await dropShadow(name).catch((error: unknown) => failures.push(error));
+      // In parallel: a factory that kept its shadow databases (keepShadows) has several to drop.
+      await Promise.all([...shadows].map((name) => dropShadow(name).catch((error: unknown) => failures.push(error))));
       if (failures.length > 0) throw new Error(`Could not drop shadow database(s) ${[...shadows].join(', ')}: ${String(failures[0])}`);
     },
   };

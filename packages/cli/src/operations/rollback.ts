@@ -81,9 +81,12 @@ export async function rollback(options: RollbackOptions): Promise<RollbackResult
     const base = { target: selection.target, undone: [...selection.undo].reverse(), path: null, schemaPath: null, applied: null, database: session.target.label };
     if (selection.undo.length === 0) return { ...base, action: 'nothing-to-undo' as const };
     const segments = downSegments(selection, (m) => readDownFile(options.migrationsDir, m) !== null);
+    // The live catalog is read while the engine replays the history (its session is otherwise idle).
+    const reading = (async () => ({ objects: await readSchemaObjects(session.client), constraints: await readConstraintIndexes(session.client, session.target.schema) }))();
+    reading.catch(() => {});
     const script = await computeRollbackScript({ ...options, selection, segments });
     const undone = local.filter((m) => selection.undo.includes(m.name));
-    const now = { objects: await readSchemaObjects(session.client), constraints: await readConstraintIndexes(session.client, session.target.schema) };
+    const now = await reading;
     const { body, notes } = await adjustDownSql(script.parts.join('\n'), undone, { now, target: script.target });
     const currentSchema = options.schemaPath ? readFileSync(options.schemaPath, 'utf8') : null;
     const schemaChanges = script.schema !== null && script.schema !== currentSchema;

@@ -58,8 +58,9 @@ function squawkViolations(files) {
  * Returns per-workload rows and every disagreement with its explanation (or none).
  */
 export async function compareWithSquawk(workloadsDir = resolve(ROOT, '../shared/workloads')) {
-  const { classify } = await import(join(ROOT, 'packages/cli/dist/core/classify.js'));
-  const { loadParser } = await import(join(ROOT, 'packages/cli/dist/core/execution-mode.js'));
+  const { classify } = await import(join(ROOT, 'packages/cli/dist/plan/classify.js'));
+  const { loadParser } = await import(join(ROOT, 'packages/cli/dist/plan/execution-mode.js'));
+  const { toMigration } = await import(join(ROOT, 'packages/cli/dist/read/migrations-folder.js'));
   const parser = await loadParser();
   const rows = [];
   const disagreements = [];
@@ -86,7 +87,7 @@ export async function compareWithSquawk(workloadsDir = resolve(ROOT, '../shared/
         const [nodeType, node] = Object.entries(raw.stmt)[0];
         return { nodeType, node, text: bytes.subarray(ranges[index].start, ranges[index].end).toString('utf8').trim() };
       });
-      const findings = classify(stmtObjects, sql);
+      const findings = classify(stmtObjects, toMigration('', file, sql).directives);
       classifyMs += performance.now() - t0;
       statements += stmtObjects.length;
       const worstByStatement = new Map();

@@ -20,7 +20,7 @@ export interface PooledPrisma {
 
 export function createPrisma(url: string, { name = 'primary', log }: { name?: string; log?: Logger } = {}): PooledPrisma {
   const target = parseTarget(url);
-  // TLS as libpq reads sslmode (and Prisma sslaccept), passed to pg explicitly (see @digilog/db db/tls.ts).
+  // TLS as libpq reads sslmode (and Prisma sslaccept), passed to pg explicitly (see @digilog/db config/tls.ts).
   const pool = new pg.Pool(pgConnection(target));
   // An idle client losing its server (restart, failover) emits 'error' on the pool; unhandled, it would crash the API.
   pool.on('error', (error: Error & { code?: string }) => {

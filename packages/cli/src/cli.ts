@@ -7,8 +7,10 @@ import { createRequire } from 'node:module';
 import { Command, CommanderError } from 'commander';
 import { asDigilogError } from './db/connect.js';
 import { DigilogError, EXIT_CODES } from './errors.js';
+import { formatInArgv, isCiFormat } from './output/format.js';
+import { render as renderCi } from './output/render.js';
 import { createTerminal, printError } from './output/terminal.js';
-import { currentTerminal, outcome, runExitHooks } from './commands/common.js';
+import { Run } from './commands/run.js';
 import { register as registerDev } from './commands/dev.js';
 import { register as registerDiff } from './commands/diff.js';
 import { register as registerGenerate } from './commands/generate.js';
@@ -33,15 +35,15 @@ import { register as registerDownSql } from './commands/down-sql.js';
  */
 const VERSION = (createRequire(import.meta.url)('../package.json') as { version: string }).version;
 
-/** Builds the program (exported for option-parsing tests). */
-export function buildProgram(): Command {
+/** Builds the program for one run (exported for option-parsing tests). */
+export function buildProgram(run: Run = new Run()): Command {
   const program = new Command('digilog-db')
     .description('The migration authority for the DigiLog Settings API (Prisma-compatible, PostgreSQL).')
     .version(VERSION)
     .showHelpAfterError('(run with --help for usage)')
     .exitOverride()
     .configureOutput({ writeErr: (text) => process.stderr.write(text) });
-  for (const register of [registerMigrate, registerStatus, registerResolve, registerReset, registerSeed, registerHealth, registerGenerate, registerDev, registerPush, registerPull, registerDiff, registerStudio, registerLint, registerRoles, registerApiKey, registerRollback, registerDownSql]) register(program);
+  for (const register of [registerMigrate, registerStatus, registerResolve, registerReset, registerSeed, registerHealth, registerGenerate, registerDev, registerPush, registerPull, registerDiff, registerStudio, registerLint, registerRoles, registerApiKey, registerRollback, registerDownSql]) register(program, run);
   program.addHelpText(
     'after',
     `
@@ -61,26 +63,36 @@ Exit codes: 0 ok, 1 error, 2 usage/config, 3 pending, 4 dangerous change blocked
 export async function main(argv: string[]): Promise<void> {
   ignoreClosedReader();
   neverBlockOnTerminal();
-  const program = buildProgram();
+  const run = new Run();
+  const program = buildProgram(run);
   try {
     await program.parseAsync(argv);
-    process.exitCode = outcome.exitCode;
-    await runExitHooks();
+    // The command returned its outcome: its one document or report is printed here, nowhere else.
+    const { exitCode, json, render, report } = run.outcome;
+    const format = formatInArgv(argv);
+    const terminal = run.terminal ?? createTerminal({ json: format === 'json', format });
+    if (isCiFormat(terminal.format)) {
+      if (report) process.stdout.write(await renderCi(terminal.format, report, { cwd: process.cwd() }));
+    } else if (terminal.json && json !== undefined) terminal.printJson(json);
+    else if (!terminal.json) render?.(terminal);
+    process.exitCode = exitCode;
+    await run.cleanUp();
     // A finished command exits even if a library left a timer armed (the WASM schema engine
     // arms 60 s timers it never clears; the loader clears those it knows).
-    await exitAfterFlush(outcome.exitCode);
+    await exitAfterFlush(exitCode);
   } catch (thrown) {
-    const json = argv.includes('--json');
+    const format = formatInArgv(argv);
+    const json = format === 'json';
     if (thrown instanceof CommanderError) {
       // Help and version are successes; every other commander error is a usage error.
       const ok = ['commander.helpDisplayed', 'commander.version', 'commander.help'].includes(thrown.code);
       // Commander has told a human on stderr; a --json caller still gets its one document on stdout.
-      if (!ok && json) printError(createTerminal({ json }), usageError(thrown));
+      if (!ok && json) printError(createTerminal({ json, format }), usageError(thrown));
       await exitAfterFlush(ok ? EXIT_CODES.ok : EXIT_CODES.usage);
     }
     const error = thrown instanceof DigilogError ? thrown : asDigilogError(thrown);
-    printError(currentTerminal ?? createTerminal({ json }), error);
-    await runExitHooks();
+    printError(run.terminal ?? createTerminal({ json, format }), error);
+    await run.cleanUp();
     await exitAfterFlush(error.exitCode);
   }
 }

@@ -2,27 +2,28 @@
  * Library entry of @digilog/db: the operations behind the CLI, for services
  * (ensureMigrated at boot) and health checks (checkStatus).
  */
-export { ensureMigrated, type EnsureMigratedOptions, type EnsureMigratedResult } from './operations/ensure-migrated.js';
-export { checkStatus, type StatusResult } from './operations/check-status.js';
-export { migrate, type MigrateOptions, type MigrateResult, type MigrateEvent } from './operations/migrate.js';
-export { resolveMigration, type ResolveAction, type ResolveResult } from './operations/resolve.js';
-export { reset, type ResetOptions, type ResetResult } from './operations/reset.js';
-export { runnerOptions, type RunnerOptions } from './operations/runner-options.js';
-export { diagnose, summarize, type StatusReport, type StatusState } from './core/diagnose.js';
-export { loadConfig, type Config } from './config.js';
-export { resolveProjectPaths, readMigrations } from './project.js';
+export { ensureMigrated, type EnsureMigratedOptions, type EnsureMigratedResult } from './deploy/ensure-migrated.js';
+export { checkStatus, type StatusResult } from './status/check-status.js';
+export { migrate, type MigrateOptions, type MigrateResult, type MigrateEvent } from './deploy/migrate.js';
+export { resolveMigration, type ResolveAction, type ResolveResult } from './deploy/resolve.js';
+export { reset, type ResetOptions, type ResetResult } from './develop/reset.js';
+export { runnerOptions, type RunnerOptions } from './config/runner-options.js';
+export { diagnose, summarize, type StatusReport, type StatusState } from './status/diagnose.js';
+export { loadConfig, type Config } from './config/config.js';
+export { resolveProjectPaths } from './read/project.js';
+export { readMigrations, type Migration } from './read/migrations-folder.js';
 export { DigilogError, EXIT_CODES, exitCodeOf, type ErrorKind } from './errors.js';
 export { redact, redactDeep } from './redact.js';
 export { PRISMA_ADVISORY_LOCK_KEY } from './db/lock.js';
-export { parseTarget, clientConfig, pgConnection, type DatabaseTarget } from './db/target.js';
+export { parseTarget, clientConfig, pgConnection, type DatabaseTarget } from './config/target.js';
 export { checkHealth, type HealthCheckOptions } from './health/check-health.js';
 export { healthBody, httpStatusOf, databaseStatus, type HealthBody, type HealthSnapshot, type ComponentStatus } from './health/body.js';
 export { ReplicaProbe, type ReplicaState } from './health/replica.js';
 export { parseLsn } from './health/lsn.js';
-export { withEmbeddedDefault, requireDatabaseUrl } from './config.js';
-export { applyDatasource, readDatasource, type Datasource } from './datasource.js';
+export { withEmbeddedDefault, requireDatabaseUrl } from './config/config.js';
+export { applyDatasource, readDatasource, type Datasource } from './config/datasource.js';
 export { createJsonLogger, silentLogger, type Logger, type LogLevel, type LogFormat } from './log/json-logger.js';
 export { migrationEventLog, type MigrationEventLog, type MigrationClassification } from './log/migration-events.js';
 export { migrationMetrics, migrationMetricDefinitions, MIGRATION_METRICS, RECENT_MIGRATIONS, type MetricFamily, type MetricSample } from './metrics/migration-metrics.js';
 export { registerFamilies, renderFamilies } from './metrics/prometheus.js';
-export { API_KEY_SCOPES, parseApiKey, apiKeySecretMatches, createApiKey, listApiKeys, revokeApiKey, type ApiKeyScope, type ApiKeyInfo, type CreatedApiKey } from './operations/api-keys.js';
+export { API_KEY_SCOPES, parseApiKey, apiKeySecretMatches, createApiKey, listApiKeys, revokeApiKey, type ApiKeyScope, type ApiKeyInfo, type CreatedApiKey } from './admin/api-keys.js';

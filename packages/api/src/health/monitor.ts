@@ -4,7 +4,7 @@
  * in the background so that polling costs the database nothing, while a new
  * failure shows within one refresh interval.
  */
-import { ReplicaProbe, checkHealth, healthBody, parseTarget, type HealthSnapshot, type RunnerOptions } from '@digilog/db';
+import { ReplicaProbe, checkHealth, healthBody, type HealthSnapshot, type RunnerOptions } from '@digilog/db';
 import type { Logger } from '../log.js';
 
 export interface HealthMonitorOptions {
@@ -26,7 +26,7 @@ export class HealthMonitor {
 
   constructor(private readonly options: HealthMonitorOptions) {
     this.snapshot = { status: null, checkError: 'not checked yet', replica: null, checkedAt: new Date(0), boot: options.boot, shuttingDown: false };
-    this.replica = options.replicaUrl ? new ReplicaProbe(options.replicaUrl, parseTarget(options.runner.databaseUrl).schema) : undefined;
+    this.replica = options.replicaUrl ? new ReplicaProbe(options.replicaUrl, options.runner.target.schema) : undefined;
   }
 
   /** First check now, then one every refreshMs (the timer does not keep the process alive). */

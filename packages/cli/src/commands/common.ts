@@ -1,13 +1,17 @@
 /** Options every command shares, and the glue from commander to an operation's result. */
 import type { Command } from 'commander';
 import { dirname } from 'node:path';
-import { loadConfig, registerUrlSecrets, withEmbeddedDefault, type Config } from '../config.js';
-import { applyDatasource, readDatasource } from '../datasource.js';
-import { resolveProjectPaths, type ProjectPaths } from '../project.js';
+import { loadConfig, registerUrlSecrets, withEmbeddedDefault, type Config } from '../config/config.js';
+import { applyDatasource, readDatasource } from '../config/datasource.js';
+import { resolveProjectPaths, type ProjectPaths } from '../read/project.js';
 import { createTerminal, type Terminal } from '../output/terminal.js';
+import type { Outcome, Run } from './run.js';
+import type { OutputFormat } from '../output/format.js';
 
 export interface CommonFlags {
   json?: boolean;
+  /** --format, on the commands that take it (output/format.ts). */
+  format?: OutputFormat;
   schema?: string;
   migrationsDir?: string;
   url?: string;
@@ -35,37 +39,33 @@ export interface CommandContext {
  * paths, terminal, and a database (the embedded default when DATABASE_URL is
  * unset outside production; `shadow` also starts its shadow instance).
  */
-export async function commandContext(flags: CommonFlags, { shadow = false }: { shadow?: boolean } = {}, env: NodeJS.ProcessEnv = process.env): Promise<CommandContext> {
-  // LOG_FORMAT=json (validated with the rest below): stderr becomes JSON log lines, loaded only then.
-  const log = env.LOG_FORMAT?.trim().toLowerCase() === 'json' ? (await import('../log/json-logger.js')).createJsonLogger({ service: 'digilog-db' }) : undefined;
-  const terminal = createTerminal({ json: flags.json === true, env, ...(log ? { log } : {}) });
+export async function commandContext(run: Run, flags: CommonFlags, { shadow = false }: { shadow?: boolean } = {}, env: NodeJS.ProcessEnv = process.env): Promise<CommandContext> {
   // The terminal exists before validation so that a config error is still rendered as JSON under --json.
-  currentTerminal = terminal;
-  const paths = resolveProjectPaths({ schema: flags.schema, migrationsDir: flags.migrationsDir });
-  const projectDir = dirname(paths.schemaPath ? dirname(paths.schemaPath) : paths.migrationsDir);
+  commandTerminal(run, flags, env);
   // Registered before anything can fail, so that no message can echo the --url password.
   if (flags.url !== undefined) registerUrlSecrets(flags.url);
   // --url wins over the environment: DATABASE_URL is not even validated then.
   const loaded = loadConfig(flags.url !== undefined ? { ...env, DATABASE_URL: undefined, DIRECT_URL: undefined } : env);
+  // LOG_FORMAT=json (validated above): stderr becomes JSON log lines from here on; the logger is loaded only then.
+  if (loaded.logFormat === 'json') run.terminal = createTerminal({ json: flags.json === true, ...(flags.format ? { format: flags.format } : {}), env, log: (await import('../log/json-logger.js')).createJsonLogger({ service: 'digilog-db' }) });
+  const paths = resolveProjectPaths({ schema: flags.schema, migrationsDir: flags.migrationsDir });
+  const projectDir = dirname(paths.schemaPath ? dirname(paths.schemaPath) : paths.migrationsDir);
   const withUrl = applyDatasource({ ...loaded, embedded: loaded.embedded || flags.embedded === true }, env, { datasource: readDatasource(paths.schemaPath, projectDir), url: flags.url });
-  const embedded = await withEmbeddedDefault(withUrl, projectDir, { shadow, announce: (line) => terminal.err(line) });
-  exitHooks.push(embedded.stop);
-  return { config: embedded.config, paths, terminal };
+  const embedded = await withEmbeddedDefault(withUrl, projectDir, { shadow, announce: (line) => run.terminal!.err(line) });
+  run.onCleanup(embedded.stop);
+  return { config: embedded.config, paths, terminal: run.terminal! };
 }
 
-/** Clean-up to run before the process exits (e.g. stopping the embedded database). */
-export const exitHooks: Array<() => Promise<void>> = [];
-
-export async function runExitHooks(): Promise<void> {
-  await Promise.all(exitHooks.splice(0).map((hook) => hook().catch(() => {})));
+/** The run's terminal for a command that needs no configuration (lint, generate, roles). */
+export function commandTerminal(run: Run, flags: Pick<CommonFlags, 'json' | 'format'>, env: NodeJS.ProcessEnv = process.env): Terminal {
+  run.terminal = createTerminal({ json: flags.json === true, ...(flags.format ? { format: flags.format } : {}), env });
+  return run.terminal;
 }
 
-/** The terminal of the running command, for the entry point's error printer. */
-export let currentTerminal: Terminal | undefined;
-
-/** Commands report their exit code here; only the entry point applies it. */
-export const outcome = { exitCode: 0 };
-
-export function setExitCode(code: number): void {
-  outcome.exitCode = code;
+/** A commander action that returns the command's Outcome: kept on the run, for cli.ts to print and exit with. */
+export function outcomeOf<A extends unknown[]>(run: Run, action: (...args: A) => Promise<Outcome | void>): (...args: A) => Promise<void> {
+  return async (...args: A) => {
+    const outcome = await action(...args);
+    if (outcome) run.outcome = outcome;
+  };
 }

@@ -1,7 +1,10 @@
 /** `digilog-db dev --name <name>`: create a migration from the schema and apply it (like `prisma migrate dev`). */
 import type { Command } from 'commander';
+import type { Run } from './run.js';
+import { askYesNo } from '../output/prompt.js';
 import { DigilogError, EXIT_CODES } from '../errors.js';
-import { commandContext, setExitCode, withCommonOptions, type CommonFlags } from './common.js';
+import { devJson } from '../output/json.js';
+import { commandContext, outcomeOf, withCommonOptions, type CommonFlags } from './common.js';
 
 interface DevFlags extends CommonFlags {
   name?: string;
@@ -10,7 +13,7 @@ interface DevFlags extends CommonFlags {
   force?: boolean;
 }
 
-export function register(program: Command): void {
+export function register(program: Command, run: Run): void {
   withCommonOptions(program.command('dev'))
     .description('create a migration from schema changes (through a shadow database), show it, and apply it')
     .requiredOption('-n, --name <name>', 'migration name, e.g. add_owner')
@@ -27,14 +30,15 @@ Examples:
   $ digilog-db dev --name add_owner
   $ digilog-db dev --name rename_column --create-only   # edit the SQL, then: digilog-db migrate`,
     )
-    .action(async (flags: DevFlags) => {
-      const { config, paths, terminal } = await commandContext(flags, { shadow: true });
+    .action(outcomeOf(run, async (flags: DevFlags) => {
+      const { config, paths, terminal } = await commandContext(run, flags, { shadow: true });
       if (!paths.schemaPath) throw new DigilogError('usage', 'dev needs a schema', { hint: 'Pass --schema <path/to/schema.prisma>.' });
-      const { dev } = await import('../operations/dev.js');
-      const { runnerOptions } = await import('../operations/runner-options.js');
+      const { dev } = await import('../develop/dev.js');
+      const { runnerOptions } = await import('../config/runner-options.js');
       const { describeLockHolder } = await import('../db/lock.js');
       const spinner = await terminal.spinner('Comparing the schema with the migration history');
       const result = await dev({
+        signal: run.stopSignal(),
         ...runnerOptions(config, paths),
         schemaPath: paths.schemaPath,
         shadowDatabaseUrl: config.shadowDatabaseUrl,
@@ -48,25 +52,22 @@ Examples:
           spinner.stop();
           for (const warning of warnings) terminal.err(`${terminal.color.yellow('⚠ data loss:')} ${warning}`);
           if (flags.yes) return true;
-          if (!process.stdin.isTTY || terminal.json) {
-            terminal.err('The migration was written but not applied. Re-run with --yes to apply it, or edit it and run `digilog-db migrate`.');
-            return false;
-          }
-          const { createInterface } = await import('node:readline/promises');
-          const rl = createInterface({ input: process.stdin, output: process.stderr });
-          const answer = await rl.question('Apply this migration? [y/N] ').finally(() => rl.close());
-          return /^y(es)?$/i.test(answer.trim());
+          const answer = await askYesNo(terminal, 'Apply this migration?');
+          if (answer === undefined) terminal.err('The migration was written but not applied. Re-run with --yes to apply it, or edit it and run `digilog-db migrate`.');
+          return answer === true;
         },
       });
       spinner.stop();
-      if (terminal.json) terminal.printJson({ ok: true, ...result });
-      else if (result.action === 'in-sync') terminal.out('Already in sync: the schema matches the migration history; no migration created.');
-      else {
-        terminal.out(`Created ${result.migration}/migration.sql (and down.sql, the SQL that undoes it: review and commit both):\n`);
-        terminal.out(terminal.color.dim(result.sql!.trimEnd()));
-        terminal.out();
-        terminal.out(result.action === 'created-and-applied' ? terminal.color.green('Applied. Database is up to date!') : 'Not applied yet: run `digilog-db migrate` when ready.');
-      }
-      setExitCode(EXIT_CODES.ok);
-    });
+      return {
+        exitCode: EXIT_CODES.ok,
+        json: devJson(result),
+        render: () => {
+          if (result.action === 'in-sync') return terminal.out('Already in sync: the schema matches the migration history; no migration created.');
+          terminal.out(`Created ${result.migration}/migration.sql (and down.sql, the SQL that undoes it: review and commit both):\n`);
+          terminal.out(terminal.color.dim(result.sql!.trimEnd()));
+          terminal.out();
+          terminal.out(result.action === 'created-and-applied' ? terminal.color.green('Applied. Database is up to date!') : 'Not applied yet: run `digilog-db migrate` when ready.');
+        },
+      };
+    }));
 }

@@ -1,12 +1,14 @@
 /** `digilog-db migrate`: apply pending migrations (deploy semantics), after classifying them. */
 import type { Command } from 'commander';
+import type { Run } from './run.js';
 import { dirname, join } from 'node:path';
 import { DigilogError, EXIT_CODES } from '../errors.js';
-import { printFindings } from '../output/findings.js';
-import { formatMs, type Terminal } from '../output/terminal.js';
-import type { Plan } from '../operations/plan.js';
-import { withAllowFlags } from '../core/acknowledgements.js';
-import { commandContext, setExitCode, withCommonOptions, type CommonFlags } from './common.js';
+import { printDryRun, printProgress } from '../output/deploy.js';
+import { dryRunJson, migrateJson } from '../output/json.js';
+import { formatMs } from '../output/terminal.js';
+import { withAllowFlags } from '../plan/acknowledgements.js';
+import { commandContext, outcomeOf, withCommonOptions, type CommonFlags } from './common.js';
+import { isCiFormat, resolveFormat, withFormatOption } from '../output/format.js';
 import { durationFlag, wholeNumberFlag } from './option-values.js';
 
 interface MigrateFlags extends CommonFlags {
@@ -23,8 +25,8 @@ interface MigrateFlags extends CommonFlags {
   statementTimeout?: number;
 }
 
-export function register(program: Command): void {
-  withCommonOptions(program.command('migrate'))
+export function register(program: Command, run: Run): void {
+  withFormatOption(withCommonOptions(program.command('migrate')))
     .description('classify and apply pending migrations under the migration lock (like `prisma migrate deploy`)')
     .option('--to <migration>', 'apply the pending migrations only up to and including this one (a step-wise deploy)')
     .option('--dry-run', 'print the plan (pending migrations, classification, SQL) and change nothing; exit 3 if anything is pending, 4 if it would be blocked')
@@ -59,10 +61,12 @@ Examples:
   $ digilog-db migrate --lock-timeout 3s --lock-wait 120000
   $ digilog-db migrate --to 20240102000000_add_plan   # step-wise: up to this one only`,
     )
-    .action(async (flags: MigrateFlags) => {
-      const { config, paths, terminal } = await commandContext(flags);
-      const { runnerOptions } = await import('../operations/runner-options.js');
-      const { chooseBackupDir } = await import('../operations/backup.js');
+    .action(outcomeOf(run, async (flags: MigrateFlags) => {
+      const format = resolveFormat(flags);
+      if (!flags.dryRun && isCiFormat(format)) throw new DigilogError('usage', `--format ${format} needs --dry-run (a deploy prints text or --json)`, { hint: `Run \`digilog-db migrate --dry-run --format ${format}\` for the plan.` });
+      const { config, paths, terminal } = await commandContext(run, flags);
+      const { runnerOptions } = await import('../config/runner-options.js');
+      const { chooseBackupDir } = await import('../deploy/backup.js');
       const projectDir = dirname(paths.schemaPath ? dirname(paths.schemaPath) : paths.migrationsDir);
       const options = {
         ...runnerOptions(config, paths, {
@@ -79,53 +83,32 @@ Examples:
         backupDir: chooseBackupDir(flags.backup, config, join(projectDir, '.digilog', 'backups')),
       };
       if (flags.dryRun) {
-        const { dryRun } = await import('../operations/dry-run.js');
+        const { dryRun } = await import('../deploy/dry-run.js');
         const result = await dryRun(options);
-        if (terminal.json) terminal.printJson({ ok: !result.blocked, dryRun: true, ...result });
-        else printDryRun(terminal, result);
-        setExitCode(result.blocked ? EXIT_CODES['dangerous-blocked'] : result.pending.length > 0 ? EXIT_CODES.pending : EXIT_CODES.ok);
-        return;
+        return {
+          exitCode: result.blocked ? EXIT_CODES['dangerous-blocked'] : result.plan.steps.length > 0 ? EXIT_CODES.pending : EXIT_CODES.ok,
+          json: dryRunJson(result),
+          report: { command: 'dry-run', result },
+          render: () => printDryRun(terminal, result),
+        };
       }
-      const { migrate } = await import('../operations/migrate.js');
+      const { migrate } = await import('../deploy/migrate.js');
       const { color } = terminal;
       const spinner = await terminal.spinner('Taking the migration lock');
       // SIGTERM/SIGINT (a rolling deploy, Ctrl-C) and SIGHUP (the terminal or ssh session closed, whose
       // default would kill us mid-migration): finish the current migration, start no other, release the lock.
-      const stop = new AbortController();
-      const onSignal = (signal: NodeJS.Signals) => {
-        terminal.err(`${signal} received: finishing the current migration, then stopping.`);
-        stop.abort();
-      };
-      process.once('SIGTERM', onSignal);
-      process.once('SIGINT', onSignal);
-      process.once('SIGHUP', onSignal);
+      const stop = run.stopSignal();
+      stop.addEventListener('abort', () => terminal.err(`${String(stop.reason)} received: finishing the current migration, then stopping.`), { once: true });
       // LOG_FORMAT=json: each event is also a log line (the same lines the API writes at boot).
       const events = terminal.log ? (await import('../log/migration-events.js')).migrationEventLog(terminal.log) : undefined;
       try {
         const result = await migrate({
           ...options,
-          signal: stop.signal,
+          signal: stop,
+          preloadParser: true,
           onEvent(event) {
             events?.onEvent(event);
-            if (terminal.log) return;
-            if (event.type === 'lock-wait') {
-              const who = event.holder ? `process ${event.holder.pid} (${event.holder.applicationName ?? 'unknown'})` : 'another session';
-              spinner.text = `Waiting for the migration lock held by ${who}`;
-              terminal.err(`Waiting for the migration lock held by ${who}`);
-            } else if (event.type === 'plan') {
-              printPlanFindings(terminal, event.plan, (line) => terminal.err(line));
-            } else if (event.type === 'backup-start') {
-              spinner.text = `Backing up the database into ${event.dir}`;
-            } else if (event.type === 'backup-done') {
-              terminal.err(`Backup written: ${event.backup.path} (${formatBytes(event.backup.bytes)}, ${formatMs(event.backup.durationMs)})`);
-            } else if (event.type === 'migration-start') {
-              spinner.text = `[${event.index + 1}/${event.total}] Applying ${event.name}`;
-            } else if (event.type === 'migration-done') {
-              const slow = event.result.slow ? color.yellow(' (over budget)') : '';
-              terminal.out(`${color.green('✔')} ${event.result.name} ${color.dim(formatMs(event.result.durationMs))}${slow}`);
-            } else if (event.type === 'warning') {
-              terminal.err(`${color.yellow('Warning:')} ${event.message}`);
-            }
+            if (!terminal.log) printProgress(terminal, spinner, event);
           },
         });
         spinner.stop();
@@ -136,58 +119,23 @@ Examples:
           durationMs: Math.round(result.durationMs),
           lockWaitMs: Math.round(result.lockWaitMs),
         });
-        if (terminal.json) {
-          terminal.printJson({ ok: true, ...result });
-        } else if (terminal.log) {
-          // The log lines above are the report; stdout stays empty rather than mixing text into a JSON log stream.
-        } else if (result.action === 'applied') {
-          terminal.out(
-            `Applied ${result.applied.length} migration${result.applied.length === 1 ? '' : 's'} to ${result.database} in ${formatMs(result.durationMs)}.`,
-          );
-        } else {
-          terminal.out(`No pending migrations to apply. ${color.green('Database is up to date!')} (${result.database})`);
-        }
-        setExitCode(EXIT_CODES.ok);
+        return {
+          exitCode: EXIT_CODES.ok,
+          json: migrateJson(result),
+          render: () => {
+            // With LOG_FORMAT=json the log lines above are the report; stdout stays empty rather than mixing text into a JSON log stream.
+            if (terminal.log) return;
+            if (result.action === 'applied') terminal.out(`Applied ${result.applied.length} migration${result.applied.length === 1 ? '' : 's'} to ${result.database} in ${formatMs(result.durationMs)}.`);
+            else terminal.out(`No pending migrations to apply. ${color.green('Database is up to date!')} (${result.database})`);
+          },
+        };
       } catch (error) {
         spinner.stop();
         // Connection and configuration errors are logged once, by the entry point's error printer.
         if (!(error instanceof DigilogError && ['unreachable', 'config', 'usage'].includes(error.kind))) events?.failed(error);
         throw error;
-      } finally {
-        process.removeListener('SIGTERM', onSignal);
-        process.removeListener('SIGINT', onSignal);
-        process.removeListener('SIGHUP', onSignal);
       }
-    });
-}
-
-/** Findings worth reading before the run: every migration that is not entirely Safe. */
-function printPlanFindings(terminal: Terminal, plan: Plan, write: (line: string) => void): void {
-  for (const migration of plan.migrations) if (migration.worst !== 'safe') printFindings(terminal, migration, { write, showRelaxed: false });
-}
-
-function printDryRun(terminal: Terminal, result: import('../operations/dry-run.js').DryRunResult): void {
-  const { color } = terminal;
-  for (const warning of result.warnings) terminal.err(`${color.yellow('Warning:')} ${warning}`);
-  if (result.pending.length === 0) {
-    terminal.out(`Dry run: nothing to apply. ${color.green('Database is up to date!')} (${result.database})`);
-    return;
-  }
-  terminal.out(`Dry run on ${result.database}: ${result.pending.length} pending migration${result.pending.length === 1 ? '' : 's'}${result.plan.withContext ? ' (classified against the live tables)' : ''}\n`);
-  for (const migration of result.plan.migrations) {
-    printFindings(terminal, migration);
-    terminal.out(color.dim(migration.sql.trimEnd().replace(/^/gm, '    | ')));
-    terminal.out();
-  }
-  const { counts } = result.plan;
-  terminal.out(`${counts.dangerous} dangerous, ${counts.care} requiring care, ${counts.safe} safe statement(s).`);
-  if (result.backupDir) terminal.out(`migrate would back up the database into ${result.backupDir} first.`);
-  if (result.blocked) terminal.out(color.red(`Blocked in production: ${result.plan.blocking.length} Dangerous change(s) not acknowledged (add "<migration> <rule>" to digilog.acknowledgements, or pass --allow <migration>:<rule> or --allow-dangerous).`));
-  terminal.out('Nothing was changed.');
-}
-
-function formatBytes(bytes: number): string {
-  return bytes >= 1_048_576 ? `${(bytes / 1_048_576).toFixed(1)} MB` : `${(bytes / 1024).toFixed(1)} kB`;
+    }));
 }
 
 /** `--allow <migration>:<rule>`, checked when parsed: a malformed one is one line, exit 2, before anything connects. */

@@ -3,7 +3,7 @@
  * same schema as its environment variable (config.ts), so `--lock-wait 30s` fails like
  * `DIGILOG_LOCK_WAIT_MS=30s`: one line naming the flag, exit 2 (usage), before anything runs.
  */
-import { duration, wholeNumber } from '../config.js';
+import { duration, wholeNumber } from '../config/config.js';
 import { DigilogError } from '../errors.js';
 
 type Schema = ReturnType<typeof wholeNumber> | ReturnType<typeof duration>;

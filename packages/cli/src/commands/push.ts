@@ -1,26 +1,28 @@
 /** `digilog-db push`: the schema to the database without a migration (like `prisma db push`). */
 import type { Command } from 'commander';
+import type { Run } from './run.js';
 import { DigilogError, EXIT_CODES } from '../errors.js';
-import { commandContext, setExitCode, withCommonOptions, type CommonFlags } from './common.js';
+import { commandContext, outcomeOf, withCommonOptions, type CommonFlags } from './common.js';
 
 interface PushFlags extends CommonFlags {
   acceptDataLoss?: boolean;
   force?: boolean;
 }
 
-export function register(program: Command): void {
+export function register(program: Command, run: Run): void {
   withCommonOptions(program.command('push'))
     .description('make the database match the schema without writing a migration (prototyping only)')
     .option('--accept-data-loss', 'apply even when a change drops data')
     .option('--force', 'allow with NODE_ENV=production (not recommended)')
     .addHelpText('after', '\nExit code 4 when the push would lose data and --accept-data-loss was not given.\n\nExamples:\n  $ digilog-db push\n  $ pnpm db:push')
-    .action(async (flags: PushFlags) => {
-      const { config, paths, terminal } = await commandContext(flags);
+    .action(outcomeOf(run, async (flags: PushFlags) => {
+      const { config, paths, terminal } = await commandContext(run, flags);
       if (!paths.schemaPath) throw new DigilogError('usage', 'push needs a schema', { hint: 'Pass --schema <path/to/schema.prisma>.' });
-      const { push } = await import('../operations/push.js');
-      const { requireDatabaseUrl } = await import('../config.js');
+      const { push } = await import('../develop/push.js');
+      const { requireDatabaseUrl } = await import('../config/config.js');
       const { describeLockHolder } = await import('../db/lock.js');
       const result = await push({
+        signal: run.stopSignal(),
         databaseUrl: requireDatabaseUrl(config),
         shadowDatabaseUrl: config.shadowDatabaseUrl,
         schemaPath: paths.schemaPath,
@@ -30,8 +32,12 @@ export function register(program: Command): void {
         production: config.isProduction,
         force: flags.force === true,
       });
-      if (terminal.json) terminal.printJson({ ok: true, ...result });
-      else terminal.out(result.executedSteps === 0 ? 'The database is already in sync with the schema.' : `Database now in sync with the schema (${result.executedSteps} step(s)).`);
-      setExitCode(EXIT_CODES.ok);
-    });
+      return {
+        exitCode: EXIT_CODES.ok,
+        json: { ok: true, ...result },
+        render: () => {
+          terminal.out(result.executedSteps === 0 ? 'The database is already in sync with the schema.' : `Database now in sync with the schema (${result.executedSteps} step(s)).`);
+        },
+      };
+    }));
 }

@@ -1,10 +1,12 @@
 /** `digilog-db reset`: drop the schema and re-apply every migration (development only). */
 import type { Command } from 'commander';
+import type { Run } from './run.js';
+import { confirmOrStop } from '../output/prompt.js';
 import { EXIT_CODES } from '../errors.js';
-import type { MigrateEvent } from '../operations/migrate.js';
+import { resetJson } from '../output/json.js';
+import type { MigrateEvent } from '../deploy/migrate.js';
 import { formatMs } from '../output/terminal.js';
-import { confirm } from './confirm.js';
-import { commandContext, setExitCode, withCommonOptions, type CommonFlags } from './common.js';
+import { commandContext, outcomeOf, withCommonOptions, type CommonFlags } from './common.js';
 
 interface ResetFlags extends CommonFlags {
   force?: boolean;
@@ -13,7 +15,7 @@ interface ResetFlags extends CommonFlags {
   to?: string;
 }
 
-export function register(program: Command): void {
+export function register(program: Command, run: Run): void {
   withCommonOptions(program.command('reset'))
     .description('drop everything in the schema and re-apply all migrations (refused in production unless --force)')
     .option('--force', 'allow reset when NODE_ENV=production')
@@ -28,11 +30,10 @@ Examples:
   $ digilog-db reset --yes      # in scripts (never in production without --force)
   $ digilog-db reset --yes --to 20240101000000_init   # back to a previous state`,
     )
-    .action(async (flags: ResetFlags) => {
-      const { config, paths, terminal } = await commandContext(flags);
-      const { reset, assertResetAllowed } = await import('../operations/reset.js');
-      const { runnerOptions } = await import('../operations/runner-options.js');
-      const { parseTarget } = await import('../db/target.js');
+    .action(outcomeOf(run, async (flags: ResetFlags) => {
+      const { config, paths, terminal } = await commandContext(run, flags);
+      const { reset, assertResetAllowed } = await import('../develop/reset.js');
+      const { runnerOptions } = await import('../config/runner-options.js');
       const { describeLockHolder } = await import('../db/lock.js');
       const options = {
         ...runnerOptions(config, paths),
@@ -45,17 +46,19 @@ Examples:
       };
       // The guard runs before any prompt or connection: nothing is touched when refused.
       assertResetAllowed(options);
-      const target = parseTarget(options.databaseUrl);
-      if (!flags.yes) await confirm(terminal, `Reset deletes ALL data in schema "${target.schema}" of ${target.label}. Continue? [y/N] `, 'reset');
+      const { target } = options;
+      if (!flags.yes) await confirmOrStop(terminal, `Reset deletes ALL data in schema "${target.schema}" of ${target.label}. Continue?`, 'reset');
       const result = await reset(options);
       // Like `prisma migrate reset`, seed afterwards when the project has a seed script.
-      const { findSeedFile, runSeed } = await import('../operations/seed.js');
-      const seed = flags.seed !== false && findSeedFile(paths) ? await runSeed(paths, options.databaseUrl) : null;
-      if (terminal.json) terminal.printJson({ ok: true, ...result, seeded: seed !== null });
-      else {
-        terminal.out(`Database reset: schema "${result.droppedSchema}" recreated, ${result.applied.length} migration(s) applied in ${formatMs(result.durationMs)}.`);
-        if (seed) terminal.out(seed.output.trim());
-      }
-      setExitCode(EXIT_CODES.ok);
-    });
+      const { findSeedFile, runSeed } = await import('../develop/seed.js');
+      const seed = flags.seed !== false && findSeedFile(paths) ? await runSeed(paths, options.target) : null;
+      return {
+        exitCode: EXIT_CODES.ok,
+        json: resetJson(result, seed !== null),
+        render: () => {
+          terminal.out(`Database reset: schema "${result.droppedSchema}" recreated, ${result.applied.length} migration(s) applied in ${formatMs(result.durationMs)}.`);
+          if (seed) terminal.out(seed.output.trim());
+        },
+      };
+    }));
 }

@@ -1,10 +1,10 @@
 /** `digilog-db roles`: prints (default) or applies the migration and application roles and their grants. */
 import type { Command } from 'commander';
-import { loadConfig, registerUrlSecrets, requiredPostgresUrl } from '../config.js';
-import { DigilogError } from '../errors.js';
-import { createTerminal } from '../output/terminal.js';
+import type { Run } from './run.js';
+import { loadConfig, registerUrlSecrets, requiredPostgresUrl } from '../config/config.js';
+import { DigilogError, EXIT_CODES } from '../errors.js';
 import { registerSecret } from '../redact.js';
-import { setExitCode } from './common.js';
+import { commandTerminal, outcomeOf } from './common.js';
 
 interface RolesFlags {
   print?: boolean;
@@ -15,7 +15,7 @@ interface RolesFlags {
   json?: boolean;
 }
 
-export function register(program: Command): void {
+export function register(program: Command, run: Run): void {
   program
     .command('roles')
     .description('print (default) or apply a migration role owning the schema and an application role with DML only')
@@ -36,10 +36,10 @@ Examples:
   $ digilog-db roles > roles.sql
   $ DIGILOG_MIGRATOR_PASSWORD=... DIGILOG_APP_PASSWORD=... DATABASE_URL=postgresql://postgres:...@db/app digilog-db roles --apply`,
     )
-    .action(async (flags: RolesFlags) => {
-      const terminal = createTerminal({ json: flags.json === true });
+    .action(outcomeOf(run, async (flags: RolesFlags) => {
+      const terminal = commandTerminal(run, flags);
       if (flags.print && flags.apply) throw new DigilogError('usage', '--print and --apply cannot be combined', { hint: 'Print the SQL, or apply it.' });
-      const { PASSWORD_VARIABLES, applyRoles, checkRoleNames, rolesPlan } = await import('../operations/roles.js');
+      const { PASSWORD_VARIABLES, applyRoles, checkRoleNames, rolesPlan } = await import('../admin/roles.js');
       checkRoleNames(flags);
       const passwords = { migrator: secretFrom(PASSWORD_VARIABLES.migrator), app: secretFrom(PASSWORD_VARIABLES.app) };
       const adminUrl = flags.url ?? (process.env.DATABASE_URL?.trim() ? process.env.DATABASE_URL : undefined);
@@ -55,25 +55,28 @@ Examples:
       const roles = (created: (which: 'migrator' | 'app') => boolean | null) =>
         Object.fromEntries((['migrator', 'app'] as const).map((which) => [which, { name: flags[which], passwordVariable: PASSWORD_VARIABLES[which], passwordSet: flags.apply ? passwords[which] !== undefined : false, created: created(which) }]));
       if (!flags.apply) {
-        if (terminal.json) terminal.printJson({ ok: true, action: 'print', database: null, schema, ...roles(() => null), statements });
-        else process.stdout.write(`-- digilog-db roles: run as a superuser in the database to migrate; replace the <...> placeholders.\n${statements.join('\n')}\n`);
-        return setExitCode(0);
+        return {
+          exitCode: EXIT_CODES.ok,
+          json: { ok: true, action: 'print', database: null, schema, ...roles(() => null), statements },
+          render: () => void process.stdout.write(`-- digilog-db roles: run as a superuser in the database to migrate; replace the <...> placeholders.\n${statements.join('\n')}\n`),
+        };
       }
       if (!checked) {
         throw new DigilogError('config', 'roles --apply needs a superuser URL: neither --url nor DATABASE_URL is set', { hint: 'Set DATABASE_URL=postgresql://postgres:PASSWORD@HOST:5432/DATABASE for this one command, or pass --url.' });
       }
       const result = await applyRoles({ adminUrl: checked.data, migrator: flags.migrator, app: flags.app, schema, passwords, connectRetries: config.connectRetries, connectTimeoutMs: config.connectTimeoutMs });
-      if (terminal.json) {
-        terminal.printJson({ ok: true, action: 'apply', database: result.database, schema, ...roles((which) => result[which].created), statements });
-      } else {
-        for (const which of ['migrator', 'app'] as const) {
-          const r = result[which];
-          terminal.out(`${r.created ? 'Created' : 'Updated'} role ${r.name}${r.passwordSet ? ' (password set)' : ' (password unchanged)'}`);
-        }
-        terminal.out(`Granted on ${result.database}, schema "${schema}": ${flags.migrator} owns it and runs migrations (DIRECT_URL), ${flags.app} reads and writes its tables (DATABASE_URL).`);
-      }
-      setExitCode(0);
-    });
+      return {
+        exitCode: EXIT_CODES.ok,
+        json: { ok: true, action: 'apply', database: result.database, schema, ...roles((which) => result[which].created), statements },
+        render: () => {
+          for (const which of ['migrator', 'app'] as const) {
+            const r = result[which];
+            terminal.out(`${r.created ? 'Created' : 'Updated'} role ${r.name}${r.passwordSet ? ' (password set)' : ' (password unchanged)'}`);
+          }
+          terminal.out(`Granted on ${result.database}, schema "${schema}": ${flags.migrator} owns it and runs migrations (DIRECT_URL), ${flags.app} reads and writes its tables (DATABASE_URL).`);
+        },
+      };
+    }));
 }
 
 /** A password variable: registered for redaction before anything can print; empty means unset. */

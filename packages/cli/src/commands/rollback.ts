@@ -1,12 +1,14 @@
 /** `digilog-db rollback --to <migration> | --last N`: undo applied migrations with one new forward migration. */
 import type { Command } from 'commander';
+import type { Run } from './run.js';
 import { dirname, join } from 'node:path';
 import { DigilogError, EXIT_CODES } from '../errors.js';
-import type { PreparedRollback, RollbackResult } from '../operations/rollback.js';
+import type { PreparedRollback, RollbackResult } from '../develop/rollback.js';
+import { rollbackJson } from '../output/json.js';
+import { canAsk, confirmOrStop, needsConfirmation } from '../output/prompt.js';
 import { printFindings } from '../output/findings.js';
 import type { Terminal } from '../output/terminal.js';
-import { commandContext, setExitCode, withCommonOptions, type CommonFlags } from './common.js';
-import { assertCanConfirm, confirm } from './confirm.js';
+import { commandContext, outcomeOf, withCommonOptions, type CommonFlags } from './common.js';
 import { wholeNumberFlag } from './option-values.js';
 
 interface RollbackFlags extends CommonFlags {
@@ -17,7 +19,7 @@ interface RollbackFlags extends CommonFlags {
   allowDangerous?: boolean;
 }
 
-export function register(program: Command): void {
+export function register(program: Command, run: Run): void {
   withCommonOptions(program.command('rollback'))
     .description('undo the migrations applied after a target with one new forward migration (down SQL from down.sql or the schema engine), classified, reviewed and applied under the lock')
     .option('--to <migration>', 'the applied migration to go back to (its folder name)')
@@ -42,22 +44,22 @@ Examples:
   $ digilog-db rollback --to 20240101000000_init --create-only   # review the file, commit, deploy
   $ NODE_ENV=production digilog-db rollback --last 1 --yes --allow-dangerous`,
     )
-    .action(async (flags: RollbackFlags) => {
+    .action(outcomeOf(run, async (flags: RollbackFlags) => {
       if ((flags.to === undefined) === (flags.last === undefined)) {
         throw new DigilogError('usage', 'rollback needs exactly one of --to <migration> or --last <n>', { hint: 'Run `digilog-db status` to see the applied migrations.' });
       }
-      const { config, paths, terminal } = await commandContext(flags, { shadow: true });
+      const { config, paths, terminal } = await commandContext(run, flags, { shadow: true });
       // Nobody could answer the prompt: say so before any work.
-      if (!flags.createOnly && !flags.yes) assertCanConfirm(terminal, 'rollback');
-      const { rollback } = await import('../operations/rollback.js');
-      const { runnerOptions } = await import('../operations/runner-options.js');
-      const { chooseBackupDir } = await import('../operations/backup.js');
+      if (!flags.createOnly && !flags.yes && !canAsk(terminal)) throw needsConfirmation('rollback');
+      const { rollback } = await import('../develop/rollback.js');
+      const { runnerOptions } = await import('../config/runner-options.js');
+      const { chooseBackupDir } = await import('../deploy/backup.js');
       const { describeLockHolder } = await import('../db/lock.js');
-      const { parseTarget } = await import('../db/target.js');
       const options = runnerOptions(config, paths);
       const projectDir = dirname(paths.schemaPath ? dirname(paths.schemaPath) : paths.migrationsDir);
       const spinner = await terminal.spinner('Computing the rollback through a shadow database');
       const result = await rollback({
+        signal: run.stopSignal(),
         ...options,
         selector: flags.to !== undefined ? { to: flags.to } : { last: flags.last! },
         createOnly: flags.createOnly === true,
@@ -71,14 +73,12 @@ Examples:
         async review(prepared) {
           spinner.stop();
           printPrepared(terminal, prepared);
-          if (!flags.createOnly && !flags.yes) await confirm(terminal, `Apply this rollback to ${parseTarget(options.databaseUrl).label}? [y/N] `, 'rollback');
+          if (!flags.createOnly && !flags.yes) await confirmOrStop(terminal, `Apply this rollback to ${options.target.label}?`, 'rollback');
         },
       });
       spinner.stop();
-      if (terminal.json) terminal.printJson({ ok: true, ...result });
-      else printResult(terminal, result);
-      setExitCode(EXIT_CODES.ok);
-    });
+      return { exitCode: EXIT_CODES.ok, json: rollbackJson(result), render: () => printResult(terminal, result) };
+    }));
 }
 
 function printPrepared(terminal: Terminal, prepared: PreparedRollback): void {
@@ -87,7 +87,7 @@ function printPrepared(terminal: Terminal, prepared: PreparedRollback): void {
   terminal.out(`${prepared.migration}/migration.sql:`);
   terminal.out(color.dim(prepared.sql.trimEnd().replace(/^/gm, '    | ')));
   terminal.out();
-  printFindings(terminal, { name: prepared.migration, worst: prepared.plan.migrations[0]!.worst, findings: prepared.plan.migrations[0]!.findings });
+  printFindings(terminal, { name: prepared.migration, worst: prepared.plan.steps[0]!.worst, findings: prepared.plan.steps[0]!.findings });
   for (const note of prepared.notes) terminal.err(`${color.yellow('Not undone:')} ${note}`);
 }
 

@@ -6,7 +6,7 @@
 import pg from 'pg';
 import { DigilogError } from '../errors.js';
 import { redact } from '../redact.js';
-import { clientConfig, quoteIdent, withDatabase, type DatabaseTarget } from './target.js';
+import { clientConfig, quoteIdent, withDatabase, type DatabaseTarget } from '../config/target.js';
 
 export interface ConnectOptions {
   /** Extra attempts after the first one for transient failures (refused, timeout, server starting). */

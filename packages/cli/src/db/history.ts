@@ -5,8 +5,19 @@
  */
 import { randomUUID } from 'node:crypto';
 import type pg from 'pg';
-import type { MigrationRow } from '../core/types.js';
-import { quoteIdent, quoteLiteral } from './target.js';
+import { quoteIdent, quoteLiteral } from '../config/target.js';
+
+/** A row of `_prisma_migrations`, exactly as Prisma Migrate defines it. */
+export interface MigrationRow {
+  id: string;
+  checksum: string;
+  finishedAt: Date | null;
+  migrationName: string;
+  logs: string | null;
+  rolledBackAt: Date | null;
+  startedAt: Date;
+  appliedStepsCount: number;
+}
 
 export const MIGRATIONS_TABLE = '_prisma_migrations';
 

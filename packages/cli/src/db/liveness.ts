@@ -10,7 +10,7 @@
  */
 import type { Socket } from 'node:net';
 import pg from 'pg';
-import { clientConfig, type DatabaseTarget } from './target.js';
+import { clientConfig, type DatabaseTarget } from '../config/target.js';
 
 export interface LivenessOptions {
   /** How long a query may wait without any byte from the server before the server is probed. */

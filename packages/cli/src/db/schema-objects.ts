@@ -8,7 +8,7 @@
  * pg_get_constraintdef), so re-creating one gives back what pg_dump shows.
  */
 import type pg from 'pg';
-import { quoteIdent } from './target.js';
+import { quoteIdent } from '../config/target.js';
 
 /** Kinds of objects outside the schema engine's model (Prisma ignores CHECK constraints too). */
 export type ObjectKind = 'extension' | 'function' | 'sequence' | 'view' | 'trigger' | 'check' | 'index';

@@ -5,8 +5,19 @@
  * table (a short lock_timeout; a table it cannot read is simply unknown).
  */
 import type pg from 'pg';
-import type { TableFacts } from '../core/context.js';
-import { quoteIdent } from './target.js';
+import { quoteIdent } from '../config/target.js';
+
+/** What the database says about one table named by a finding. */
+export interface TableFacts {
+  /** The table exists in the target schema right now. */
+  exists: boolean;
+  /** pg_class.reltuples, or an exact count bounded by the threshold when the table was never analyzed; null if unknown. */
+  estimatedRows: number | null;
+  /** Exactly known to hold no row (a bounded scan found none); null if unknown. */
+  empty: boolean | null;
+  /** Non-null values of the columns a DROP COLUMN names, counted over at most the large-table threshold of rows (`exact: false`: a lower bound). */
+  columnValues?: ReadonlyMap<string, { nonNull: number; exact: boolean }>;
+}
 
 /**
  * Facts for the named tables of `schema`; tables that could not be read are left out.

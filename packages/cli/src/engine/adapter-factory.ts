@@ -21,9 +21,9 @@ import type {
   SqlDriverAdapter,
   SqlMigrationAwareDriverAdapterFactory,
 } from '@prisma/driver-adapter-utils';
-import { executionModeOf, parseStatements } from '../core/execution-mode.js';
+import { executionModeOf, parseStatements } from '../plan/execution-mode.js';
 import { acquireMigrationLock, type LockOptions } from '../db/lock.js';
-import { parseTarget, quoteIdent, withDatabase, type DatabaseTarget } from '../db/target.js';
+import { parseTarget, quoteIdent, withDatabase, type DatabaseTarget } from '../config/target.js';
 import { reportCharAsCharacter } from './char-columns.js';
 import { maintenance, pinnedSession, type PinnedSession } from './pinned-session.js';
 import { dropAbandonedShadows, shadowDatabaseName } from './shadow-database.js';

@@ -15,7 +15,8 @@ import { DigilogError } from '../errors.js';
 import { createEngineAdapterFactory, type EngineAdapterFactory } from './adapter-factory.js';
 import { withSchemaEngine } from './load-schema-engine.js';
 import { downScript, writeDownFile } from './down-script.js';
-import { LOCK_FILE_CONTENT, LOCK_FILE_NAME, MIGRATION_FILE, migrationsList, sortMigrationNames } from './migrations-input.js';
+import { LOCK_FILE_CONTENT, LOCK_FILE_NAME, MIGRATION_FILE, migrationsList } from '../read/engine-input.js';
+import { compareNames } from '../read/migrations-folder.js';
 
 /** Input of createMigrationFromSchema. */
 export interface CreateMigrationOptions {
@@ -54,8 +55,7 @@ const NO_FILTERS = { externalTables: [], externalEnums: [] };
 
 /** Migration folders in the engine's (byte) order. */
 function sortedByPath<T extends { path: string }>(directories: T[]): T[] {
-  const order = sortMigrationNames(directories.map((d) => d.path));
-  return order.map((name) => directories.find((d) => d.path === name)!);
+  return [...directories].sort((a, b) => compareNames(a.path, b.path));
 }
 
 /** Prisma's limit on migration names (P3010). */

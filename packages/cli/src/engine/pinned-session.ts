@@ -5,7 +5,7 @@
  */
 import { createRequire } from 'node:module';
 import type pg from 'pg';
-import { optionValue, pgConnection, quoteIdent, type DatabaseTarget } from '../db/target.js';
+import { optionValue, pgConnection, quoteIdent, type DatabaseTarget } from '../config/target.js';
 
 let installed: typeof pg | undefined;
 /**

@@ -12,15 +12,15 @@
  */
 import { dirname } from 'node:path';
 import pg from 'pg';
-import type { DownCatalogs } from '../core/down-steps.js';
+import type { DownCatalogs } from '../plan/down-steps.js';
 import { readConstraintIndexes, readSchemaObjects } from '../db/schema-objects.js';
-import { clientConfig, parseTarget } from '../db/target.js';
-import type { DownSegment, RollbackSelection } from '../core/rollback-plan.js';
+import { clientConfig, parseTarget } from '../config/target.js';
+import type { DownSegment, RollbackSelection } from '../plan/rollback-plan.js';
 import { DigilogError } from '../errors.js';
-import { pull } from '../operations/pull.js';
+import { pull } from '../develop/pull.js';
 import { diffHistory, engineSchema, historyPrefix, readDownFile } from './down-script.js';
 import { withSchemaEngine } from './load-schema-engine.js';
-import { migrationsList } from './migrations-input.js';
+import { migrationsList } from '../read/engine-input.js';
 import { NO_FILTERS, withEngineSignals } from './with-engine.js';
 
 /** Input of computeRollbackScript. */
@@ -33,6 +33,8 @@ export interface RollbackScriptOptions {
   schemaPath: string | undefined;
   selection: RollbackSelection;
   segments: readonly DownSegment[];
+  /** The run's stop signal: the shadow databases are dropped and the command ends with 130/143. */
+  signal?: AbortSignal | undefined;
 }
 
 /** The down SQL of each segment (newest first, as they run) and schema.prisma at the target. */

@@ -5,7 +5,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import type pg from 'pg';
-import { quoteIdent } from '../db/target.js';
+import { quoteIdent } from '../config/target.js';
 
 /** Prefix of the temporary shadow databases, so a leftover is easy to recognise (and to test for). */
 export const SHADOW_DATABASE_PREFIX = 'digilog_shadow_';

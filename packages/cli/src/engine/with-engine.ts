@@ -22,6 +22,8 @@ export interface EngineOptions {
    * `migrate` does: a migration running meanwhile would otherwise look failed or half-applied.
    */
   migrationLock?: LockOptions | undefined;
+  /** The run's stop signal (its reason: the signal's name): the shadow databases are dropped and the command ends with 130/143. */
+  signal?: AbortSignal | undefined;
 }
 
 export const NO_FILTERS = { externalTables: [] as string[], externalEnums: [] as string[] };
@@ -43,12 +45,12 @@ export async function withEngine<T>(options: EngineOptions, use: (engine: Engine
 
 /**
  * Creates the adapter factory, takes the migration lock when asked, runs `run`, and always
- * closes the factory. On SIGINT/SIGTERM the factory is closed at once (which drops the shadow
+ * closes the factory. When the run's signal aborts (SIGINT, SIGTERM, SIGHUP) the factory is closed at once (which drops the shadow
  * databases and ends the engine's sessions, so its call fails fast) and the command throws
  * `sigint`/`sigterm` (exit 130/143) instead of whatever the interrupted engine reported.
  */
 export async function withEngineSignals<T>(
-  options: Pick<EngineOptions, 'databaseUrl' | 'shadowDatabaseUrl' | 'migrationLock'> & { keepShadows?: boolean },
+  options: Pick<EngineOptions, 'databaseUrl' | 'shadowDatabaseUrl' | 'migrationLock' | 'signal'> & { keepShadows?: boolean },
   run: (adapters: EngineAdapterFactory) => Promise<T>,
 ): Promise<T> {
   const adapters = await createEngineAdapterFactory({ connectionString: options.databaseUrl, shadowDatabaseUrl: options.shadowDatabaseUrl, keepShadows: options.keepShadows });
@@ -65,11 +67,10 @@ export async function withEngineSignals<T>(
       .catch(() => {})
       .then(() => void (grace = setTimeout(onStopped, STOP_GRACE_MS)));
   };
-  // `once`: a second Ctrl-C gets Node's default and ends the process at once; the next run drops what it left.
-  process.once('SIGINT', onSignal);
-  process.once('SIGTERM', onSignal);
-  // A closed terminal or ssh session (SIGHUP) would otherwise leave the shadow databases behind.
-  process.once('SIGHUP', onSignal);
+  // The run installs the handlers (commands/run.ts): a second Ctrl-C ends the process at once, and the next run drops what it left.
+  const onAbort = () => onSignal(typeof options.signal?.reason === 'string' ? (options.signal.reason as NodeJS.Signals) : 'SIGINT');
+  if (options.signal?.aborted) onAbort();
+  else options.signal?.addEventListener('abort', onAbort, { once: true });
   try {
     const work = (async () => {
       if (options.migrationLock) await adapters.lockMigrations(options.migrationLock);
@@ -91,9 +92,7 @@ export async function withEngineSignals<T>(
     await stopped;
     clearTimeout(grace);
     await adapters.close().catch(() => {});
-    process.removeListener('SIGINT', onSignal);
-    process.removeListener('SIGTERM', onSignal);
-    process.removeListener('SIGHUP', onSignal);
+    options.signal?.removeEventListener('abort', onAbort);
   }
 }
 

@@ -4,7 +4,7 @@
  * Pure. Public: it carries states and migration names only, never a
  * connection string, host, user, SQL or raw error text.
  */
-import type { StatusResult } from '../operations/check-status.js';
+import type { StatusResult } from '../status/check-status.js';
 import type { ReplicaState } from './replica.js';
 
 export type ComponentStatus = 'healthy' | 'degraded' | 'unhealthy';
@@ -70,7 +70,7 @@ export function healthBody(snapshot: HealthSnapshot, scope: 'db' | 'overall', no
   const s = snapshot.status;
   const details: Record<string, unknown> = {
     migrationStatus: s ? s.summary : 'Could not check migrations: the database is unreachable',
-    pending: s?.pending ?? [],
+    pending: s?.pending.map((m) => m.name) ?? [],
     failed: s?.failed.map((f) => f.name) ?? [],
     edited: s?.edited.map((e) => e.name) ?? [],
     running: s?.running ?? [],

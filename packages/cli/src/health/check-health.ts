@@ -5,9 +5,9 @@
  */
 import pg from 'pg';
 import { isConnectionLoss } from '../db/connect.js';
-import { clientConfig, parseTarget } from '../db/target.js';
-import { checkStatus } from '../operations/check-status.js';
-import type { RunnerOptions } from '../operations/runner-options.js';
+import { clientConfig, type DatabaseTarget } from '../config/target.js';
+import { checkStatus } from '../status/check-status.js';
+import type { RunnerOptions } from '../config/runner-options.js';
 import type { HealthSnapshot } from './body.js';
 import { parseLsn } from './lsn.js';
 import type { ReplicaProbe } from './replica.js';
@@ -31,14 +31,14 @@ export async function checkHealth({ runner, replica, boot }: HealthCheckOptions)
   }
   let replicaState: HealthSnapshot['replica'] = null;
   if (replica) {
-    const primaryLsn = status ? await currentWalLsn(runner.databaseUrl) : null;
+    const primaryLsn = status ? await currentWalLsn(runner.target) : null;
     replicaState = await replica.probe(primaryLsn, status?.applied.at(-1)?.name ?? null);
   }
   return { status, checkError, replica: replicaState, checkedAt: new Date(), boot, shuttingDown: false };
 }
 
-async function currentWalLsn(url: string): Promise<bigint | null> {
-  const client = new pg.Client({ ...clientConfig(parseTarget(url), { applicationName: 'digilog-db health' }), connectionTimeoutMillis: 2_000 });
+async function currentWalLsn(target: DatabaseTarget): Promise<bigint | null> {
+  const client = new pg.Client({ ...clientConfig(target, { applicationName: 'digilog-db health' }), connectionTimeoutMillis: 2_000 });
   client.on('error', () => {});
   try {
     await client.connect();

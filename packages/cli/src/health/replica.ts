@@ -3,7 +3,7 @@
  * whether it already has the newest migration the primary applied.
  */
 import pg from 'pg';
-import { clientConfig, parseTarget, quoteIdent, quoteLiteral } from '../db/target.js';
+import { clientConfig, parseTarget, quoteIdent, quoteLiteral } from '../config/target.js';
 import { parseLsn } from './lsn.js';
 
 export interface ReplicaState {

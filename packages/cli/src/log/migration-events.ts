@@ -5,7 +5,7 @@
  * ensureMigrated(), so both write the same events.
  */
 import { DigilogError } from '../errors.js';
-import type { MigrateEvent } from '../operations/migrate.js';
+import type { MigrateEvent } from '../deploy/migrate.js';
 import type { Logger } from './json-logger.js';
 
 export interface MigrationClassification {
@@ -32,8 +32,8 @@ export function migrationEventLog(log: Logger): MigrationEventLog {
       switch (event.type) {
         case 'plan':
           // migrate's own classification, adjusted to the live tables: no need to parse again.
-          for (const m of event.plan.migrations) {
-            classifications.set(m.name, { level: m.parseError ? 'unparsed' : m.worst, rules: [...new Set(m.findings.filter((f) => f.level !== 'safe').map((f) => f.rule))] });
+          for (const m of event.plan.steps) {
+            classifications.set(m.migration.name, { level: m.parseError ? 'unparsed' : m.worst, rules: [...new Set(m.findings.filter((f) => f.level !== 'safe').map((f) => f.rule))] });
           }
           break;
         case 'lock-wait':

@@ -3,7 +3,7 @@
  * samples that `GET /metrics` and `digilog-db status --prometheus` both
  * expose, so the two can never disagree on names or meaning. Pure.
  */
-import type { StatusResult } from '../operations/check-status.js';
+import type { StatusResult } from '../status/check-status.js';
 
 export interface MetricSample {
   labels?: Record<string, string>;

@@ -1,5 +1,5 @@
 /** Human rendering of classifier findings, shared by `lint`, `migrate` and `migrate --dry-run`. */
-import type { Level } from '../core/rules.js';
+import type { Level } from '../plan/rules.js';
 import type { Terminal } from './terminal.js';
 
 interface PrintableFinding {

@@ -9,9 +9,13 @@ import type { Ora } from 'ora';
 import { DigilogError } from '../errors.js';
 import type { Logger } from '../log/json-logger.js';
 import { redact, redactDeep } from '../redact.js';
+import { isCiFormat, type OutputFormat } from './format.js';
+import { renderFailure } from './render.js';
 
 export interface Terminal {
   json: boolean;
+  /** The --format asked for (json when --json); a CI format turns a failure into that format's document too. */
+  format: OutputFormat;
   /** Paints for either stream: a line written to a stream that wants no colour loses it on the way out. */
   color: ChalkInstance;
   /** Human output (stdout). Ignored in --json mode. */
@@ -20,7 +24,7 @@ export interface Terminal {
   err(line: string): void;
   /** A spinner on an interactive stderr, else a no-op that logs nothing. */
   spinner(text: string): Promise<Spinner>;
-  /** The one JSON document of a --json run. */
+  /** The one JSON document of a --json run, with `schemaVersion` added as its first key. */
   printJson(value: unknown): void;
   /** Set with LOG_FORMAT=json: stderr carries JSON log lines instead of human text. */
   log: Logger | undefined;
@@ -34,7 +38,7 @@ function colorsWanted(stream: NodeJS.WriteStream, env: NodeJS.ProcessEnv): boole
 }
 
 /** Creates the terminal for one command run; `log` (LOG_FORMAT=json) turns stderr into JSON log lines. */
-export function createTerminal({ json, env = process.env, log }: { json: boolean; env?: NodeJS.ProcessEnv; log?: Logger }): Terminal {
+export function createTerminal({ json, format = json ? 'json' : 'text', env = process.env, log }: { json: boolean; format?: OutputFormat; env?: NodeJS.ProcessEnv; log?: Logger }): Terminal {
   // Each stream decides for itself (`migrate | tee` keeps a coloured stderr, `2>log` a coloured stdout):
   // one palette paints, and a stream that wants no colour has it stripped from each line it gets.
   const outColor = !json && !log && colorsWanted(process.stdout, env);
@@ -44,6 +48,7 @@ export function createTerminal({ json, env = process.env, log }: { json: boolean
   const interactive = !json && !log && process.stderr.isTTY === true && !env.CI && errColor;
   return {
     json,
+    format,
     color,
     log,
     out(line = '') {
@@ -61,10 +66,17 @@ export function createTerminal({ json, env = process.env, log }: { json: boolean
       return guardedSpinner(ora({ text, stream: process.stderr }).start(), process.stderr);
     },
     printJson(value) {
-      process.stdout.write(`${JSON.stringify(redactDeep(value), null, 2)}\n`);
+      const versioned = value !== null && typeof value === 'object' && !Array.isArray(value) ? { schemaVersion: JSON_SCHEMA_VERSION, ...value } : value;
+      process.stdout.write(`${JSON.stringify(redactDeep(versioned), null, 2)}\n`);
     },
   };
 }
+
+/**
+ * The version of every --json document's shape (`schemaVersion`, first key), described by
+ * packages/cli/schemas/<command>.schema.json: renaming or removing a field bumps it.
+ */
+export const JSON_SCHEMA_VERSION = 1;
 
 export type Spinner = Pick<Ora, 'succeed' | 'fail' | 'stop' | 'text'>;
 
@@ -128,6 +140,8 @@ export function printError(terminal: Terminal, error: DigilogError): void {
     });
     return;
   }
+  // stdout still holds one document of the format asked for (an error annotation, a SARIF log whose run failed, …).
+  if (isCiFormat(terminal.format)) process.stdout.write(redact(renderFailure(terminal.format, error)));
   if (terminal.log) return;
   const { color } = terminal;
   const code = error.prismaCode ? ` ${color.dim(`[${error.prismaCode}]`)}` : '';

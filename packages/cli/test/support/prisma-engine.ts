@@ -10,7 +10,7 @@ import { bindMigrationAwareSqlAdapterFactory } from '@prisma/driver-adapter-util
 import pg from 'pg';
 import { createEngineAdapterFactory } from '../../src/engine/adapter-factory.js';
 import { createSchemaEngine, withSchemaEngine, type EngineOutput, type SchemaEngine } from '../../src/engine/load-schema-engine.js';
-import { migrationsList } from '../../src/engine/migrations-input.js';
+import { migrationsList } from '../../src/read/engine-input.js';
 
 const FILTERS = { externalTables: [], externalEnums: [] };
 

@@ -1,10 +1,11 @@
 /** RunnerOptions for a test database and migrations folder, with test-friendly timeouts. */
 import { dirname } from 'node:path';
-import type { RunnerOptions } from '../../src/operations/runner-options.js';
+import type { RunnerOptions } from '../../src/config/runner-options.js';
+import { parseTarget } from '../../src/config/target.js';
 
 export function testRunner(databaseUrl: string, migrationsDir: string, overrides: Partial<RunnerOptions> = {}): RunnerOptions {
   return {
-    databaseUrl,
+    target: parseTarget(databaseUrl),
     migrationsDir,
     schemaPath: `${dirname(migrationsDir)}/schema.prisma`,
     production: false,

@@ -1,0 +1,308 @@
+/**
+ * `migrate`: deploy semantics of `prisma migrate deploy` (apply pending
+ * migrations, never generate, never reset), under Prisma's advisory lock,
+ * with digilog-db's extra guards (edited history, out-of-order in production).
+ */
+import type { StatusReport } from '../status/diagnose.js';
+import type { Migration } from '../read/migrations-folder.js';
+import { applyStep, recordStart, type ApplyHooks, type AppliedResult } from './apply.js';
+import { resolveApplied, resolveRolledBack } from './next-steps.js';
+import pg from 'pg';
+import { clientConfig, type DatabaseTarget } from '../config/target.js';
+import { acquireMigrationLock, releaseMigrationLock, type LockHolder } from '../db/lock.js';
+import { invalidIndexWarnings, readInvalidIndexes } from '../db/table-stats.js';
+import { DigilogError } from '../errors.js';
+import { readMigrations } from '../read/migrations-folder.js';
+import { readStatus } from '../status/check-status.js';
+import { pendingUpTo } from './migrate-to.js';
+import { takeBackup, type BackupResult } from './backup.js';
+import { loadParser } from '../plan/execution-mode.js';
+import { guardDangerous, planSteps, readAcknowledgements, type Plan, type Step, type StepLimits } from '../plan/plan.js';
+import { withAllowFlags } from '../plan/acknowledgements.js';
+import { formatDuration } from '../read/directives.js';
+import type { RunnerOptions } from '../config/runner-options.js';
+import { withSession, type Session } from '../db/session.js';
+
+export type MigrateEvent =
+  | { type: 'lock-wait'; holder: LockHolder | null }
+  | { type: 'lock-acquired'; waitedMs: number }
+  | { type: 'plan'; plan: Plan }
+  | { type: 'backup-start'; dir: string }
+  | { type: 'backup-done'; backup: BackupResult }
+  | { type: 'migration-start'; name: string; index: number; total: number }
+  | { type: 'migration-done'; result: AppliedResult; index: number; total: number }
+  | { type: 'warning'; message: string };
+
+export interface MigrateOptions extends RunnerOptions {
+  /** Apply even if an applied migration's file was edited since. */
+  allowModifiedHistory?: boolean;
+  /** Apply a migration older than the newest applied one even in production. */
+  allowOutOfOrder?: boolean;
+  /** In production, apply Dangerous changes the files do not acknowledge. */
+  allowDangerous?: boolean;
+  /** In production, apply even though applied migrations are missing from the migrations folder. */
+  allowMissingHistory?: boolean;
+  /** Acknowledgements `<migration>:<rule>` on top of the migrations folder's digilog.acknowledgements. */
+  allow?: string[];
+  /** Apply the pending migrations only up to and including this one (a step-wise deploy). */
+  to?: string;
+  /** Write a pg_dump custom-format dump into this folder before applying anything. */
+  backupDir?: string;
+  onEvent?: (event: MigrateEvent) => void;
+  /** When aborted (SIGTERM in a rolling deploy), the current migration finishes and no further one starts. */
+  signal?: AbortSignal;
+  /**
+   * Compile PostgreSQL's parser (WebAssembly, ~40 ms) while connecting, before anyone knows whether
+   * anything is pending: the CLI's `migrate` usually has work to do; a service's boot usually has not
+   * (ensureMigrated leaves it off, so an up-to-date replica never pays for it).
+   */
+  preloadParser?: boolean;
+  /** Test-only fault injection. */
+  hooks?: ApplyHooks;
+}
+
+export interface MigrateResult {
+  action: 'applied' | 'up-to-date';
+  applied: AppliedResult[];
+  /** Migrations that were already applied when the lock was taken. */
+  alreadyApplied: number;
+  warnings: string[];
+  /** The classification of what was pending when the lock was taken. */
+  plan: Plan;
+  backup: BackupResult | null;
+  lockWaitMs: number;
+  durationMs: number;
+  database: string;
+}
+
+/** Applies every pending migration. Throws typed errors (P3005, P3009, P3018, P1002, …). */
+export async function migrate(options: MigrateOptions): Promise<MigrateResult> {
+  const started = performance.now();
+  // Read the folder first: a missing folder or provider mismatch is reported without touching the network.
+  const local = readMigrations(options.migrationsDir);
+  if (options.preloadParser && local.length > 0) void loadParser().catch(() => {});
+  return withSession(options, (session) => withMigrationLock(session, options, (lockWaitMs) => deployLocked(session, options, { local, started, lockWaitMs })), {
+    createDatabase: true,
+  });
+}
+
+/** Runs fn while this session holds Prisma's migration lock; releases it explicitly afterwards. */
+export async function withMigrationLock<T>(
+  session: Session,
+  options: Pick<MigrateOptions, 'lockWaitMs' | 'onEvent'>,
+  fn: (lockWaitMs: number) => Promise<T>,
+): Promise<T> {
+  const emit = options.onEvent ?? (() => {});
+  const lockWaitMs = await acquireMigrationLock(session.client, {
+    waitMs: options.lockWaitMs,
+    onWait: (holder) => emit({ type: 'lock-wait', holder }),
+    openProbe: () => openPoolerProbe(session.target),
+  });
+  emit({ type: 'lock-acquired', waitedMs: lockWaitMs });
+  try {
+    return await fn(lockWaitMs);
+  } finally {
+    await releaseMigrationLock(session.client).catch(() => {});
+  }
+}
+
+/**
+ * A second, short connection to the same URL for the lock's pooler check (no retries: it is
+ * optional). Its queries time out client-side, so a full pool that queues it costs seconds, not
+ * the pooler's query_wait_timeout.
+ */
+async function openPoolerProbe(target: DatabaseTarget): Promise<pg.Client> {
+  const client = new pg.Client({ ...clientConfig(target, { applicationName: 'digilog-db (pooler check)' }), query_timeout: 5_000 });
+  client.on('error', () => {});
+  try {
+    await client.connect();
+  } catch (error) {
+    await client.end().catch(() => {});
+    throw error;
+  }
+  return client;
+}
+
+/** The deploy itself, on a session that already holds the lock. */
+export async function deployLocked(
+  session: Session,
+  options: MigrateOptions,
+  { local, started = performance.now(), lockWaitMs = 0 }: { local: Migration[]; started?: number; lockWaitMs?: number },
+): Promise<MigrateResult> {
+  const emit = options.onEvent ?? (() => {});
+  // If this runner dies mid-script, PostgreSQL would otherwise finish the script on its own;
+  // with this check (PostgreSQL 14+) it notices the lost client within a second and rolls back.
+  await session.client.query(
+    `SELECT set_config('client_connection_check_interval', '1000', false) WHERE current_setting('server_version_num')::int >= 140000`,
+  );
+  // State is read only once the lock is held: another replica may have just applied everything.
+  // Classified before anything changes: the production guard must refuse before the first statement.
+  const { report, warnings, plan } = await prepareDeploy(session, local, options);
+  const { steps } = plan;
+  for (const message of warnings) emit({ type: 'warning', message });
+  if (steps.length > 0) emit({ type: 'plan', plan });
+  guardDangerous(plan, { production: options.production, allowDangerous: options.allowDangerous === true });
+  let backup: BackupResult | null = null;
+  if (options.backupDir && steps.length > 0) {
+    emit({ type: 'backup-start', dir: options.backupDir });
+    backup = await takeBackup(options.target, options.backupDir, steps[0]!.migration.name);
+    emit({ type: 'backup-done', backup });
+  }
+  if (!report.tableExists) await session.history.create();
+  const timeouts = new SessionTimeouts(session.client);
+  const applied: AppliedResult[] = [];
+  let current = steps[0] && (await recordStart(session.client, session.history, steps[0]));
+  for (let index = 0; current; index++) {
+    const { step } = current;
+    if (options.signal?.aborted) {
+      // The next migration's "started" row was committed with the previous one; it never ran.
+      await session.history.forgetUnstarted(current.id);
+      throw new DigilogError('interrupted', `Stopped by a signal after ${applied.length} of ${steps.length} pending migrations; ${step.migration.name} and later were not started`, {
+        hint: 'Nothing is half-applied. Run `digilog-db migrate` again to continue.',
+        details: { applied: applied.map((a) => a.name), notStarted: steps.slice(index).map((s) => s.migration.name) },
+      });
+    }
+    await timeouts.set(step.limits);
+    emit({ type: 'migration-start', name: step.migration.name, index, total: steps.length });
+    const ran = await applyStep(session.client, session.history, current, steps[index + 1], options.hooks).catch((error: unknown) => {
+      throw explainTimeout(error, step.limits);
+    });
+    const { budgetMs } = step.limits;
+    const result = { ...ran.result, budgetMs, slow: budgetMs > 0 && ran.result.durationMs > budgetMs };
+    applied.push(result);
+    emit({ type: 'migration-done', result, index, total: steps.length });
+    if (result.slow) {
+      const message = `${result.name} took ${(result.durationMs / 1000).toFixed(1)} s, over its budget of ${formatDuration(budgetMs)}`;
+      warnings.push(message);
+      emit({ type: 'warning', message });
+    }
+    current = ran.next;
+  }
+  return {
+    action: applied.length > 0 ? 'applied' : 'up-to-date',
+    applied,
+    alreadyApplied: report.applied.length,
+    warnings,
+    plan,
+    backup,
+    lockWaitMs,
+    durationMs: performance.now() - started,
+    database: session.target.label,
+  };
+}
+
+/** What a deploy would do, read on a session without changing anything: status, warnings, pending files and their plan (shared by migrate and --dry-run). */
+export async function prepareDeploy(
+  session: Session,
+  local: Migration[],
+  options: MigrateOptions,
+): Promise<{ report: StatusReport; warnings: string[]; plan: Plan }> {
+  const report = await readStatus(session, local, options.migrationBudgetMs);
+  const warnings = [...checkDeployable(report, options), ...invalidIndexWarnings(await readInvalidIndexes(session.client, session.target.schema))];
+  const acknowledgements = withAllowFlags(readAcknowledgements(options.migrationsDir), options.allow ?? []);
+  const limits: StepLimits = { lockTimeoutMs: options.lockTimeoutMs, statementTimeoutMs: options.statementTimeoutMs, budgetMs: options.migrationBudgetMs };
+  const plan = await planSteps(pendingUpTo(report.pending, local, options.to), { client: session.client, schema: session.target.schema, largeTableRows: options.largeTableRows, acknowledgements, limits });
+  return { report, warnings, plan };
+}
+
+/** Throws when deploying would be unsafe; returns warnings for what is only worth saying. Pure. */
+export function checkDeployable(report: StatusReport, options: Pick<MigrateOptions, 'production' | 'allowModifiedHistory' | 'allowOutOfOrder' | 'allowMissingHistory'>): string[] {
+  if (report.failed.length > 0) {
+    const list = report.failed
+      .map((f) => `  ${f.name} (started ${f.startedAt.toISOString()})${f.logs ? `\n${indent(f.logs)}` : ''}`)
+      .join('\n');
+    throw new DigilogError('failed-migration', `Migrations failed in the database; no new migration is applied until they are resolved:\n${list}`, {
+      prismaCode: 'P3009',
+      hint: report.failed
+        .map((f) => `${resolveRolledBack(f.name)} (after undoing it)  or  ${resolveApplied(f.name)} (if you completed it by hand)`)
+        .join('\n'),
+      details: { failed: report.failed.map((f) => ({ name: f.name, startedAt: f.startedAt.toISOString(), logs: f.logs })) },
+    });
+  }
+  if (!report.tableExists && !report.schemaEmpty) {
+    throw new DigilogError('not-managed', 'The database schema is not empty and has no migration history', {
+      prismaCode: 'P3005',
+      hint: `Baseline it: for each migration already reflected in the database run \`${resolveApplied('<name>')}\`, then \`digilog-db migrate\`.`,
+    });
+  }
+  if (report.edited.length > 0 && !options.allowModifiedHistory) {
+    const list = report.edited.map((e) => `  ${e.name}: recorded ${e.recordedChecksum}, file ${e.fileChecksum} (${e.path})`).join('\n');
+    throw new DigilogError('history-mismatch', `Applied migrations were modified after they were applied:\n${list}`, {
+      hint: 'Restore the original files (git checkout) and put changes in a new migration; pass --allow-modified-history to deploy anyway.',
+      details: { edited: report.edited },
+    });
+  }
+  if (report.renamed.length > 0) {
+    // Same content under a new folder name: applying it would run an applied script a second time.
+    const list = report.renamed.map((r) => `  ${r.from} → ${r.to}`).join('\n');
+    throw new DigilogError('history-mismatch', `Applied migrations were renamed on disk (same content, new folder name); nothing is applied until the rename is recorded:\n${list}`, {
+      hint: `Record each rename: ${report.renamed.map((r) => resolveApplied(r.to)).join('  and  ')} (the old name stays in the history); or rename the folder back.`,
+      details: { renamed: report.renamed },
+    });
+  }
+  // With nothing pending nothing is applied: an older replica of a rolling deploy is in this state and may start.
+  if (report.missingFromDisk.length > 0 && report.pending.length > 0 && options.production && !options.allowMissingHistory) {
+    throw new DigilogError('history-mismatch', `Applied migrations are missing from the migrations folder: ${report.missingFromDisk.join(', ')} (refused in production)`, {
+      hint: 'Deploy from a checkout that has every applied migration (an old or wrong branch?), or pass --allow-missing-history if they were removed on purpose.',
+      details: { missingFromDisk: report.missingFromDisk },
+    });
+  }
+  const warnings: string[] = [];
+  if (report.edited.length > 0) warnings.push(`Modified after being applied: ${report.edited.map((e) => e.name).join(', ')}`);
+  if (report.missingFromDisk.length > 0) {
+    warnings.push(`Applied to the database but missing from the migrations folder: ${report.missingFromDisk.join(', ')}`);
+  }
+  if (report.outOfOrder.length > 0) {
+    const message = `Migrations older than the newest applied one: ${report.outOfOrder.join(', ')}`;
+    if (options.production && !options.allowOutOfOrder) {
+      throw new DigilogError('history-mismatch', `${message} (refused in production)`, {
+        hint: 'Rename the folder so it sorts after the applied ones, or pass --allow-out-of-order.',
+        details: { outOfOrder: report.outOfOrder },
+      });
+    }
+    warnings.push(message);
+  }
+  return warnings;
+}
+
+/** Applies lock_timeout/statement_timeout to the session, only when they change. */
+class SessionTimeouts {
+  private current = '';
+  constructor(private readonly client: import('pg').Client) {}
+  async set({ lockTimeoutMs, statementTimeoutMs }: { lockTimeoutMs: number; statementTimeoutMs: number }): Promise<void> {
+    const wanted = `${lockTimeoutMs}/${statementTimeoutMs}`;
+    if (wanted === this.current) return;
+    await this.client.query(`SELECT set_config('lock_timeout', $1, false), set_config('statement_timeout', $2, false)`, [String(lockTimeoutMs), String(statementTimeoutMs)]);
+    this.current = wanted;
+  }
+}
+
+/** A migration stopped by lock_timeout, statement_timeout or a missing privilege gets a hint that says which, and what to do. */
+function explainTimeout(error: unknown, limits: StepLimits): unknown {
+  if (!(error instanceof DigilogError)) return error;
+  const sqlState = error.details.sqlState;
+  const name = String(error.details.migration ?? '');
+  let why: string | undefined;
+  if (sqlState === '55P03') {
+    why = `It waited longer than lock_timeout (${formatDuration(limits.lockTimeoutMs)}) for a lock another session holds on a table it changes; it gave up so that traffic does not queue behind it. Retry when the table is quieter, or raise the limit for this migration with "-- digilog:lock-timeout 30s" (or DIGILOG_LOCK_TIMEOUT).`;
+  } else if (sqlState === '42501') {
+    why = 'The role in DATABASE_URL lacks a privilege this migration needs (SQLSTATE 42501: insufficient privilege). Run migrations with the role that owns the schema, not the application role.';
+  } else if (sqlState === '57014') {
+    why = `It ran longer than statement_timeout (${formatDuration(limits.statementTimeoutMs)}) and was cancelled. Batch the work, or raise the limit for this migration with "-- digilog:statement-timeout 2h" (or DIGILOG_STATEMENT_TIMEOUT).`;
+  }
+  if (!why) return error;
+  return new DigilogError(error.kind, error.message, {
+    prismaCode: error.prismaCode,
+    hint: `${why}\nThen: ${resolveRolledBack(name)} && digilog-db migrate`,
+    details: { ...error.details, lockTimeoutMs: limits.lockTimeoutMs, statementTimeoutMs: limits.statementTimeoutMs },
+    cause: error,
+  });
+}
+
+function indent(text: string): string {
+  return text
+    .trimEnd()
+    .split('\n')
+    .map((line) => `      ${line}`)
+    .join('\n');
+}

@@ -7,7 +7,8 @@
 #   cli     – `docker build --target cli`: digilog-db and the migrations only, for pipelines that
 #             only migrate (`docker run IMAGE digilog-db migrate`); no API, no Prisma Client
 #   runtime – the default: slim Node, non-root, tini as PID 1, HEALTHCHECK on the API's health endpoint
-# Node 22 (LTS): the image's runtime. The packages' engines still allow Node 20 for local use.
+# Node 22 (LTS): the image's runtime, and what @digilog/db's engines require (docs/operations.md,
+# "Supported Node": the workspace root still allows Node 20, where the repository's own suite runs).
 ARG NODE_IMAGE=node:22-bookworm-slim
 
 FROM ${NODE_IMAGE} AS base

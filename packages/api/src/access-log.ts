@@ -9,6 +9,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Express, Request, RequestHandler } from 'express';
 import type { Histogram } from 'prom-client';
+import { redact } from '@digilog/db';
 import type { Logger } from './log.js';
 
 export const UNMATCHED = 'unmatched';
@@ -18,27 +19,30 @@ const ROUTE = Symbol('digilog.route');
 
 type Tagged = Request & { [ROUTE]?: string };
 
-/** First middleware: request id, start time, and the line + sample once the response is done. */
+/**
+ * First middleware: request id, start time, and the line + sample once the response is done.
+ * `log` should be a service's hot logger (buffered, unredacted: log.ts): no field here can hold a
+ * secret, as an incoming id that contains a registered one is replaced, like any other odd id.
+ */
 export function accessLog(log: Logger, histogram?: Histogram<'method' | 'route' | 'status'>): RequestHandler {
   return (req, res, next) => {
     const started = process.hrtime.bigint();
-    const incoming = req.get('x-request-id');
-    const requestId = incoming && SANE_ID.test(incoming) ? incoming : randomUUID();
-    res.set('x-request-id', requestId);
-    let done = false;
-    const finish = () => {
-      if (done) return;
-      done = true;
+    const incoming = req.headers['x-request-id'];
+    const requestId = typeof incoming === 'string' && SANE_ID.test(incoming) && redact(incoming) === incoming ? incoming : randomUUID();
+    // setHeader, not res.set(): no content-type or array handling is needed for a token.
+    res.setHeader('x-request-id', requestId);
+    // 'close' alone: Node emits it after 'finish' for every response, and also when the client hung
+    // up first; one listener per request instead of two.
+    res.once('close', () => {
       const seconds = Number(process.hrtime.bigint() - started) / 1e9;
       const route = (req as Tagged)[ROUTE] ?? UNMATCHED;
       const status = res.statusCode;
       histogram?.observe({ method: req.method, route, status: String(status) }, seconds);
+      const fields: Record<string, unknown> = { event: 'http.request', requestId, method: req.method, route, status, durationMs: Math.round(seconds * 1e6) / 1000 };
       // A client that hung up before the response was sent ('close' without 'finish').
-      const aborted = !res.writableFinished;
-      log('info', 'request', { event: 'http.request', requestId, method: req.method, route, status, durationMs: Math.round(seconds * 1e6) / 1000, ...(aborted ? { aborted } : {}) });
-    };
-    res.once('finish', finish);
-    res.once('close', finish);
+      if (!res.writableFinished) fields.aborted = true;
+      log('info', 'request', fields);
+    });
     next();
   };
 }

@@ -19,18 +19,20 @@ export interface AppDeps {
   health: Pick<HealthMonitor, 'current'>;
   db: DatabaseRouter;
   log: Logger;
+  /** Where the access log's lines go (default `log`); the server passes its buffered accessLogger. */
+  requestLog?: Logger;
   /** Serves GET /metrics (scope metrics:read) when given. */
   metrics?: Metrics;
   /** Require an API key even while none exists (NODE_ENV=production); see auth.ts. */
   alwaysRequireKey?: boolean;
 }
 
-export function createApp({ health, db, log, metrics, alwaysRequireKey = false }: AppDeps): Express {
+export function createApp({ health, db, log, requestLog = log, metrics, alwaysRequireKey = false }: AppDeps): Express {
   const auth = new ApiKeyAuth(db.primary, { alwaysRequired: alwaysRequireKey, log });
   const app = express();
   app.disable('x-powered-by');
   app.set('query parser', 'simple');
-  app.use(accessLog(log, metrics?.httpRequestDuration));
+  app.use(accessLog(requestLog, metrics?.httpRequestDuration));
 
   app.get('/api/v1/health', (_req, res) => {
     const body = healthBody(health.current(), 'overall');

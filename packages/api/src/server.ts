@@ -27,7 +27,7 @@ import { z } from 'zod';
 import { createApp } from './app.js';
 import { DatabaseRouter, createPrisma } from './database.js';
 import { HealthMonitor } from './health/monitor.js';
-import { jsonLogger as log } from './log.js';
+import { accessLogger, jsonLogger as log } from './log.js';
 import { createMetrics } from './metrics.js';
 
 const ApiEnv = z.object({
@@ -152,7 +152,7 @@ async function main(): Promise<void> {
     () => health.replicaReplayLsn(),
   );
   const metrics = createMetrics({ health, pools: () => db.pools, boot: { lockWaitMs: boot.migrate?.lockWaitMs ?? 0, durationMs: boot.durationMs } });
-  const app = createApp({ health, db, log, metrics, alwaysRequireKey: config.isProduction });
+  const app = createApp({ health, db, log, requestLog: accessLogger, metrics, alwaysRequireKey: config.isProduction });
   const listened = await new Promise<Server | (Error & { code?: string })>((resolve) => {
     // Express 5 hands a listen error (port in use, address not local) to this callback.
     const s = app.listen(api.PORT, api.HOST, (error?: Error) => resolve(error ?? s));

@@ -22,7 +22,7 @@ export { ReplicaProbe, type ReplicaState } from './health/replica.js';
 export { parseLsn } from './health/lsn.js';
 export { withEmbeddedDefault, requireDatabaseUrl } from './config/config.js';
 export { applyDatasource, readDatasource, type Datasource } from './config/datasource.js';
-export { createJsonLogger, silentLogger, type Logger, type LogLevel, type LogFormat } from './log/json-logger.js';
+export { createJsonLogger, createJsonLogOutput, silentLogger, type Logger, type LogLevel, type LogFormat, type JsonLogOutput } from './log/json-logger.js';
 export { migrationEventLog, type MigrationEventLog, type MigrationClassification } from './log/migration-events.js';
 export { migrationMetrics, migrationMetricDefinitions, MIGRATION_METRICS, RECENT_MIGRATIONS, type MetricFamily, type MetricSample } from './metrics/migration-metrics.js';
 export { registerFamilies, renderFamilies } from './metrics/prometheus.js';

@@ -1,7 +1,7 @@
 /**
  * The health response: the seed guide's shape (status, timestamp, database
  * {status, message, details}, uptime, memory) built from a status snapshot.
- * Pure. Public: it carries states and migration names only, never a
+ * Pure but for the process's memory and uptime. Public: it carries states and migration names only, never a
  * connection string, host, user, SQL or raw error text.
  */
 import type { StatusResult } from '../status/check-status.js';
@@ -58,6 +58,20 @@ function replicaDetails(replica: ReplicaState | null): Record<string, unknown> |
   };
 }
 
+// process.memoryUsage() reads /proc/self/stat and walks V8's heap spaces: a tenth to a fifth of the
+// API's CPU under /health load when read per request (profiled, docs/operations.md). A reading up to
+// a second old says as much; the database part of the body is a snapshot of that age too.
+const MEMORY_MAX_AGE_MS = 1000;
+let memorySample: { at: number; memory: HealthBody['memory'] } | undefined;
+
+function memoryAt(at: number): HealthBody['memory'] {
+  if (!memorySample || Math.abs(at - memorySample.at) >= MEMORY_MAX_AGE_MS) {
+    const { rss, heapTotal, heapUsed, external } = process.memoryUsage();
+    memorySample = { at, memory: { rss, heapTotal, heapUsed, external } };
+  }
+  return memorySample.memory;
+}
+
 /** Builds the body; `scope` 'db' reports the database only, 'overall' also boot and shutdown. */
 export function healthBody(snapshot: HealthSnapshot, scope: 'db' | 'overall', now = new Date()): HealthBody {
   const db = databaseStatus(snapshot);
@@ -82,13 +96,12 @@ export function healthBody(snapshot: HealthSnapshot, scope: 'db' | 'overall', no
   const replica = replicaDetails(snapshot.replica);
   if (replica) details.replica = replica;
   if (scope === 'overall' && snapshot.shuttingDown) details.shuttingDown = true;
-  const memory = process.memoryUsage();
   return {
     status,
     timestamp: now.toISOString(),
     database: { status, message: snapshot.replica && status === 'degraded' && db.status === 'healthy' ? 'Primary healthy; read replica degraded' : db.message, details },
     uptime: Math.round(process.uptime()),
-    memory: { rss: memory.rss, heapTotal: memory.heapTotal, heapUsed: memory.heapUsed, external: memory.external },
+    memory: { ...memoryAt(now.getTime()) },
   };
 }
 

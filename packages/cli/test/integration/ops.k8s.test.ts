@@ -1,6 +1,8 @@
 /**
- * deploy/k8s/*.yaml against the Kubernetes API schemas (kubernetes-models: ajv validators compiled
- * from the official OpenAPI definitions, offline), and the Pod Security "restricted" profile's
+ * deploy/k8s/*.yaml against the Kubernetes API schemas, offline: kubernetes-models' ajv validators
+ * (compiled from the official OpenAPI definitions: types, formats, required fields) and the strict
+ * schemas of support/k8s-schema.ts (the same definitions with unknown fields refused, as the API
+ * server refuses them), and the Pod Security "restricted" profile's
  * fields on every pod template (the Job's included). Also: the probes' split (liveness with no
  * database dependency), a re-runnable Job and a PodDisruptionBudget that selects the API's pods.
  */
@@ -12,6 +14,7 @@ import { Deployment } from 'kubernetes-models/apps/v1/Deployment';
 import { Job } from 'kubernetes-models/batch/v1/Job';
 import { PodDisruptionBudget } from 'kubernetes-models/policy/v1/PodDisruptionBudget';
 import { Service } from 'kubernetes-models/v1/Service';
+import { strictManifestChecker } from '../support/k8s-schema.js';
 import { REPO_ROOT } from '../support/migrations.js';
 
 type Yaml = Record<string, any>;
@@ -33,10 +36,21 @@ const MODELS: Record<string, new (data: any) => { validate(): void }> = {
   'v1 Service': Service,
 };
 
+/** The same kinds' type declarations in kubernetes-models, for the strict schemas. */
+const strict = strictManifestChecker({
+  'apps/v1 Deployment': { module: 'apps/v1/Deployment', type: 'IDeployment' },
+  'batch/v1 Job': { module: 'batch/v1/Job', type: 'IJob' },
+  'policy/v1 PodDisruptionBudget': { module: 'policy/v1/PodDisruptionBudget', type: 'IPodDisruptionBudget' },
+  'v1 Service': { module: 'v1/Service', type: 'IService' },
+});
+
+/** Both checks; rejects with every error of the strict one, one per line. */
 async function validate(doc: Yaml): Promise<void> {
   const Model = MODELS[`${doc.apiVersion} ${doc.kind}`];
   if (!Model) throw new Error(`no schema for ${doc.apiVersion} ${doc.kind}`);
   new Model(doc).validate();
+  const errors = strict(doc);
+  if (errors.length > 0) throw new Error(errors.join('\n'));
 }
 
 /** Every pod template with where it comes from. */
@@ -58,6 +72,41 @@ describe('deploy/k8s manifests', () => {
     const noType = structuredClone(deployment!);
     delete noType.spec.template.spec.securityContext.seccompProfile.type;
     await expect(validate(noType)).rejects.toThrow(/seccompProfile must have required property '?type'?/);
+  });
+
+  it('unknown fields are rejected, as the API server rejects them: a misspelt field anywhere fails with its path', async () => {
+    const [deployment] = ofKind('Deployment');
+    const [job] = ofKind('Job');
+    const [service] = ofKind('Service');
+    const typo = structuredClone(deployment!);
+    typo.spec.template.spec.securityContxt = typo.spec.template.spec.securityContext;
+    delete typo.spec.template.spec.securityContext;
+    await expect(validate(typo)).rejects.toThrow('/spec/template/spec: unknown field "securityContxt"');
+    const container = structuredClone(job!);
+    container.spec.template.spec.containers[0].imagePullPolcy = 'IfNotPresent';
+    await expect(validate(container)).rejects.toThrow('/spec/template/spec/containers/0: unknown field "imagePullPolcy"');
+    const meta = structuredClone(service!);
+    meta.metadata.lables = { app: 'x' };
+    meta.spec.ports[0].targetPrt = 3000;
+    await expect(validate(meta)).rejects.toThrow('/metadata: unknown field "lables"\n/spec/ports/0: unknown field "targetPrt"');
+    const top = structuredClone(job!);
+    top.spc = top.spec;
+    await expect(validate(top)).rejects.toThrow('/: unknown field "spc"');
+    // kubernetes-models alone accepts all of these: the strict schemas are what catches them.
+    for (const doc of [typo, container, meta, top]) expect(() => new MODELS[`${doc.apiVersion} ${doc.kind}`]!(doc).validate()).not.toThrow();
+  });
+
+  it('maps keep any key (labels, annotations), and a value outside an enum is rejected', async () => {
+    const [deployment] = ofKind('Deployment');
+    const labelled = structuredClone(deployment!);
+    labelled.metadata.labels = { ...labelled.metadata.labels, 'example.com/any-key': 'v' };
+    labelled.metadata.annotations = { 'prometheus.io/scrape': 'true' };
+    await expect(validate(labelled)).resolves.toBeUndefined();
+    const policy = structuredClone(deployment!);
+    policy.spec.template.spec.restartPolicy = 'Sometimes';
+    // Both checks refuse it; the strict one with its own words.
+    await expect(validate(policy)).rejects.toThrow(/restartPolicy/);
+    expect(strict(policy)).toEqual(['/spec/template/spec/restartPolicy: must be equal to one of the allowed values']);
   });
 
   it('Pod Security "restricted" on every pod template: non-root, RuntimeDefault seccomp, no capabilities, no escalation, read-only root with an emptyDir /tmp', () => {

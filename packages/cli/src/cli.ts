@@ -26,6 +26,8 @@ import { register as registerRoles } from './commands/roles.js';
 import { register as registerStatus } from './commands/status.js';
 import { register as registerStudio } from './commands/studio.js';
 import { register as registerApiKey } from './commands/api-key.js';
+import { register as registerRollback } from './commands/rollback.js';
+import { register as registerDownSql } from './commands/down-sql.js';
 
 /**
  * The installed package's version, read at run time: src/, dist/ and the bundle in dist/ all sit
@@ -41,7 +43,7 @@ export function buildProgram(run: Run = new Run()): Command {
     .showHelpAfterError('(run with --help for usage)')
     .exitOverride()
     .configureOutput({ writeErr: (text) => process.stderr.write(text) });
-  for (const register of [registerMigrate, registerStatus, registerResolve, registerReset, registerSeed, registerHealth, registerGenerate, registerDev, registerPush, registerPull, registerDiff, registerStudio, registerLint, registerRoles, registerApiKey]) register(program, run);
+  for (const register of [registerMigrate, registerStatus, registerResolve, registerReset, registerSeed, registerHealth, registerGenerate, registerDev, registerPush, registerPull, registerDiff, registerStudio, registerLint, registerRoles, registerApiKey, registerRollback, registerDownSql]) register(program, run);
   program.addHelpText(
     'after',
     `

@@ -17,6 +17,7 @@ interface MigrateFlags extends CommonFlags {
   allowDangerous?: boolean;
   allowMissingHistory?: boolean;
   allow?: string[];
+  to?: string;
   dryRun?: boolean;
   backup?: string | boolean;
   lockWait?: number;
@@ -30,6 +31,7 @@ interface MigrateFlags extends CommonFlags {
 export function register(program: Command, run: Run): void {
   withFormatOption(withCommonOptions(program.command('migrate')))
     .description('classify and apply pending migrations under the migration lock (like `prisma migrate deploy`)')
+    .option('--to <migration>', 'apply the pending migrations only up to and including this one (a step-wise deploy)')
     .option('--dry-run', 'print the plan (pending migrations, classification, SQL) and change nothing; exit 3 if anything is pending, 4 if it would be blocked')
     .option('--allow-dangerous', 'in production, apply Dangerous changes that the migration files do not acknowledge')
     .option('--backup [dir]', 'pg_dump the database into dir before applying (default dir: DIGILOG_BACKUP_DIR or .digilog/backups; on by default in production when pg_dump exists)')
@@ -62,7 +64,8 @@ Examples:
   $ digilog-db migrate --dry-run          # the plan; exit 3 when something is pending
   $ digilog-db migrate --json             # one JSON document for CI
   $ NODE_ENV=production digilog-db migrate --backup /var/backups/digilog
-  $ digilog-db migrate --lock-timeout 3s --lock-wait 120000`,
+  $ digilog-db migrate --lock-timeout 3s --lock-wait 120000
+  $ digilog-db migrate --to 20240102000000_add_plan   # step-wise: up to this one only`,
     )
     .action(outcomeOf(run, async (flags: MigrateFlags) => {
       const format = resolveFormat(flags);
@@ -84,6 +87,7 @@ Examples:
         allowDangerous: flags.allowDangerous === true,
         allowMissingHistory: flags.allowMissingHistory === true,
         allow: flags.allow ?? [],
+        ...(flags.to === undefined ? {} : { to: flags.to }),
         backupDir: chooseBackupDir(flags.backup, config, join(projectDir, '.digilog', 'backups')),
       };
       if (flags.dryRun) {

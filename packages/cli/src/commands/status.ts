@@ -34,7 +34,7 @@ Examples:
       const { checkStatus } = await import('../status/check-status.js');
       const { runnerOptions } = await import('../config/runner-options.js');
       if (flags.prometheus) return printPrometheus(() => checkStatus(runnerOptions(config, paths)));
-      const result = await checkStatus(runnerOptions(config, paths));
+      const result = await checkStatus(runnerOptions(config, paths), { rollbackTargets: terminal.json });
       return {
         exitCode: EXIT_CODES[STATUS_EXIT_KIND[result.state]],
         json: statusJson(result),

@@ -5,6 +5,7 @@
  * table (a short lock_timeout; a table it cannot read is simply unknown).
  */
 import type pg from 'pg';
+import { quoteIdent } from '../config/target.js';
 
 /** What the database says about one table named by a finding. */
 export interface TableFacts {
@@ -14,10 +15,21 @@ export interface TableFacts {
   estimatedRows: number | null;
   /** Exactly known to hold no row (a bounded scan found none); null if unknown. */
   empty: boolean | null;
+  /** Non-null values of the columns a DROP COLUMN names, counted over at most the large-table threshold of rows (`exact: false`: a lower bound). */
+  columnValues?: ReadonlyMap<string, { nonNull: number; exact: boolean }>;
 }
 
-/** Facts for the named tables of `schema`; tables that could not be read are left out. */
-export async function readTableFacts(client: pg.Client, schema: string, tables: string[], largeTableRows: number): Promise<Map<string, TableFacts>> {
+/**
+ * Facts for the named tables of `schema`; tables that could not be read are left out.
+ * `droppedColumns` (table → columns a DROP COLUMN names) adds how many non-null values each holds.
+ */
+export async function readTableFacts(
+  client: pg.Client,
+  schema: string,
+  tables: string[],
+  largeTableRows: number,
+  droppedColumns: ReadonlyMap<string, readonly string[]> = new Map(),
+): Promise<Map<string, TableFacts>> {
   const facts = new Map<string, TableFacts>();
   if (tables.length === 0) return facts;
   const result = await client.query<{ name: string; regclass: string | null; reltuples: number | null }>(
@@ -36,10 +48,26 @@ export async function readTableFacts(client: pg.Client, schema: string, tables: 
     const estimate = row.reltuples !== null && row.reltuples > 0 ? row.reltuples : null;
     const limit = estimate === null ? largeTableRows : 1;
     const counted = await boundedCount(client, row.regclass, limit);
-    if (counted === null) facts.set(row.name, { exists: true, estimatedRows: estimate, empty: null });
-    else facts.set(row.name, { exists: true, estimatedRows: estimate ?? counted, empty: counted === 0 });
+    const columns = droppedColumns.get(row.name);
+    const columnValues = columns?.length ? await countNonNull(client, row.regclass, columns, largeTableRows) : null;
+    const values = columnValues ? { columnValues } : {};
+    if (counted === null) facts.set(row.name, { exists: true, estimatedRows: estimate, empty: null, ...values });
+    else facts.set(row.name, { exists: true, estimatedRows: estimate ?? counted, empty: counted === 0, ...values });
   }
   return facts;
+}
+
+/**
+ * Non-null values of each column over at most `limit` rows (a lower bound, `exact: false`, when the
+ * table has more), or null when the table is locked or unreadable or a column does not exist (yet).
+ */
+async function countNonNull(client: pg.Client, regclass: string, columns: readonly string[], limit: number): Promise<Map<string, { nonNull: number; exact: boolean }> | null> {
+  const counts = columns.map((column, i) => `count(${quoteIdent(column)}) AS c${i}`).join(', ');
+  const picked = columns.map((column) => quoteIdent(column)).join(', ');
+  const row = await readOnlyBounded<Record<string, string>>(client, `SELECT count(*) AS n, ${counts} FROM (SELECT ${picked} FROM ${regclass} LIMIT ${Math.max(1, limit) + 1}) AS rows`);
+  if (!row) return null;
+  const exact = Number(row.n) <= limit;
+  return new Map(columns.map((column, i) => [column, { nonNull: Math.min(Number(row[`c${i}`]), limit), exact }]));
 }
 
 /** The table of each named index of `schema` (indexes that do not exist are left out). */
@@ -53,12 +81,18 @@ export async function readIndexTables(client: pg.Client, schema: string, indexes
 
 /** count(*) of at most `limit` rows, or null when the table is locked or unreadable. */
 async function boundedCount(client: pg.Client, regclass: string, limit: number): Promise<number | null> {
+  // regclass::text is already quoted and schema-qualified where needed.
+  const row = await readOnlyBounded<{ n: string }>(client, `SELECT count(*) AS n FROM (SELECT 1 FROM ${regclass} LIMIT ${Math.max(1, limit)}) AS rows`);
+  return row ? Number(row.n) : null;
+}
+
+/** The one row of a read-only query that may neither wait on a busy table (1 s) nor run long (5 s); null when it could not. */
+async function readOnlyBounded<T extends pg.QueryResultRow>(client: pg.Client, sql: string): Promise<T | null> {
   try {
     await client.query(`BEGIN READ ONLY; SET LOCAL lock_timeout = '1s'; SET LOCAL statement_timeout = '5s'`);
-    // regclass::text is already quoted and schema-qualified where needed.
-    const result = await client.query<{ n: string }>(`SELECT count(*) AS n FROM (SELECT 1 FROM ${regclass} LIMIT ${Math.max(1, limit)}) AS rows`);
+    const result = await client.query<T>(sql);
     await client.query('COMMIT');
-    return Number(result.rows[0]!.n);
+    return result.rows[0]!;
   } catch {
     await client.query('ROLLBACK').catch(() => {});
     return null;

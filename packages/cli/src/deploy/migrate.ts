@@ -14,6 +14,7 @@ import { invalidIndexWarnings, readInvalidIndexes } from '../db/table-stats.js';
 import { DigilogError } from '../errors.js';
 import { readMigrations } from '../read/migrations-folder.js';
 import { readStatus } from '../status/check-status.js';
+import { pendingUpTo } from './migrate-to.js';
 import { takeBackup, type BackupResult } from './backup.js';
 import { loadParser } from '../plan/execution-mode.js';
 import { guardDangerous, planSteps, readAcknowledgements, type Plan, type Step, type StepLimits } from '../plan/plan.js';
@@ -51,6 +52,8 @@ export interface MigrateOptions extends RunnerOptions {
   allowMissingHistory?: boolean;
   /** Acknowledgements `<migration>:<rule>` on top of the migrations folder's digilog.acknowledgements. */
   allow?: string[];
+  /** Apply the pending migrations only up to and including this one (a step-wise deploy). */
+  to?: string;
   /** Write a pg_dump custom-format dump into this folder before applying anything. */
   backupDir?: string;
   onEvent?: (event: MigrateEvent) => void;
@@ -212,7 +215,7 @@ export async function prepareDeploy(
   const warnings = [...checkDeployable(report, options), ...invalidIndexWarnings(await readInvalidIndexes(session.client, session.target.schema))];
   const acknowledgements = withAllowFlags(readAcknowledgements(options.migrationsDir), options.allow ?? []);
   const limits: StepLimits = { lockTimeoutMs: options.lockTimeoutMs, statementTimeoutMs: options.statementTimeoutMs, budgetMs: options.migrationBudgetMs };
-  const plan = await planSteps(report.pending, { client: session.client, schema: session.target.schema, largeTableRows: options.largeTableRows, acknowledgements, limits });
+  const plan = await planSteps(pendingUpTo(report.pending, local, options.to), { client: session.client, schema: session.target.schema, largeTableRows: options.largeTableRows, acknowledgements, limits });
   return { report, warnings, plan, ...(options.online ? { online: await planOnline(plan) } : {}), ...(resume ? { resume } : {}) };
 }
 

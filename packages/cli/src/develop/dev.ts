@@ -26,6 +26,8 @@ export interface DevResult {
   action: 'created' | 'created-and-applied' | 'in-sync';
   migration: string | null;
   sql: string | null;
+  /** The down.sql written beside the new migration.sql. */
+  downPath?: string;
   warnings: string[];
   /** Migrations of the folder that were pending and got applied first. */
   appliedPending: string[];
@@ -49,7 +51,7 @@ export async function dev(options: DevOptions): Promise<DevResult> {
   refuseInProduction(options, 'run `dev`', 'dev is a development tool (it creates and drops a shadow database). Deploy with `digilog-db migrate`.');
   // The lock before the engine's diagnosis: a migration running meanwhile has an unfinished row the engine would call failed (and advise a reset).
   const migrationLock = { waitMs: options.lockWaitMs, onWait: (holder: LockHolder | null) => options.onEvent?.({ type: 'lock-wait', holder }) };
-  const { migration, appliedPending } = await withEngineSignals({ ...options, databaseUrl: options.target.url, migrationLock }, (adapters) =>
+  const { migration, appliedPending } = await withEngineSignals({ ...options, databaseUrl: options.target.url, migrationLock, keepShadows: true }, (adapters) =>
     createMigrationFromSchema({
       adapters,
       connectionString: options.target.url,
@@ -61,7 +63,7 @@ export async function dev(options: DevOptions): Promise<DevResult> {
   );
   if (!migration) return { action: 'in-sync', migration: null, sql: null, warnings: [], appliedPending, applied: null };
   const warnings = dataLossWarnings(migration.sql);
-  const result = { migration: migration.name, sql: migration.sql, warnings, appliedPending };
+  const result = { migration: migration.name, sql: migration.sql, downPath: migration.downPath, warnings, appliedPending };
   if (options.createOnly) return { ...result, action: 'created', applied: null };
   if (warnings.length > 0 && !(await options.confirmDataLoss(warnings))) return { ...result, action: 'created', applied: null };
   return { ...result, action: 'created-and-applied', applied: await migrate(options) };

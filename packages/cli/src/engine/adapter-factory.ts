@@ -8,7 +8,8 @@
  *     never leaks it (closes its pool first, then drops it WITH (FORCE));
  *  3. executeScript() sends the whole script as ONE simple-protocol query, so
  *     PostgreSQL runs it as one implicit transaction and `;` inside dollar
- *     quotes, literals and comments survives;
+ *     quotes, literals and comments survives (a file the runner applies
+ *     statement by statement is split by PostgreSQL's parser instead);
  *  4. all work of one adapter runs on one pinned session, so the engine's
  *     session-level advisory lock and the migration it guards share it.
  * Shadow databases are named after their host and pid, registered for
@@ -20,6 +21,7 @@ import type {
   SqlDriverAdapter,
   SqlMigrationAwareDriverAdapterFactory,
 } from '@prisma/driver-adapter-utils';
+import { executionModeOf, parseStatements } from '../plan/execution-mode.js';
 import { acquireMigrationLock, type LockOptions } from '../db/lock.js';
 import { parseTarget, quoteIdent, withDatabase, type DatabaseTarget } from '../config/target.js';
 import { reportCharAsCharacter } from './char-columns.js';
@@ -37,6 +39,11 @@ export interface EngineAdapterOptions {
   shadowDatabaseUrl?: string | undefined;
   /** `application_name` of the sessions, visible in pg_stat_activity next to the advisory lock. */
   applicationName?: string | undefined;
+  /**
+   * Keep each temporary shadow database until close() instead of dropping it when the engine lets
+   * go of it, so the state the engine last replayed can be read afterwards (lastShadowUrl()).
+   */
+  keepShadows?: boolean | undefined;
 }
 
 /** What the engine is given, plus the clean-up the engine itself does not guarantee. */
@@ -45,6 +52,11 @@ export interface EngineAdapterFactory {
   readonly bound: ErrorCapturingSqlMigrationAwareDriverAdapterFactory;
   /** Temporary shadow databases created (or being created) and not dropped yet (empty after close()). */
   liveShadowDatabases(): string[];
+  /**
+   * Prisma-style URL of the shadow database the engine connected to last, still holding what it
+   * replayed there: with `keepShadows`, or with a dedicated shadow database (emptied only at its next use).
+   */
+  lastShadowUrl(): string | undefined;
   /**
    * Takes Prisma's migration lock, waiting like `migrate` does, on the session the engine's
    * next connect() gets, so the engine diagnoses only while no migration runs. The engine's own
@@ -78,6 +90,8 @@ export async function createEngineAdapterFactory(options: EngineAdapterOptions):
   let locked: PinnedSession | undefined;
   let swept = false;
   let closing = false;
+  /** The shadow the engine connected to last; `temporary` ones count only while not dropped. */
+  let lastShadow: { target: DatabaseTarget; temporary: boolean } | undefined;
 
   /** Once close() began (Ctrl-C) nothing new is opened: close() could no longer see it. */
   function assertOpen(): void {
@@ -135,9 +149,13 @@ export async function createEngineAdapterFactory(options: EngineAdapterOptions):
     const adapter = reportCharAsCharacter(await new PrismaPg(pool, { schema: target.schema }).connect(), ColumnTypeEnum.Character);
     const onError = (adapter as unknown as { onError(error: unknown): never }).onError.bind(adapter);
     // Defect 3: no parameters means node-postgres uses the simple protocol, one round trip, one implicit transaction.
+    // Except for a file the runner applies statement by statement (CREATE INDEX CONCURRENTLY among others, split
+    // like Prisma 7.4+ does, or `-- digilog:no-transaction`): as one query it fails with 25001, so the shadow
+    // database could not replay a history that `migrate` applies.
     adapter.executeScript = async (script: string) => {
       try {
-        await pool.query(script);
+        if ((await executionModeOf(script)) !== 'statement-by-statement') await pool.query(script);
+        else for (const statement of await parseStatements(script)) await pool.query(statement.text);
       } catch (error) {
         onError(error);
       }
@@ -153,6 +171,7 @@ export async function createEngineAdapterFactory(options: EngineAdapterOptions):
     if (options.shadowDatabaseUrl) {
       const shadow = parseTarget(options.shadowDatabaseUrl);
       const adapter = await connectTo(shadow);
+      lastShadow = { target: shadow, temporary: false };
       // The engine asks for a shadow more than once per command; each must start empty.
       const schema = quoteIdent(shadow.schema);
       await adapter.executeScript(`DROP SCHEMA IF EXISTS ${schema} CASCADE; CREATE SCHEMA ${schema};`);
@@ -188,7 +207,10 @@ export async function createEngineAdapterFactory(options: EngineAdapterOptions):
     }
     try {
       // Defect 2: close our own session first, then drop; the stock adapter dropped while still connected.
-      return await connectTo(withDatabase(main, name), () => dropShadow(name));
+      const target = withDatabase(main, name);
+      const adapter = await connectTo(target, options.keepShadows ? undefined : () => dropShadow(name));
+      lastShadow = { target, temporary: true };
+      return adapter;
     } catch (error) {
       await dropShadow(name).catch(() => {});
       throw error;
@@ -205,6 +227,7 @@ export async function createEngineAdapterFactory(options: EngineAdapterOptions):
   return {
     bound: bindMigrationAwareSqlAdapterFactory(factory),
     liveShadowDatabases: () => [...shadows],
+    lastShadowUrl: () => (lastShadow && (!lastShadow.temporary || shadows.has(lastShadow.target.database)) ? prismaUrl(lastShadow.target) : undefined),
     async lockMigrations(lock) {
       const session = (locked ??= openSession(main));
       const client = await session.pool.connect();
@@ -221,8 +244,16 @@ export async function createEngineAdapterFactory(options: EngineAdapterOptions):
       await Promise.all([...sessions].map(endSession));
       await Promise.allSettled([...creating]);
       const failures: unknown[] = [];
-      for (const name of [...shadows]) await dropShadow(name).catch((error: unknown) => failures.push(error));
+      // In parallel: a factory that kept its shadow databases (keepShadows) has several to drop.
+      await Promise.all([...shadows].map((name) => dropShadow(name).catch((error: unknown) => failures.push(error))));
       if (failures.length > 0) throw new Error(`Could not drop shadow database(s) ${[...shadows].join(', ')}: ${String(failures[0])}`);
     },
   };
+}
+
+/** A target as a Prisma-style URL again: its connection string plus the `?schema=` that parseTarget took out. */
+function prismaUrl(target: DatabaseTarget): string {
+  const url = new URL(target.connectionString);
+  url.searchParams.set('schema', target.schema);
+  return url.toString();
 }

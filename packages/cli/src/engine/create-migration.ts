@@ -3,7 +3,8 @@
  * the engine replays the migration history in a shadow database, diffs it
  * against the Prisma schema and returns the script; we write it to
  * `<migrationsDir>/<timestamp>_<name>/migration.sql` (the WASM engine returns
- * the script and the folder name but writes no files itself).
+ * the script and the folder name but writes no files itself), and beside it
+ * `down.sql`, the engine's diff from the history with it to the history without it.
  * Like `prisma migrate dev --create-only`, migrations already in the folder
  * but pending on the database are applied first; the new one is not. A
  * drifted database is reported, never reset.
@@ -13,7 +14,9 @@ import { join, resolve } from 'node:path';
 import { DigilogError } from '../errors.js';
 import { createEngineAdapterFactory, type EngineAdapterFactory } from './adapter-factory.js';
 import { withSchemaEngine } from './load-schema-engine.js';
-import { LOCK_FILE_CONTENT, LOCK_FILE_NAME, migrationsList } from '../read/engine-input.js';
+import { downScript, writeDownFile } from './down-script.js';
+import { LOCK_FILE_CONTENT, LOCK_FILE_NAME, MIGRATION_FILE, migrationsList } from '../read/engine-input.js';
+import { compareNames } from '../read/migrations-folder.js';
 
 /** Input of createMigrationFromSchema. */
 export interface CreateMigrationOptions {
@@ -25,7 +28,7 @@ export interface CreateMigrationOptions {
   name: string;
   /** A dedicated shadow database; without it a temporary one is created and dropped. */
   shadowDatabaseUrl?: string | undefined;
-  /** An adapter factory the caller already owns (e.g. to close it on Ctrl-C); else one is created. */
+  /** An adapter factory the caller already owns (e.g. to close it on Ctrl-C), keeping its shadow databases (down.sql reads the enum order there); else one is created. */
   adapters?: EngineAdapterFactory;
 }
 
@@ -36,6 +39,8 @@ export interface CreatedMigration {
   /** Absolute path of the written migration.sql. */
   path: string;
   sql: string;
+  /** Absolute path of the down.sql written beside it (the SQL that undoes it, for review and `rollback`). */
+  downPath: string;
 }
 
 /** What createMigrationFromSchema did. */
@@ -47,6 +52,11 @@ export interface CreateMigrationResult {
 }
 
 const NO_FILTERS = { externalTables: [], externalEnums: [] };
+
+/** Migration folders in the engine's (byte) order. */
+function sortedByPath<T extends { path: string }>(directories: T[]): T[] {
+  return [...directories].sort((a, b) => compareNames(a.path, b.path));
+}
 
 /** Prisma's limit on migration names (P3010). */
 const MAX_NAME_BYTES = 200;
@@ -67,9 +77,9 @@ export async function createMigrationFromSchema(options: CreateMigrationOptions)
   }
   const migrationsDir = resolve(options.migrationsDir);
   const schemaText = readFileSync(options.schemaPath, 'utf8');
-  const adapters = options.adapters ?? (await createEngineAdapterFactory({ connectionString: options.connectionString, shadowDatabaseUrl: options.shadowDatabaseUrl }));
+  const adapters = options.adapters ?? (await createEngineAdapterFactory({ connectionString: options.connectionString, shadowDatabaseUrl: options.shadowDatabaseUrl, keepShadows: true }));
 
-  const { created, appliedPending } = await withSchemaEngine({ schemaPath: options.schemaPath, schemaText, adapters }, async (engine) => {
+  const { created, down, appliedPending } = await withSchemaEngine({ schemaPath: options.schemaPath, schemaText, adapters }, async (engine) => {
     const input = migrationsList(migrationsDir);
     const diagnose = async () => {
       const diagnostic = await engine.devDiagnostic({ migrationsList: input, filters: NO_FILTERS });
@@ -94,7 +104,13 @@ export async function createMigrationFromSchema(options: CreateMigrationOptions)
       schema: { files: [{ path: options.schemaPath, content: schemaText }] },
       filters: NO_FILTERS,
     });
-    return { created: output, appliedPending: appliedMigrationNames };
+    if (output.migrationScript === null) return { created: output, down: '', appliedPending: appliedMigrationNames };
+    // Its down script, from the history with it to the history without it, on this same engine.
+    const next = { path: output.generatedMigrationName, migrationFile: { path: MIGRATION_FILE, content: { tag: 'ok' as const, value: output.migrationScript } } };
+    // The first migration's folder has no migration_lock.toml yet (written below); the diff needs it to know the provider.
+    const before = { ...input, lockfile: { path: LOCK_FILE_NAME, content: input.lockfile.content ?? LOCK_FILE_CONTENT } };
+    const withNew = { ...before, migrationDirectories: sortedByPath([...input.migrationDirectories, next]) };
+    return { created: output, down: await downScript(engine, adapters, withNew, before), appliedPending: appliedMigrationNames };
   });
   if (created.migrationScript === null) return { migration: null, appliedPending };
 
@@ -106,7 +122,8 @@ export async function createMigrationFromSchema(options: CreateMigrationOptions)
   mkdirSync(folder, { recursive: true });
   const path = join(folder, `migration.${created.extension}`);
   writeFileSync(path, created.migrationScript);
+  const downPath = writeDownFile(migrationsDir, created.generatedMigrationName, down);
   const lockPath = join(migrationsDir, LOCK_FILE_NAME);
   if (!existsSync(lockPath)) writeFileSync(lockPath, LOCK_FILE_CONTENT);
-  return { migration: { name: created.generatedMigrationName, path, sql: created.migrationScript }, appliedPending };
+  return { migration: { name: created.generatedMigrationName, path, sql: created.migrationScript, downPath }, appliedPending };
 }

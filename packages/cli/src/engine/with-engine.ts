@@ -50,10 +50,10 @@ export async function withEngine<T>(options: EngineOptions, use: (engine: Engine
  * `sigint`/`sigterm` (exit 130/143) instead of whatever the interrupted engine reported.
  */
 export async function withEngineSignals<T>(
-  options: Pick<EngineOptions, 'databaseUrl' | 'shadowDatabaseUrl' | 'migrationLock' | 'signal'>,
+  options: Pick<EngineOptions, 'databaseUrl' | 'shadowDatabaseUrl' | 'migrationLock' | 'signal'> & { keepShadows?: boolean },
   run: (adapters: EngineAdapterFactory) => Promise<T>,
 ): Promise<T> {
-  const adapters = await createEngineAdapterFactory({ connectionString: options.databaseUrl, shadowDatabaseUrl: options.shadowDatabaseUrl });
+  const adapters = await createEngineAdapterFactory({ connectionString: options.databaseUrl, shadowDatabaseUrl: options.shadowDatabaseUrl, keepShadows: options.keepShadows });
   let signalled: NodeJS.Signals | undefined;
   let stopped: Promise<void> = Promise.resolve();
   let grace: NodeJS.Timeout | undefined;

@@ -9,6 +9,8 @@ import type { MigrateResult } from '../deploy/migrate.js';
 import type { StatusResult } from '../status/check-status.js';
 import type { ResetResult } from '../develop/reset.js';
 import type { DevResult } from '../develop/dev.js';
+import type { RollbackResult } from '../develop/rollback.js';
+import type { DownSqlResult } from '../develop/down-sql.js';
 
 /** One planned migration as `plan.migrations[]` shows it. */
 export function stepJson(step: Step) {
@@ -52,6 +54,7 @@ export function statusJson(status: StatusResult) {
     migrationsDir: status.migrationsDir,
     lockHolder: status.lockHolder,
     invalidIndexes: status.invalidIndexes,
+    ...(status.rollback ? { rollback: status.rollback } : {}),
     durationMs: status.durationMs,
   };
 }
@@ -100,10 +103,36 @@ export function devJson(result: DevResult) {
     action: result.action,
     migration: result.migration,
     sql: result.sql,
+    downPath: result.downPath ?? null,
     warnings: result.warnings,
     appliedPending: result.appliedPending,
     applied: result.applied ? withoutOk(migrateJson(result.applied)) : null,
   };
+}
+
+/** `rollback --json`: what it undid and how; the deploy inside it, if any, in migrate's document (without its ok). */
+export function rollbackJson(result: RollbackResult) {
+  return {
+    ok: true,
+    action: result.action,
+    target: result.target,
+    undone: result.undone,
+    migration: result.migration ?? null,
+    path: result.path,
+    sql: result.sql ?? null,
+    sources: result.sources ?? [],
+    plan: result.plan ? planJson(result.plan) : null,
+    notes: result.notes ?? [],
+    schemaChanges: result.schemaChanges ?? false,
+    schemaPath: result.schemaPath,
+    applied: result.applied ? withoutOk(migrateJson(result.applied)) : null,
+    database: result.database,
+  };
+}
+
+/** `down-sql --json`. */
+export function downSqlJson(result: DownSqlResult) {
+  return { ok: true, migration: result.migration, path: result.path, sql: result.sql, notes: result.notes };
 }
 
 function withoutOk<T extends { ok: unknown }>(document: T): Omit<T, 'ok'> {

@@ -17,6 +17,8 @@ export interface Finding extends Rule {
   index?: string;
   /** The type a CREATE TYPE … AS ENUM or DROP TYPE names (unqualified). */
   type?: string;
+  /** The column an ALTER TABLE … DROP COLUMN names (its table is in `table`). */
+  column?: string;
   /** The file says `-- digilog:allow <rule>` (or the acknowledgements file or --allow does). */
   acknowledged: boolean;
   /** A DROP … IF EXISTS: the object's name as written (schema-qualified or not), to look it up. */
@@ -112,7 +114,7 @@ function ifExistsObjects(node: Node): Array<DroppedObject | undefined> {
 export type IndexTables = Map<string, string>;
 
 /** Rules hit by one statement; `created` holds tables created earlier in the same file. */
-function statementRules(statement: ParsedStatement, created: Set<string>, indexTables: IndexTables): Array<{ rule: RuleId; table?: string; index?: string; type?: string; ifExists?: DroppedObject }> {
+function statementRules(statement: ParsedStatement, created: Set<string>, indexTables: IndexTables): Array<{ rule: RuleId; table?: string; index?: string; type?: string; column?: string; ifExists?: DroppedObject }> {
   const rules = rulesOf(statement, created, indexTables);
   if (statement.nodeType !== 'DropStmt') return rules;
   const objects = ifExistsObjects(statement.node);
@@ -123,7 +125,7 @@ function statementRules(statement: ParsedStatement, created: Set<string>, indexT
   });
 }
 
-function rulesOf({ nodeType, node }: ParsedStatement, created: Set<string>, indexTables: IndexTables): Array<{ rule: RuleId; table?: string; index?: string; type?: string }> {
+function rulesOf({ nodeType, node }: ParsedStatement, created: Set<string>, indexTables: IndexTables): Array<{ rule: RuleId; table?: string; index?: string; type?: string; column?: string }> {
   switch (nodeType) {
     case 'CreateStmt':
       created.add(relname(node) ?? '');
@@ -142,7 +144,8 @@ function rulesOf({ nodeType, node }: ParsedStatement, created: Set<string>, inde
     case 'AlterTableStmt': {
       const table = relname(node);
       const cmds = ((node.cmds as Node[] | undefined) ?? []).map((c) => c.AlterTableCmd as Node);
-      return cmds.flatMap((cmd) => alterTableRules(cmd, created.has(table ?? ''))).map((rule) => ({ rule, table }));
+      // A dropped column is named, so the live-database context can count the values it loses.
+      return cmds.flatMap((cmd) => alterTableRules(cmd, created.has(table ?? '')).map((rule) => (rule === 'drop-column' ? { rule, table, column: cmd.name as string } : { rule, table })));
     }
     case 'RenameStmt':
       if (node.renameType === 'OBJECT_COLUMN') return [{ rule: 'rename-column', table: relname(node) }];
@@ -201,7 +204,7 @@ export function classify(statements: ParsedStatement[], directives: Pick<Directi
   // (with `-- digilog:no-transaction` the author chose that, so nothing is said).
   const nonAtomicAt = splitLikePrisma(statements) && !directives.noTransaction ? statements.findIndex((s) => s.nodeType === 'IndexStmt' && s.node.concurrent === true) : -1;
   return statements.flatMap((statement, number) =>
-    [...statementRules(statement, created, indexTables), ...(number === nonAtomicAt ? [{ rule: 'non-atomic-file' as const }] : [])].map(({ rule, table, index, type, ifExists }: { rule: RuleId; table?: string; index?: string; type?: string; ifExists?: DroppedObject }) => ({
+    [...statementRules(statement, created, indexTables), ...(number === nonAtomicAt ? [{ rule: 'non-atomic-file' as const }] : [])].map(({ rule, table, index, type, column, ifExists }: { rule: RuleId; table?: string; index?: string; type?: string; column?: string; ifExists?: DroppedObject }) => ({
       ...(RULES[rule] as Rule),
       rule,
       statement: number + 1,
@@ -209,6 +212,7 @@ export function classify(statements: ParsedStatement[], directives: Pick<Directi
       table,
       ...(index === undefined ? {} : { index }),
       ...(type === undefined ? {} : { type }),
+      ...(column === undefined ? {} : { column }),
       ...(ifExists === undefined ? {} : { ifExists }),
       acknowledged: acknowledged.has(rule),
     })),

@@ -28,6 +28,9 @@ export interface ContextFinding extends Finding {
   estimatedRows?: number;
   /** Why the level differs from the rule's level (or what the database said). */
   context?: string;
+  /** DROP COLUMN: how many non-null values the column holds right now (a lower bound unless droppedValuesExact). */
+  droppedValues?: number;
+  droppedValuesExact?: boolean;
 }
 
 /** Rules whose lock is held for a time proportional to the table's size (scan, rewrite or index build). */
@@ -54,6 +57,13 @@ const HARMLESS_WHEN_EMPTY: Partial<Record<RuleId, Level>> = {
 };
 
 const ESCALATE: Record<Level, Level> = { safe: 'care', care: 'dangerous', dangerous: 'dangerous' };
+
+/** Table → the columns its DROP COLUMN findings name: what readTableFacts counts values of. Pure. */
+export function droppedColumns(findings: readonly Finding[]): Map<string, string[]> {
+  const columns = new Map<string, string[]>();
+  for (const f of findings) if (f.rule === 'drop-column' && f.table !== undefined && f.column !== undefined) columns.set(f.table, [...new Set([...(columns.get(f.table) ?? []), f.column])]);
+  return columns;
+}
 
 /** Adjusts each finding's level to the target database. */
 export function applyContext(findings: Finding[], input: ContextInput): ContextFinding[] {
@@ -84,6 +94,8 @@ export function applyContext(findings: Finding[], input: ContextInput): ContextF
     if (!facts?.exists) return base;
     const rows = facts.estimatedRows ?? undefined;
     const withRows = rows === undefined ? base : { ...base, estimatedRows: rows };
+    const values = finding.rule === 'drop-column' && finding.column !== undefined ? facts.columnValues?.get(finding.column) : undefined;
+    if (values) return dropColumnWithValues(withRows, table, finding.column!, values);
     if (facts.empty === true && finding.rule in HARMLESS_WHEN_EMPTY) {
       return { ...withRows, level: HARMLESS_WHEN_EMPTY[finding.rule]!, context: `"${table}" is empty right now` };
     }
@@ -93,6 +105,25 @@ export function applyContext(findings: Finding[], input: ContextInput): ContextF
     }
     return { ...withRows, level: 'safe', context: `"${table}" has ~${formatRows(rows)} rows (< ${formatRows(input.largeTableRows)}): the lock is brief` };
   });
+}
+
+/**
+ * A column that holds values loses them for good (a rollback generated from the schema drops
+ * every column the undone migrations added): Dangerous, with the count. One whose values are
+ * all NULL keeps the rule's level: nothing is lost, but code still reading it breaks.
+ */
+function dropColumnWithValues(finding: ContextFinding, table: string, column: string, { nonNull, exact }: { nonNull: number; exact: boolean }): ContextFinding {
+  const where = `"${table}"."${column}"`;
+  if (nonNull === 0) return { ...finding, droppedValues: 0, droppedValuesExact: exact, context: `${where} holds no value (every row is NULL there)` };
+  const count = `${exact ? '' : 'at least '}${nonNull} non-null value${nonNull === 1 ? '' : 's'}`;
+  return {
+    ...finding,
+    level: 'dangerous',
+    message: `drops column ${where}, which holds ${count}: they are lost, and code still reading it breaks`,
+    droppedValues: nonNull,
+    droppedValuesExact: exact,
+    context: `${where} holds ${count} right now`,
+  };
 }
 
 /** 1234567 → "1.2M", 15300 → "15.3k". */

@@ -9,7 +9,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type pg from 'pg';
 import { ACKNOWLEDGEMENTS_FILE, parseAcknowledgements, type Acknowledgements } from './acknowledgements.js';
-import { applyContext, type ContextFinding, type TableFacts } from './context.js';
+import { applyContext, droppedColumns, type ContextFinding, type TableFacts } from './context.js';
 import { classify, worstLevel, type Finding, type IndexTables } from './classify.js';
 import { cannotRunInTransaction, executionModeOf, lineOf, parseStatements, splitLikePrisma, unendedTransaction, type ExecutionMode, type ParsedStatement } from './execution-mode.js';
 import type { Level } from './rules.js';
@@ -202,7 +202,7 @@ export async function planSteps(migrations: Migration[], options: PlanOptions): 
   const touched = new Set<string>();
   for (const { findings } of parsed) for (const f of findings) if (f.table && f.rule !== 'create-table' && f.level !== 'safe') touched.add(f.table);
   const tables: Map<string, TableFacts> =
-    options.client && options.schema ? await readTableFacts(options.client, options.schema, [...touched], options.largeTableRows) : new Map();
+    options.client && options.schema ? await readTableFacts(options.client, options.schema, [...touched], options.largeTableRows, droppedColumns(parsed.flatMap((p) => p.findings))) : new Map();
 
   const createdEarlier = new Set<string>();
   const typesCreatedEarlier = new Set<string>();

@@ -7,6 +7,7 @@ import { findLockHolder, type LockHolder } from '../db/lock.js';
 import type { Migration } from '../read/migrations-folder.js';
 import { readInvalidIndexes } from '../db/table-stats.js';
 import { readMigrations } from '../read/migrations-folder.js';
+import { readRollbackTargets, type RollbackAvailability } from './rollback-targets.js';
 import type { RunnerOptions } from '../config/runner-options.js';
 import { withSession, type Session } from '../db/session.js';
 
@@ -21,6 +22,8 @@ export interface StatusResult extends StatusReport {
   lockHolder: LockHolder | null;
   /** Indexes PostgreSQL marks INVALID in the schema (left by a failed or interrupted CREATE INDEX CONCURRENTLY). */
   invalidIndexes: string[];
+  /** Where `rollback --to` is possible and what it would drop (when asked for: `status --json`). */
+  rollback?: RollbackAvailability;
   durationMs: number;
 }
 
@@ -33,7 +36,7 @@ export async function readStatus(session: Session, local: Migration[], budgetMs?
 }
 
 /** Checks the database against the migrations folder. Throws `unreachable` or `usage` errors; never changes anything. */
-export async function checkStatus(options: RunnerOptions): Promise<StatusResult> {
+export async function checkStatus(options: RunnerOptions, { rollbackTargets = false }: { rollbackTargets?: boolean } = {}): Promise<StatusResult> {
   const started = performance.now();
   // Read the folder first: a missing folder is reported without touching the network.
   const local = readMigrations(options.migrationsDir);
@@ -48,7 +51,9 @@ export async function checkStatus(options: RunnerOptions): Promise<StatusResult>
     const schemaEmpty = await session.history.schemaIsEmpty();
     const report = diagnose({ local, rows, schemaEmpty, migrationRunning: lockHolder !== null, budgetMs: options.migrationBudgetMs });
     const invalidIndexes = await readInvalidIndexes(session.client, session.target.schema);
+    const rollback = rollbackTargets ? await readRollbackTargets(session.client, session.target.schema, report, local, options.migrationsDir) : undefined;
     return {
+      ...(rollback ? { rollback } : {}),
       ...report,
       summary: summarize(report),
       database: session.target.label,

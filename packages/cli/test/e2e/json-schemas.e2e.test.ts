@@ -3,7 +3,8 @@
  * (draft 2020-12, ajv; additionalProperties false, so a field renamed in the code fails here),
  * on success and on failure, through the built binary against real PostgreSQL.
  */
-import { readFileSync, readdirSync } from 'node:fs';
+import { cpSync, mkdtempSync, readFileSync, readdirSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { RULES } from '../../src/plan/rules.js';
@@ -35,7 +36,7 @@ describe('the schemas themselves', () => {
 
   it('one schema per command with --json, each success-or-failure; rule ids and error kinds follow the code', () => {
     const files = readdirSync(SCHEMAS_DIR).filter((f) => f.endsWith('.schema.json')).sort();
-    expect(files).toEqual(['api-key', 'common', 'dev', 'diff', 'generate', 'health', 'lint', 'migrate', 'pull', 'push', 'reset', 'resolve', 'roles', 'seed', 'status'].map((c) => `${c}.schema.json`));
+    expect(files).toEqual(['api-key', 'common', 'dev', 'diff', 'down-sql', 'generate', 'health', 'lint', 'migrate', 'pull', 'push', 'reset', 'resolve', 'roles', 'rollback', 'seed', 'status'].map((c) => `${c}.schema.json`));
     expect(common.$defs.ruleId.enum).toEqual(Object.keys(RULES));
     expect(common.$defs.failure.properties.error.properties.kind.enum.sort()).toEqual(Object.keys(EXIT_CODES).filter((k) => k !== 'ok').sort());
     expect(common.$defs.schemaVersion.const).toBe(JSON_SCHEMA_VERSION);
@@ -107,6 +108,26 @@ describe('documents on success and on failure', () => {
     const body = JSON.parse(unhealthy.stdout);
     expect(validateJson('health', body)).toEqual([]);
     expect(body.status).toBe('unhealthy');
+  });
+
+  it('rollback and down-sql on success and on failure; status --json with its rollback targets', async () => {
+    const dir = join(mkdtempSync(join(tmpdir(), 'digilog-schemas-rollback-')), 'migrations');
+    cpSync(HISTORY, dir, { recursive: true });
+    const db = await database();
+    const env = { DATABASE_URL: db.url };
+    const flags = ['--migrations-dir', dir, '--json'];
+    await documentOf('migrate', ['migrate', ...flags], env, EXIT_CODES.ok);
+    const status = await documentOf('status', ['status', ...flags], env, EXIT_CODES.ok);
+    expect(status.rollback.targets[0].to).toBe('20240406070000_drop_legacy');
+    const down = await documentOf('down-sql', ['down-sql', '20240407070000_recreate_session', '--print', ...flags], env, EXIT_CODES.ok);
+    expect(down.path).toBeNull();
+    const rolledBack = await documentOf('rollback', ['rollback', '--last', '1', '--yes', ...flags], env, EXIT_CODES.ok);
+    expect(rolledBack.action).toBe('created-and-applied');
+    expect(rolledBack.applied.applied).toHaveLength(1);
+    const nothing = await documentOf('rollback', ['rollback', '--to', rolledBack.migration, '--yes', ...flags], env, EXIT_CODES.ok);
+    expect(nothing.action).toBe('nothing-to-undo');
+    await documentOf('rollback', ['rollback', '--to', 'nope', '--yes', ...flags], env, EXIT_CODES.usage);
+    await documentOf('down-sql', ['down-sql', 'nope', ...flags], env, EXIT_CODES.usage);
   });
 
   it('the engine commands: diff, push, pull, seed and generate on success; each of them and dev on failure', async () => {

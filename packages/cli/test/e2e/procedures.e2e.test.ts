@@ -160,6 +160,47 @@ describe('docs/operations.md procedures, step by step', () => {
     expect(slowest).toHaveLength(3);
   });
 
+  it('rolling back a deploy: rollback --create-only writes the migration and schema.prisma; migrate refuses the data loss until acknowledged; or reset --to', async () => {
+    const steps = section('Rolling back a deploy');
+    expect(steps).toMatch(/`digilog-db rollback --to <migration> --create-only`/);
+    expect(steps).toMatch(/`digilog-db migrate --allow <timestamp>_rollback_to_<migration>:drop-column`/);
+    expect(steps).toMatch(/`digilog-db reset --yes --to <migration>`/);
+    const db = await createDatabase('digilog_proc_rollback_deploy');
+    const env = { DATABASE_URL: db.url, NODE_ENV: 'production', DIGILOG_BACKUP: 'false' };
+    const { root, dir } = project({
+      '20240101000000_init': 'CREATE TABLE "Account" ("id" INTEGER NOT NULL, CONSTRAINT "Account_pkey" PRIMARY KEY ("id"));',
+      '20240102000000_add_nickname': 'ALTER TABLE "Account" ADD COLUMN "nickname" TEXT;',
+    });
+    expect((await runCli(['migrate'], env, root)).code).toBe(0);
+    expect((await runCli(['pull'], env, root)).code).toBe(0);
+    await db.query(`INSERT INTO "Account" VALUES (1, 'ada'), (2, 'bob')`);
+
+    // 1. The rollback migration and schema.prisma, written for review (create-only is not refused in production).
+    const created = await runCli(['rollback', '--to', '20240101000000_init', '--create-only', '--json'], env, root);
+    expect(created.code, created.stderr).toBe(0);
+    const { migration, schemaPath } = JSON.parse(created.stdout) as { migration: string; schemaPath: string };
+    expect(migration).toMatch(/^\d{14}_rollback_to_20240101000000_init$/);
+    expect(readFileSync(join(dir, migration, 'migration.sql'), 'utf8')).toContain('ALTER TABLE "public"."Account" DROP COLUMN "nickname";');
+    expect(readFileSync(schemaPath, 'utf8')).not.toContain('nickname');
+    // 2. The deploy refuses the data loss with the count, then applies it once acknowledged; the history keeps every row.
+    const refused = await runCli(['migrate'], env, root);
+    expect(refused.code).toBe(4);
+    expect(refused.stderr).toContain('which holds 2 non-null values');
+    expect((await runCli(['migrate', '--allow', `${migration}:drop-column`], env, root)).code).toBe(0);
+    expect((await runCli(['status'], env, root)).code).toBe(0);
+    const rows = await db.query<{ migration_name: string }>('SELECT migration_name FROM _prisma_migrations ORDER BY migration_name');
+    expect(rows.map((r) => r.migration_name)).toEqual(['20240101000000_init', '20240102000000_add_nickname', migration]);
+    expect(await db.query(`SELECT column_name FROM information_schema.columns WHERE table_name = 'Account'`)).toEqual([{ column_name: 'id' }]);
+
+    // 3. Or, where the data can go: reset to a previous state.
+    const dev = await createDatabase('digilog_proc_rollback_reset');
+    const devEnv = { DATABASE_URL: dev.url };
+    const reset = await runCli(['reset', '--yes', '--to', '20240101000000_init', '--json'], devEnv, root);
+    expect(reset.code, reset.stderr).toBe(0);
+    expect((JSON.parse(reset.stdout) as { applied: Array<{ name: string }> }).applied.map((a) => a.name)).toEqual(['20240101000000_init']);
+    expect((await runCli(['status'], devEnv, root)).code).toBe(3);
+  });
+
   it('schema drift and edited migrations: restore the edited file; revert or keep a manual change', async () => {
     const steps = section('Schema drift and edited migrations');
     expect(steps).toMatch(/diff --from-database --exit-code/);

@@ -5,19 +5,15 @@
  */
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { PrismaPg } from '@prisma/adapter-pg';
-import pg from 'pg';
-import { bindMigrationAwareSqlAdapterFactory } from '@prisma/driver-adapter-utils';
 import { afterAll, describe, expect, it } from 'vitest';
 import { sha256Hex } from '../../src/read/checksum.js';
-import { createSchemaEngine, type SchemaEngine } from '../../src/engine/load-schema-engine.js';
-import { migrationsList } from '../../src/read/engine-input.js';
 import { checkStatus } from '../../src/status/check-status.js';
 import { migrate } from '../../src/deploy/migrate.js';
 import { createTestDatabase, type TestDatabase } from '../support/database.js';
 import { addMigration, PROJECT_MIGRATIONS, writeMigrations } from '../support/migrations.js';
 import { scriptWithLeadingZeroNibble } from '../support/checksums.js';
 import { testRunner } from '../support/runner.js';
+import { engineDeploy, engineEdited } from '../support/prisma-engine.js';
 
 const databases: TestDatabase[] = [];
 afterAll(async () => {
@@ -27,38 +23,6 @@ async function fresh(): Promise<TestDatabase> {
   const db = await createTestDatabase('digilog_compat');
   databases.push(db);
   return db;
-}
-
-/** Runs one call on Prisma's engine as the Prisma CLI would, through the stock adapter. */
-async function withEngine<T>(url: string, migrationsDir: string, call: (engine: SchemaEngine) => Promise<T>): Promise<T> {
-  const schemaPath = join(migrationsDir, '..', 'schema.prisma');
-  // Our own pool, so it can be closed: the engine leaves its advisory lock on an idle pooled
-  // session (NOTES-prisma.md, defect 4), which only closing that session releases.
-  const pool = new pg.Pool({ connectionString: url, max: 1 });
-  const factory = bindMigrationAwareSqlAdapterFactory(new PrismaPg(pool));
-  const engine = await createSchemaEngine(schemaPath, readFileSync(schemaPath, 'utf8'), factory);
-  try {
-    return await call(engine);
-  } finally {
-    engine.free();
-    await pool.end();
-  }
-}
-
-/** Prisma's engine as `prisma migrate deploy` would run it. */
-async function engineDeploy(url: string, migrationsDir: string): Promise<string[]> {
-  const result = await withEngine(url, migrationsDir, (engine) =>
-    engine.applyMigrations({ migrationsList: migrationsList(migrationsDir), filters: { externalTables: [], externalEnums: [] } }),
-  );
-  return result.appliedMigrationNames;
-}
-
-/** The migrations Prisma's own checksum check calls edited. */
-async function engineEdited(url: string, migrationsDir: string): Promise<string[]> {
-  const result = await withEngine(url, migrationsDir, (engine) =>
-    engine.diagnoseMigrationHistory({ migrationsList: migrationsList(migrationsDir), optInToShadowDatabase: false, filters: { externalTables: [], externalEnums: [] } }),
-  );
-  return result.editedMigrationNames;
 }
 
 type Row = { migration_name: string; checksum: string; logs: string | null; applied_steps_count: number; finished: boolean; rolled_back: boolean; id_is_uuid_v4: boolean };

@@ -63,7 +63,8 @@ Examples:
         json: devJson(result),
         render: () => {
           if (result.action === 'in-sync') return terminal.out('Already in sync: the schema matches the migration history; no migration created.');
-          terminal.out(`Created ${result.migration}/migration.sql (and down.sql, the SQL that undoes it: review and commit both):\n`);
+          if (result.downPath) terminal.out(`Created ${result.migration}/migration.sql (and down.sql, the SQL that undoes it: review and commit both):\n`);
+          else terminal.out(`Created ${result.migration}/migration.sql (no down.sql: ${result.downProblem ?? 'the engine could not compute it'}; \`digilog-db down-sql ${result.migration}\` retries):\n`);
           terminal.out(terminal.color.dim(result.sql!.trimEnd()));
           terminal.out();
           terminal.out(result.action === 'created-and-applied' ? terminal.color.green('Applied. Database is up to date!') : 'Not applied yet: run `digilog-db migrate` when ready.');

@@ -26,8 +26,9 @@ export interface DevResult {
   action: 'created' | 'created-and-applied' | 'in-sync';
   migration: string | null;
   sql: string | null;
-  /** The down.sql written beside the new migration.sql. */
-  downPath?: string;
+  /** The down.sql written beside the new migration.sql; null when the engine could not compute it (see downProblem). */
+  downPath?: string | null;
+  downProblem?: string;
   warnings: string[];
   /** Migrations of the folder that were pending and got applied first. */
   appliedPending: string[];
@@ -63,7 +64,7 @@ export async function dev(options: DevOptions): Promise<DevResult> {
   );
   if (!migration) return { action: 'in-sync', migration: null, sql: null, warnings: [], appliedPending, applied: null };
   const warnings = dataLossWarnings(migration.sql);
-  const result = { migration: migration.name, sql: migration.sql, downPath: migration.downPath, warnings, appliedPending };
+  const result = { migration: migration.name, sql: migration.sql, downPath: migration.downPath, ...(migration.downProblem ? { downProblem: migration.downProblem } : {}), warnings, appliedPending };
   if (options.createOnly) return { ...result, action: 'created', applied: null };
   if (warnings.length > 0 && !(await options.confirmDataLoss(warnings))) return { ...result, action: 'created', applied: null };
   return { ...result, action: 'created-and-applied', applied: await migrate(options) };

@@ -11,6 +11,7 @@
  */
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
+import { redact } from '../redact.js';
 import { DigilogError } from '../errors.js';
 import { createEngineAdapterFactory, type EngineAdapterFactory } from './adapter-factory.js';
 import { withSchemaEngine } from './load-schema-engine.js';
@@ -40,7 +41,9 @@ export interface CreatedMigration {
   path: string;
   sql: string;
   /** Absolute path of the down.sql written beside it (the SQL that undoes it, for review and `rollback`). */
-  downPath: string;
+  downPath: string | null;
+  /** Why no down.sql was written (the engine could not replay the history with the new migration in its place). */
+  downProblem?: string;
 }
 
 /** What createMigrationFromSchema did. */
@@ -110,7 +113,10 @@ export async function createMigrationFromSchema(options: CreateMigrationOptions)
     // The first migration's folder has no migration_lock.toml yet (written below); the diff needs it to know the provider.
     const before = { ...input, lockfile: { path: LOCK_FILE_NAME, content: input.lockfile.content ?? LOCK_FILE_CONTENT } };
     const withNew = { ...before, migrationDirectories: sortedByPath([...input.migrationDirectories, next]) };
-    return { created: output, down: await downScript(engine, adapters, withNew, before), appliedPending: appliedMigrationNames };
+    // down.sql is for review and rollback: a history the engine cannot replay with the new migration in its
+    // place (a later-dated folder already applied sorts after it) must not cost the migration itself.
+    const down = await downScript(engine, adapters, withNew, before).catch((error: unknown) => ({ problem: redact(String((error as Error)?.message ?? error)).split('\n')[0]! }));
+    return { created: output, down, appliedPending: appliedMigrationNames };
   });
   if (created.migrationScript === null) return { migration: null, appliedPending };
 
@@ -122,8 +128,8 @@ export async function createMigrationFromSchema(options: CreateMigrationOptions)
   mkdirSync(folder, { recursive: true });
   const path = join(folder, `migration.${created.extension}`);
   writeFileSync(path, created.migrationScript);
-  const downPath = writeDownFile(migrationsDir, created.generatedMigrationName, down);
+  const downPath = typeof down === 'string' ? writeDownFile(migrationsDir, created.generatedMigrationName, down) : null;
   const lockPath = join(migrationsDir, LOCK_FILE_NAME);
   if (!existsSync(lockPath)) writeFileSync(lockPath, LOCK_FILE_CONTENT);
-  return { migration: { name: created.generatedMigrationName, path, sql: created.migrationScript, downPath }, appliedPending };
+  return { migration: { name: created.generatedMigrationName, path, sql: created.migrationScript, downPath, ...(typeof down === 'string' ? {} : { downProblem: down.problem }) }, appliedPending };
 }

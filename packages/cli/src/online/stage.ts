@@ -12,7 +12,8 @@ import type { Level, RuleId } from '../plan/rules.js';
 import type { Migration } from '../read/migrations-folder.js';
 import type { StatusReport } from '../status/diagnose.js';
 import { applyStep, type ApplyHooks, type AppliedResult, type StartedStep } from '../deploy/apply.js';
-import type { Plan, Step } from '../plan/plan.js';
+import { tallySteps, type Plan, type Step } from '../plan/plan.js';
+import { worstLevel } from '../plan/classify.js';
 import type { Session } from '../db/session.js';
 import { applyOnline, type OnlineUnitEvent } from './apply-online.js';
 import { lockRetryFor, type LockEvent } from './lock-retry.js';
@@ -76,19 +77,9 @@ export function judgeOnline(plan: Plan, forms: OnlineForms): Plan {
       const level = answer.level === 'rule' ? f.ruleLevel : answer.level;
       return { ...f, level, context: CONTEXT[answer.rewrite] };
     });
-    const order: Level[] = ['safe', 'care', 'dangerous'];
-    const worst = findings.reduce<Level>((w, f) => (order.indexOf(f.level) > order.indexOf(w) ? f.level : w), 'safe');
-    return { ...m, findings, worst: m.parseError ? m.worst : worst };
+    return { ...m, findings, worst: m.parseError ? m.worst : worstLevel(findings) };
   });
-  const counts: Record<Level, number> = { safe: 0, care: 0, dangerous: 0 };
-  const blocking: Plan['blocking'] = [];
-  for (const m of steps) {
-    for (const f of m.findings) {
-      counts[f.level] += 1;
-      if (f.level === 'dangerous' && !f.acknowledged) blocking.push({ migration: m.migration.name, rule: f.rule, statement: f.statement, table: f.table, message: f.message });
-    }
-  }
-  return { ...plan, steps, counts, blocking };
+  return { ...plan, steps, ...tallySteps(steps) };
 }
 
 /**

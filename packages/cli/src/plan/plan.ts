@@ -221,6 +221,12 @@ export async function planSteps(migrations: Migration[], options: PlanOptions): 
     };
     return { ...step, findings: adjusted, worst: step.parseError ? 'care' : worstLevel(adjusted), limits };
   });
+  const { counts, blocking } = tallySteps(steps);
+  return { steps, counts, blocking, withContext: options.client !== undefined };
+}
+
+/** The plan's counts by level, and the Dangerous findings nothing acknowledges (what the production guard refuses). Pure. */
+export function tallySteps(steps: Step[]): Pick<Plan, 'counts' | 'blocking'> {
   const counts: Record<Level, number> = { safe: 0, care: 0, dangerous: 0 };
   const blocking: Plan['blocking'] = [];
   for (const step of steps) {
@@ -229,7 +235,7 @@ export async function planSteps(migrations: Migration[], options: PlanOptions): 
       if (f.level === 'dangerous' && !f.acknowledged) blocking.push({ migration: step.migration.name, rule: f.rule, statement: f.statement, table: f.table, message: f.message });
     }
   }
-  return { steps, counts, blocking, withContext: options.client !== undefined };
+  return { counts, blocking };
 }
 
 /**

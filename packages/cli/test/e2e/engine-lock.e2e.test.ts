@@ -49,9 +49,12 @@ describe('engine commands wait for a running migration', () => {
     const dev = await runCli(['dev', '--name', 'add_owner', '--create-only', '--schema', project.schema], project.env);
     expect((await migrating.done).code).toBe(0);
     expect(dev.stderr).not.toContain('reset');
-    expect(dev.code).toBe(0);
+    expect(dev.code, dev.stderr + dev.stdout).toBe(0);
     expect(dev.stderr).toContain('Waiting for the migration lock held by process');
     expect(readdirSync(project.migrations).some((n) => n.endsWith('_add_owner'))).toBe(true);
+    // The new folder sorts before the later-dated SLOW one, so the engine cannot replay the history without it: the
+    // migration is still written, its down.sql is not, and dev says so (down-sql retries once the history replays).
+    expect(dev.stdout).toContain('no down.sql');
     // The history it compared against included the migration that was running.
     expect(await db.query(`SELECT migration_name FROM _prisma_migrations WHERE migration_name = '${SLOW}' AND finished_at IS NOT NULL`)).toHaveLength(1);
   }, 60_000);

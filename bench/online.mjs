@@ -185,4 +185,21 @@ export function printOnlineRows({ baseline, p7, p7b }) {
   console.log(`  as Prisma: writers blocked ${a.writeBlockedMs.toFixed(0)} ms, max ${a.maxMs.toFixed(0)} ms${a.migrated ? '' : ', and the migration failed (see its error above: a deadlock with the load, or the blocker)'}`);
 }
 
+/** The P7/P7b runs as Markdown table lines for docs/benchmarks.md: pure. */
+export function onlineLines({ baseline, p7, p7b, sizes = { rows: ROWS, referencing: REFERENCING, clients: CLIENTS, seconds: SECONDS, holdS: HOLD_S, lockTimeout: LOCK_TIMEOUT } }) {
+  const attemptMs = /ms$/.test(sizes.lockTimeout) ? parseFloat(sizes.lockTimeout) : parseFloat(sizes.lockTimeout) * 1000;
+  const row = (id, r, goal) =>
+    `| ${id} | ${r.label} | ${r.errors} | ${r.p99Ms.toFixed(1)} ms | ${r.maxMs.toFixed(0)} ms | ${r.writeBlockedMs.toFixed(0)} ms | ${r.label === 'baseline' ? '—' : `${r.migrationS.toFixed(2)} s${r.migrated ? '' : ' (failed)'}`} | ${goal} |`;
+  const online = p7.find((r) => r.label === 'online');
+  const blocked = p7b.find((r) => r.label === 'online_blocked');
+  return [
+    `P7: ${sizes.rows} rows plus ${sizes.referencing} referencing rows, ${sizes.clients} pgbench clients for ${sizes.seconds} s, one Prisma-shaped migration (CREATE INDEX, ADD FOREIGN KEY, SET NOT NULL, ADD UNIQUE); --online with a ${sizes.lockTimeout} lock_timeout per attempt. P7b: the same with an idle-in-transaction session holding ACCESS SHARE for ${sizes.holdS} s.`,
+    '',
+    '| id | run | client errors | p99 | max latency | writes blocked | migration | goal |',
+    '|---|---|---|---|---|---|---|---|',
+    ...p7.map((r) => row('P7', r, r === online ? `0 errors, max ≤ 300 ms ${online.errors === 0 && online.maxMs <= 300 ? '✔' : '✘'}` : 'reference')),
+    ...p7b.map((r) => row('P7b', r, r === blocked ? `max ≤ ${sizes.lockTimeout}, migrated ${blocked.maxMs <= attemptMs && blocked.migrated ? '✔' : '✘'}` : 'reference')),
+  ];
+}
+
 if (import.meta.url === `file://${process.argv[1]}`) printOnlineRows(await runOnlineBenchmarks());

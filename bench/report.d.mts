@@ -16,6 +16,16 @@ export interface BenchmarkRun {
   growth?: GrowthPoint[];
   api?: ReportRow[];
   dev?: ReportRow[];
+  rollback?: RollbackResult;
+  online?: OnlineResult;
+}
+export interface RollbackResult { history: string; migrations: number; diffMs: number; rollbackMs: number; ratio: number; met: boolean }
+export interface OnlineRun { label: string; transactions: number; errors: number; p99Ms: number; maxMs: number; writeBlockedMs: number; migrationS: number; migrated: boolean }
+export interface OnlineResult {
+  baseline: OnlineRun;
+  p7: OnlineRun[];
+  p7b: OnlineRun[];
+  sizes?: { rows: number; referencing: number; clients: number; seconds: number; holdS: number; lockTimeout: string };
 }
 export interface Markers { start: string; end: string }
 export const BENCHMARKS_DOC: string;

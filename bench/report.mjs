@@ -7,6 +7,8 @@ import { apiLines } from './api.mjs';
 import { TABLE_HEADER, applyLines } from './apply.mjs';
 import { devLines } from './dev.mjs';
 import { ROOT } from './lib.mjs';
+import { onlineLines } from './online.mjs';
+import { rollbackLines } from './rollback.mjs';
 import { squawkLines } from './squawk.mjs';
 import { growthLines, growthSummary, statusLine } from './status.mjs';
 
@@ -19,11 +21,12 @@ export const SQUAWK_MARKERS = { start: '<!-- squawk-table:start -->', end: '<!--
  * The run as Markdown: one line naming the date, machine and runs, then the table in the order
  * the benchmarks ran, then the growth summary. Each part is optional, so a partial run renders too.
  */
-export function renderBenchmarks({ date, machine, runs, apply = [], status, growth = [], api = [], dev = [] }) {
-  const rows = [...applyLines(apply), ...(status ? [statusLine(status)] : []), ...growthLines(growth), ...apiLines(api), ...devLines(dev)];
+export function renderBenchmarks({ date, machine, runs, apply = [], status, growth = [], api = [], dev = [], rollback, online }) {
+  const rows = [...applyLines(apply), ...(status ? [statusLine(status)] : []), ...growthLines(growth), ...apiLines(api), ...devLines(dev), ...rollbackLines(rollback)];
   const lines = [`Run of ${date}: ${machine}, medians of ${runs} (\`pnpm bench\`).`, '', ...TABLE_HEADER, ...rows];
   const summary = growthSummary(growth);
   if (summary) lines.push('', summary);
+  if (online) lines.push('', ...onlineLines(online));
   return `${lines.join('\n')}\n`;
 }
 

@@ -53,12 +53,15 @@ export async function runRollbackBenchmark() {
   });
 }
 
+/** The R1 row for docs/benchmarks.md (none when the shared histories are absent): pure. */
+export function rollbackLines(result) {
+  if (!result || result.skipped) return [];
+  return [`| R1 | \`rollback --last ${UNDONE} --create-only\` on ${result.history.split('/').at(-2)} (${result.migrations} migrations) vs \`diff\` | ${fmt(result.rollbackMs)} | ${fmt(result.diffMs)} | ${result.ratio.toFixed(2)}× | ≤ 2×${result.met ? ' ✔' : ' ✘'} |`];
+}
+
 export function printRollbackRow(result) {
-  if (result.skipped) {
-    console.log(`R1 rollback generation: skipped (${result.skipped})`);
-    return;
-  }
-  console.log(`| R1 | \`rollback --last ${UNDONE} --create-only\` on ${result.history.split('/').at(-2)} (${result.migrations} migrations) vs \`diff\` | ${fmt(result.rollbackMs)} | ${fmt(result.diffMs)} | ${result.ratio.toFixed(2)}× | ≤ 2×${result.met ? ' ✔' : ' ✘'} |`);
+  if (result.skipped) console.log(`R1 rollback generation: skipped (${result.skipped})`);
+  else for (const line of rollbackLines(result)) console.log(line);
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) printRollbackRow(await runRollbackBenchmark());

@@ -7,6 +7,8 @@ import { printRows, runApplyBenchmarks } from './apply.mjs';
 import { printDevRows, runDevBenchmarks } from './dev.mjs';
 import { ROOT, machine } from './lib.mjs';
 import { BENCHMARKS_DOC, BENCHMARKS_MARKERS, SQUAWK_DOC, SQUAWK_MARKERS, renderBenchmarks, renderSquawk, writeBetweenMarkers } from './report.mjs';
+import { onlineLines, runOnlineBenchmarks } from './online.mjs';
+import { printRollbackRow, runRollbackBenchmark } from './rollback.mjs';
 import { compareWithSquawk, printSquawkRows } from './squawk.mjs';
 import { growthSummary, printGrowthRows, printStatusRow, runGrowthCurve, runStatusBenchmark } from './status.mjs';
 
@@ -26,10 +28,15 @@ const api = await runApiBenchmarks();
 printApiRows(api);
 const dev = await runDevBenchmarks();
 printDevRows(dev);
+const rollback = await runRollbackBenchmark();
+printRollbackRow(rollback);
+// P7/P7b need pgbench (it ships with PostgreSQL); their sizes come from BENCH_P7_* (bench/online.mjs).
+const online = await runOnlineBenchmarks();
+for (const line of ['', ...onlineLines(online)]) console.log(line);
 const squawk = await compareWithSquawk();
 printSquawkRows(squawk);
 console.log(`\n${growthSummary(growth)}`);
 
-writeBetweenMarkers(BENCHMARKS_DOC, renderBenchmarks({ date, machine: host, runs, apply, status, growth, api, dev }), BENCHMARKS_MARKERS);
+writeBetweenMarkers(BENCHMARKS_DOC, renderBenchmarks({ date, machine: host, runs, apply, status, growth, api, dev, rollback: rollback.skipped ? undefined : rollback, online }), BENCHMARKS_MARKERS);
 writeBetweenMarkers(SQUAWK_DOC, renderSquawk(squawk, date), SQUAWK_MARKERS);
 console.log(`\nWritten to ${relative(ROOT, BENCHMARKS_DOC)} and ${relative(ROOT, SQUAWK_DOC)}.`);

@@ -100,9 +100,30 @@ describe('pnpm bench → docs/benchmarks.md', () => {
     const rendered = renderBenchmarks(run).split('\n');
     expect(block[1]).toMatch(/^Run of \d{4}-\d{2}-\d{2}: .+, medians of \d+ \(`pnpm bench`\)\.$/);
     expect(block.slice(3, 5)).toEqual(rendered.slice(2, 4));
-    const rows = block.filter((line) => line.startsWith('| ') && !line.startsWith('| id '));
+    // The main table runs from its header to the first blank line (P7's own table follows it).
+    const main = block.slice(3, block.indexOf('', 3));
+    const rows = main.filter((line) => line.startsWith('| ') && !line.startsWith('| id '));
     expect(rows.length).toBeGreaterThan(10);
     for (const row of rows) expect(row.split(' | ')).toHaveLength(6);
+  });
+
+  it('adds the rollback row to the table and P7/P7b as a table of their own, goals marked', () => {
+    const load = (label: string, maxMs: number, migrated = true) => ({ label, transactions: 1000, errors: 0, p99Ms: 12.34, maxMs, writeBlockedMs: maxMs - 10, migrationS: 2.5, migrated });
+    const baseline = load('baseline', 100);
+    const text = renderBenchmarks({
+      ...run,
+      rollback: { history: '/w/documenso/migrations', migrations: 163, diffMs: 5000, rollbackMs: 9500, ratio: 1.9, met: true },
+      online: {
+        baseline,
+        p7: [baseline, load('prisma', 4000, false), load('online', 250)],
+        p7b: [load('prisma_blocked', 20000), load('online_blocked', 260)],
+        sizes: { rows: 1000, referencing: 500, clients: 2, seconds: 5, holdS: 3, lockTimeout: '200ms' },
+      },
+    }).split('\n');
+    expect(text).toContain('| R1 | `rollback --last 20 --create-only` on documenso (163 migrations) vs `diff` | 9.50 s | 5.00 s | 1.90× | ≤ 2× ✔ |');
+    expect(text).toContain('| P7 | prisma | 0 | 12.3 ms | 4000 ms | 3990 ms | 2.50 s (failed) | reference |');
+    expect(text).toContain('| P7 | online | 0 | 12.3 ms | 250 ms | 240 ms | 2.50 s | 0 errors, max ≤ 300 ms ✔ |');
+    expect(text).toContain('| P7b | online_blocked | 0 | 12.3 ms | 260 ms | 250 ms | 2.50 s | max ≤ 200ms, migrated ✘ |');
   });
 });
 

@@ -162,6 +162,7 @@ export async function deployLocked(
   const timeouts = new SessionTimeouts(session.client);
   const tracer = options.trace ? new Tracer(session.target.schema, () => openPoolerProbe(session.target), (trace) => emit({ type: 'trace', trace })) : undefined;
   const applied: AppliedResult[] = [];
+  const newRelations = new Set(steps.flatMap((s) => s.findings.flatMap((f) => (f.rule === 'create-table' && f.table ? [f.table] : []))));
   let current = steps[0] && (resume ? { step: steps[0], id: resume.id } : await recordStart(session.client, session.history, steps[0]));
   for (let index = 0; current; index++) {
     const { step } = current;
@@ -175,7 +176,7 @@ export async function deployLocked(
     }
     await timeouts.set(step.limits);
     emit({ type: 'migration-start', name: step.migration.name, index, total: steps.length });
-    const ran = await runStep(current, steps[index + 1], { ...options, session, emit, ...(index === 0 && resume ? { resume } : {}), ...(tracer ? { tracer } : {}) }).catch((error: unknown) => {
+    const ran = await runStep(current, steps[index + 1], { ...options, session, emit, newRelations, ...(index === 0 && resume ? { resume } : {}), ...(tracer ? { tracer } : {}) }).catch((error: unknown) => {
       throw explainTimeout(error, step.limits);
     });
     const { budgetMs } = step.limits;

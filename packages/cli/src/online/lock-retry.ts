@@ -81,6 +81,8 @@ export interface StepRetryContext {
   sleep?: (ms: number, signal?: AbortSignal) => Promise<void>;
   /** `--trace`: each statement is sent through it. */
   tracer?: Tracer;
+  /** Tables this deploy creates (see LockedSend.newRelations). */
+  newRelations?: ReadonlySet<string>;
 }
 
 /** The step as the retry stage needs it: its name, how it runs, and its parsed statements (null when unparsed). */
@@ -138,6 +140,12 @@ export interface LockedSend {
   emit: (event: LockEvent) => void;
   /** The pause between two attempts (sleeps; may also put bookkeeping right). */
   pause: (delayMs: number) => Promise<void>;
+  /**
+   * Relations this deploy creates: no other session can hold a lock on them yet, so the first attempt
+   * skips the blocker search for them (it cost a round trip and a pg_locks scan per statement of
+   * every new table); after a timeout every need is searched.
+   */
+  newRelations?: ReadonlySet<string>;
   /** Called with the last attempt's facts when it gives up. */
   onGiveUp?: (last: { attempts: number; waitedMs: number; blockers: Blocker[]; needs: LockNeed[] }) => void;
 }
@@ -155,8 +163,10 @@ export async function sendWithLockRetry(client: pg.Client, run: string | (() => 
   // A statement whose lock blocks no query (CREATE INDEX CONCURRENTLY, VALIDATE CONSTRAINT) queues
   // nobody while it waits: one long attempt, for the whole budget, beats rebuilding after each timeout.
   const longAttempt = !spec.blocksTraffic && retries && policy.budgetMs > policy.attemptTimeoutMs;
+  const unknownBefore = spec.newRelations ? needs.filter((n) => !spec.newRelations!.has(n.name)) : needs;
   for (let attempt = 1; ; attempt++) {
-    const blockers = needs.length > 0 ? await findBlockers(client, needs, search) : [];
+    const searched = attempt === 1 ? unknownBefore : needs;
+    const blockers = searched.length > 0 ? await findBlockers(client, searched, search) : [];
     if (attempt === 1 && definiteBlockers(blockers).length > 0) spec.emit({ type: 'lock-blockers', migration: spec.migration, statement: spec.statement, blockers });
     try {
       const result = longAttempt ? await withLockTimeout(client, policy.budgetMs, policy.attemptTimeoutMs, send) : await send();
@@ -217,6 +227,7 @@ export function lockRetryFor(step: RetryStep, context: StepRetryContext): StepRe
       policy,
       emit,
       pause: (delayMs) => pause(client, delayMs, scope === 'whole'),
+      ...(context.newRelations ? { newRelations: context.newRelations } : {}),
       onGiveUp: (info) => (last = info),
     });
     lockRetries += outcome.retries;

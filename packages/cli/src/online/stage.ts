@@ -103,6 +103,8 @@ export interface StepOptions extends OnlineSettings {
   resume?: InterruptedOnline;
   /** `--trace`: what PostgreSQL did for each statement goes into the result. */
   tracer?: Tracer;
+  /** Tables the deploy's own steps create: their locks need no blocker search before a first attempt. */
+  newRelations?: ReadonlySet<string>;
 }
 
 /** Applies one started step: with safe lock acquisition always, in its online form with --online. */
@@ -136,7 +138,7 @@ export async function runStep(current: StartedStep, next: Step | undefined, opti
   }
   const retry = lockRetryFor(
     { name: step.migration.name, mode: step.mode, statements },
-    { history: session.history, started: current, schema: session.target.schema, emit: options.emit, policy, ...(options.signal ? { signal: options.signal } : {}), ...(options.tracer ? { tracer: options.tracer } : {}) },
+    { history: session.history, started: current, schema: session.target.schema, emit: options.emit, policy, ...(options.signal ? { signal: options.signal } : {}), ...(options.tracer ? { tracer: options.tracer } : {}), ...(options.newRelations ? { newRelations: options.newRelations } : {}) },
   );
   const ran = await applyStep(session.client, session.history, current, next, options.hooks, retry.execute).catch((error: unknown) => {
     throw retry.explain(error);

@@ -20,7 +20,8 @@ import { computeRollbackScript } from '../engine/rollback-script.js';
 import { DigilogError } from '../errors.js';
 import { readMigrations, toMigration } from '../read/migrations-folder.js';
 import { readStatus } from '../status/check-status.js';
-import { checkDeployable, deployLocked, withMigrationLock, type MigrateOptions, type MigrateResult } from '../deploy/migrate.js';
+import { checkDeployable } from '../deploy/deployable.js';
+import { deployLocked, withMigrationLock, type MigrateOptions, type MigrateResult } from '../deploy/migrate.js';
 import { guardDangerous, planSteps, readAcknowledgements, type Plan } from '../plan/plan.js';
 import { withSession, type Session } from '../db/session.js';
 

@@ -101,6 +101,9 @@ export async function findBlockers(client: pg.ClientBase, needs: LockNeed[], sea
       ...(row.mode ? { mode: row.mode } : {}),
     }))
     .filter((b) => !(b.reason === 'holds-conflicting-lock' && b.state === 'active' && b.xactAgeMs !== null && b.xactAgeMs < PASSING_TRAFFIC_MS))
+    // A session with no open transaction holds no relation lock: pg_locks and pg_stat_activity are read a moment
+    // apart, so a writer that committed in between shows a lock row and an idle state. It blocks nobody.
+    .filter((b) => !(b.reason === 'holds-conflicting-lock' && b.xactAgeMs === null && b.state === 'idle'))
     .sort((a, b) => order.indexOf(a.reason) - order.indexOf(b.reason) || a.pid - b.pid);
 }
 

@@ -17,7 +17,7 @@ import { redact } from '../redact.js';
 import { primaryKeyOf, runBatches, type BatchCursor } from './backfill.js';
 import { quoteIdent } from './deparse.js';
 import { sendWithLockRetry, type LockEvent, type LockRetryPolicy } from './lock-retry.js';
-import { lockNeedsOf, strongestMode, strongestPerRelation, whatItBlocks } from './locks.js';
+import { lockNeedsOf, strongestMode, strongestPerRelation, whatItBlocks } from '../plan/locks.js';
 import { finishOnlineSql, progressLogs, progressSql, type OnlineProgress } from './progress.js';
 import type { OnlinePlan, OnlineUnit } from './rewrite.js';
 import type { Tracer } from './trace.js';

@@ -9,7 +9,7 @@
  */
 import type pg from 'pg';
 import { redact } from '../redact.js';
-import { conflictingModes, lockName, type LockNeed } from './locks.js';
+import { conflictingModes, lockName, type LockNeed } from '../plan/locks.js';
 
 export type BlockerReason = 'holds-conflicting-lock' | 'queued-ahead' | 'blocks-a-waiter' | 'idle-in-transaction' | 'long-running';
 

@@ -11,12 +11,13 @@
 import type pg from 'pg';
 import type { StartedStep } from '../deploy/apply.js';
 import type { MigrationHistory } from '../db/history.js';
-import { cannotRunInTransaction, type ExecutionMode, type ParsedStatement } from '../plan/execution-mode.js';
+import type { ExecutionMode } from '../plan/execution-mode.js';
+import type { PlannedStatement } from '../plan/plan.js';
 import { formatDuration } from '../read/directives.js';
 import { DigilogError } from '../errors.js';
 import { blockersCommand, definiteBlockers, describeBlocker, findBlockers, LONG_RUNNING_MS, type Blocker } from './blockers.js';
 import type { Tracer } from './trace.js';
-import { lockNeedsOf, strongestMode, strongestPerRelation, whatItBlocks, type LockNeed } from './locks.js';
+import { strongestMode, strongestPerRelation, whatItBlocks, type LockNeed } from '../plan/locks.js';
 
 /** How long one attempt may wait for its locks, and for how long attempts may be repeated. */
 export interface LockRetryPolicy {
@@ -89,7 +90,8 @@ export interface StepRetryContext {
 export interface RetryStep {
   name: string;
   mode: ExecutionMode;
-  statements: ParsedStatement[] | null;
+  /** The plan's statements; null when the parser rejected the file. */
+  statements: PlannedStatement[] | null;
 }
 
 const sleepFor = (ms: number, signal?: AbortSignal) =>
@@ -116,12 +118,11 @@ export function retryScope(step: RetryStep): 'whole' | 'statement' | 'none' {
   const body = statements.filter((s) => s.nodeType !== 'TransactionStmt');
   const control = statements.filter((s) => s.nodeType === 'TransactionStmt');
   if (control.length === 0 && body.length <= 1) return 'whole';
-  const kind = (s: ParsedStatement | undefined) => String(s?.node.kind ?? '');
   const oneBlock =
     control.length === 2 &&
-    ['TRANS_STMT_BEGIN', 'TRANS_STMT_START'].includes(kind(statements[0])) &&
-    kind(statements.at(-1)) === 'TRANS_STMT_COMMIT' &&
-    !body.some(cannotRunInTransaction);
+    ['TRANS_STMT_BEGIN', 'TRANS_STMT_START'].includes(statements[0]?.transactionKind ?? '') &&
+    statements.at(-1)?.transactionKind === 'TRANS_STMT_COMMIT' &&
+    !body.some((s) => s.outsideTransaction);
   return oneBlock ? 'whole' : 'none';
 }
 
@@ -207,10 +208,10 @@ export function lockRetryFor(step: RetryStep, context: StepRetryContext): StepRe
   let last: Parameters<NonNullable<LockedSend['onGiveUp']>>[0] | undefined;
 
   const needsAt = (statement: number | undefined): { needs: LockNeed[]; blocksTraffic: boolean } => {
-    const statements = statement === undefined ? (step.statements ?? []) : [step.statements?.[statement - 1]].filter((s): s is ParsedStatement => s !== undefined);
+    const statements = statement === undefined ? (step.statements ?? []) : [step.statements?.[statement - 1]].filter((s): s is PlannedStatement => s !== undefined);
     // Unparsed or procedural code: which locks it takes is unknown, so assume the worst.
     const unknown = step.statements === null || statements.some((s) => s.nodeType === 'DoStmt');
-    const needs = strongestPerRelation(statements.flatMap(lockNeedsOf));
+    const needs = strongestPerRelation(statements.flatMap((s) => s.locks));
     return { needs, blocksTraffic: unknown || whatItBlocks(strongestMode(needs)) !== 'nothing' };
   };
 

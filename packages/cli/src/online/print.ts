@@ -2,7 +2,7 @@
 import { formatMs, type Terminal } from '../output/terminal.js';
 import { describeBlocker } from './blockers.js';
 import type { LockEvent } from './lock-retry.js';
-import { lockName, whatItBlocks } from './locks.js';
+import { lockName, whatItBlocks } from '../plan/locks.js';
 import type { OnlinePlan, Piece } from './rewrite.js';
 import type { StatementTrace } from './trace.js';
 

@@ -16,7 +16,7 @@
 import { createHash } from 'node:crypto';
 import type { ExecutionMode, ParsedStatement } from '../plan/execution-mode.js';
 import { loadDeparser, quoteIdent, type Deparse } from './deparse.js';
-import { lockNeedsOf, strongestMode, type LockMode } from './locks.js';
+import { lockNeedsOf, strongestMode, type LockMode } from '../plan/locks.js';
 
 /** A relation as written: schema (or the migration's), name. */
 export interface Relation {

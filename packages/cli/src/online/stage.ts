@@ -111,9 +111,10 @@ export interface StepOptions extends OnlineSettings {
 export async function runStep(current: StartedStep, next: Step | undefined, options: StepOptions): Promise<{ result: AppliedResult; next: StartedStep | undefined }> {
   const { session } = options;
   const { step } = current;
-  const statements: ParsedStatement[] | null = step.parseError === undefined ? await parsedStatementsOf(step.migration.sql) : null;
   const policy = { attemptTimeoutMs: step.limits.lockTimeoutMs, budgetMs: options.lockRetryBudgetMs };
-  const form = options.online && statements ? await rewriteOnline(statements, step.mode) : undefined;
+  // The rewrite needs the parse tree, which the plan does not keep: parsed again only with --online.
+  const trees: ParsedStatement[] | null = options.online && step.parseError === undefined ? await parsedStatementsOf(step.migration.sql) : null;
+  const form = trees ? await rewriteOnline(trees, step.mode) : undefined;
   if (options.resume && (!form?.rewritten || form.units.length !== options.resume.progress.units)) {
     throw new DigilogError('failed-migration', `Migration ${step.migration.name} was interrupted in its online form of ${options.resume.progress.units} steps, and this digilog-db rewrites it differently`, {
       prismaCode: 'P3009',
@@ -137,7 +138,7 @@ export async function runStep(current: StartedStep, next: Step | undefined, opti
     return { ...applied, result: withTrace(applied.result, options.tracer) };
   }
   const retry = lockRetryFor(
-    { name: step.migration.name, mode: step.mode, statements },
+    { name: step.migration.name, mode: step.mode, statements: step.parseError === undefined ? step.statements : null },
     { history: session.history, started: current, schema: session.target.schema, emit: options.emit, policy, ...(options.signal ? { signal: options.signal } : {}), ...(options.tracer ? { tracer: options.tracer } : {}), ...(options.newRelations ? { newRelations: options.newRelations } : {}) },
   );
   const ran = await applyStep(session.client, session.history, current, next, options.hooks, retry.execute).catch((error: unknown) => {

@@ -1,8 +1,8 @@
 /**
- * The statements of a migration as the online stages need them. The deploy
- * plan parses every file once and keeps only what it classified; until the
- * plan's steps carry their parse trees, the stages parse again here (the
- * parser is already loaded by then).
+ * The parse trees of a migration, for the `--online` rewrite. The deploy plan parses every
+ * file once and keeps only what the other stages need (text, locks, transaction control);
+ * the rewrite alone needs the whole tree, so only `--online` parses again (the parser is
+ * already loaded by then).
  */
 import { parseStatements, type ParsedStatement } from '../plan/execution-mode.js';
 

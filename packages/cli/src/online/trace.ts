@@ -9,7 +9,7 @@
  */
 import pg from 'pg';
 import { cannotRunInTransaction, parseStatements, type ParsedStatement } from '../plan/execution-mode.js';
-import { lockNeedsOf, type LockMode } from './locks.js';
+import { lockNeedsOf, type LockMode } from '../plan/locks.js';
 
 /** One lock a statement took, and how long it was held (ms). */
 export interface TracedLock {

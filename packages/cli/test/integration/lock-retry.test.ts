@@ -14,10 +14,10 @@ import { EXIT_CODES } from '../../src/errors.js';
 import { migrate, type MigrateEvent } from '../../src/deploy/migrate.js';
 import { findBlockers } from '../../src/online/blockers.js';
 import { backoffMs, lockRetryFor, retryScope } from '../../src/online/lock-retry.js';
-import { conflictingModes, lockNeedsOf, whatItBlocks } from '../../src/online/locks.js';
+import { conflictingModes, lockNeedsOf, whatItBlocks } from '../../src/plan/locks.js';
 import { parseStatements } from '../../src/plan/execution-mode.js';
 import { applyStep, recordStart } from '../../src/deploy/apply.js';
-import { planSteps } from '../../src/plan/plan.js';
+import { planSteps, plannedStatement } from '../../src/plan/plan.js';
 import { readMigrations } from '../../src/read/migrations-folder.js';
 import { MigrationHistory } from '../../src/db/history.js';
 import { DigilogError } from '../../src/errors.js';
@@ -106,7 +106,7 @@ describe('lock needs (pure)', () => {
   });
 
   it('retries what left nothing behind: a transactional file whole, a split one by statement, a one-block or one-statement as-written file whole, nothing else', async () => {
-    const step = async (mode: 'transactional' | 'as-written' | 'statement-by-statement', sql: string) => retryScope({ name: 'm', mode, statements: await parseStatements(sql) });
+    const step = async (mode: 'transactional' | 'as-written' | 'statement-by-statement', sql: string) => retryScope({ name: 'm', mode, statements: (await parseStatements(sql)).map(plannedStatement) });
     expect(await step('transactional', 'ALTER TABLE a ADD COLUMN b int; ALTER TABLE a ADD COLUMN c int')).toBe('whole');
     expect(await step('statement-by-statement', 'ALTER TABLE a ADD COLUMN b int; CREATE INDEX CONCURRENTLY i ON a (b)')).toBe('statement');
     expect(await step('as-written', 'CREATE INDEX CONCURRENTLY i ON a (b)')).toBe('whole');
@@ -238,7 +238,7 @@ describe('retrying a lock timeout', () => {
       const stop = new AbortController();
       let rowsDuringPause: number | undefined;
       const retry = lockRetryFor(
-        { name: migration.name, mode: 'transactional', statements: await parseStatements(sql) },
+        { name: migration.name, mode: 'transactional', statements: steps[0]!.statements },
         {
           history, started, schema: 'public', emit: () => {}, signal: stop.signal,
           policy: { attemptTimeoutMs: 300, budgetMs: 30_000 },

@@ -5,7 +5,7 @@
  * Pure: parse tree in, lock needs out. The blocker search and the online
  * rewrites both start from here.
  */
-import type { ParsedStatement } from '../plan/execution-mode.js';
+import type { ParsedStatement } from './execution-mode.js';
 
 /** Lock modes as pg_locks.mode names them, weakest first. */
 export const LOCK_MODES = [

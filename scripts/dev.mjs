@@ -14,7 +14,9 @@ const built = await run(pnpm, [...pnpmArgs, 'run', 'build']);
 if (built !== 0) process.exit(built);
 const [compiler, api] = await Promise.all([
   run(pnpm, [...pnpmArgs, '--filter', '@digilog/api', 'exec', 'tsc', '-p', 'tsconfig.build.json', '--watch', '--preserveWatchOutput']),
-  run(process.execPath, ['--watch', 'packages/api/dist/server.js']),
+  // The compiled server itself, not the bundle dist/server.js loads (only `pnpm build` makes that):
+  // node --watch restarts it whenever the compiler rewrites one of its files.
+  run(process.execPath, ['--watch', 'packages/api/dist/main.js']),
 ]);
 // Stopped by a signal: the compiler has no shutdown of its own (it dies of the signal); the API's code counts.
 process.exit(stopping() ? api : compiler || api);

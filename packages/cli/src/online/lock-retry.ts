@@ -163,8 +163,11 @@ export async function sendWithLockRetry(client: pg.Client, run: string | (() => 
   const send = typeof run === 'string' ? () => client.query(run) : run;
   // A statement whose lock blocks no query (CREATE INDEX CONCURRENTLY, VALIDATE CONSTRAINT) queues
   // nobody while it waits: one long attempt, for the whole budget, beats rebuilding after each timeout.
-  const longAttempt = !spec.blocksTraffic && retries && policy.budgetMs > policy.attemptTimeoutMs;
+  // Only where another session can hold such a lock at all: a statement that locks nothing existing
+  // (CREATE TYPE, or an index on a table this deploy creates) runs as it is, without the two
+  // round trips that set lock_timeout for the long attempt and put it back.
   const unknownBefore = spec.newRelations ? needs.filter((n) => !spec.newRelations!.has(n.name)) : needs;
+  const longAttempt = !spec.blocksTraffic && retries && policy.budgetMs > policy.attemptTimeoutMs && unknownBefore.length > 0;
   for (let attempt = 1; ; attempt++) {
     const searched = attempt === 1 ? unknownBefore : needs;
     const blockers = searched.length > 0 ? await findBlockers(client, searched, search) : [];

@@ -23,6 +23,7 @@ const run: BenchmarkRun = {
   apply: [
     { id: 'P1', label: '300 synthetic migrations', goal: 1.3, ours: 2600, floor: 2000, ratio: 1.3, nodeFloor: 2100, nodeFloorRatio: 1.05, dbmate: 2400, dbmateRatio: 1.2, engine: 3000, engineRatio: 1.5 },
     { id: 'P2', label: 'real history: papermark', goal: 1.3, ours: 1000, floor: 900, ratio: 1000 / 900, nodeFloor: 950, nodeFloorRatio: 950 / 900, dbmate: null, dbmateRatio: null, engine: 1800, engineRatio: 2 },
+    { id: 'P2', label: 'real history: hoppscotch', goal: 'report', migrations: 21, ours: 400, floor: 250, ratio: 1.6, nodeFloor: 300, nodeFloorRatio: 1.2, dbmate: 230, dbmateRatio: 0.92, engine: 500, engineRatio: 2 },
   ],
   status: { id: 'P3', label: 'cold `status --json`', ours: 300, floor: 100, ratio: 3, goal: 2 },
   growth: [
@@ -66,6 +67,10 @@ describe('pnpm bench → docs/benchmarks.md', () => {
       '| P2 | ↳ Node floor, same files: bare node + pg, one transaction per file | 950 ms | 900 ms | 1.06× | reference |',
       '| P2 | ↳ dbmate 2.36: cannot run this history (two folders share a version prefix) | — | 900 ms | — | — |',
       "| P2 | ↳ Prisma's schema engine (WebAssembly `applyMigrations`, as `migrate deploy`) | 1.80 s | 900 ms | 2.00× | reference |",
+      '| P2 | real history: hoppscotch | 400 ms | 250 ms | 1.60× | report (21 migrations, under 100) |',
+      '| P2 | ↳ Node floor, same files: bare node + pg, one transaction per file | 300 ms | 250 ms | 1.20× | reference |',
+      '| P2 | ↳ dbmate 2.36, same files: one transaction per file plus its version row | 230 ms | 250 ms | 0.92× | digilog-db ahead ✘ |',
+      "| P2 | ↳ Prisma's schema engine (WebAssembly `applyMigrations`, as `migrate deploy`) | 500 ms | 250 ms | 2.00× | reference |",
       '| P3 | cold `status --json` | 300 ms | 100 ms | 3.00× | ≤ 2× ✘ |',
       '| G | growth: `migrate` of 10 migrations (full apply) | 600 ms | — | 60.0 ms/migration | report |',
       '| G | growth: `migrate` of 100 migrations (full apply) | 1.50 s | — | 15.0 ms/migration | report |',

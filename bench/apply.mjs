@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { BIN, WORKLOADS_DIR, fmt, median, psqlApplyScript, syntheticHistory, timeCommand, withDatabase } from './lib.mjs';
 import { PRISMA_ENGINE_APPLY, dbmateArgs, dbmateBinary, dbmateMigrations, engineSchema } from './peers.mjs';
+import { onProductRuntime } from './runtime.mjs';
 
 const RUNS = Number(process.env.BENCH_RUNS ?? 5);
 const NODE_FLOOR = fileURLToPath(new URL('./node-apply-floor.mjs', import.meta.url));
@@ -88,4 +89,7 @@ export function printRows(rows) {
   for (const line of [...TABLE_HEADER, ...applyLines(rows)]) console.log(line);
 }
 
-if (import.meta.url === `file://${process.argv[1]}`) printRows(await runApplyBenchmarks());
+if (import.meta.url === `file://${process.argv[1]}`) {
+  onProductRuntime();
+  printRows(await runApplyBenchmarks());
+}

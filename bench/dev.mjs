@@ -5,6 +5,7 @@ import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:f
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { BIN, ROOT, fmt, median, timeCommand, withDatabase } from './lib.mjs';
+import { onProductRuntime } from './runtime.mjs';
 
 const RUNS = Number(process.env.BENCH_RUNS ?? 5);
 
@@ -113,4 +114,7 @@ export function printDevRows(rows) {
   for (const line of devLines(rows)) console.log(line);
 }
 
-if (import.meta.url === `file://${process.argv[1]}`) printDevRows(await runDevBenchmarks());
+if (import.meta.url === `file://${process.argv[1]}`) {
+  onProductRuntime();
+  printDevRows(await runDevBenchmarks());
+}

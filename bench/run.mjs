@@ -11,6 +11,9 @@ import { onlineLines, runOnlineBenchmarks } from './online.mjs';
 import { printRollbackRow, runRollbackBenchmark } from './rollback.mjs';
 import { compareWithSquawk, printSquawkRows } from './squawk.mjs';
 import { growthSummary, printGrowthRows, printStatusRow, runGrowthCurve, runStatusBenchmark } from './status.mjs';
+import { onProductRuntime } from './runtime.mjs';
+
+onProductRuntime();
 
 const date = new Date().toISOString().slice(0, 10);
 const runs = process.env.BENCH_RUNS ?? 5;

@@ -6,6 +6,7 @@ import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { BIN, ROOT, fmt, median, syntheticHistory, timeCommand, withDatabase } from './lib.mjs';
+import { onProductRuntime } from './runtime.mjs';
 
 const RUNS = Number(process.env.BENCH_RUNS ?? 5);
 /** Cold starts are cheap and noisy: twice the runs. */
@@ -95,6 +96,7 @@ export function growthSummary(points) {
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {
+  onProductRuntime();
   console.log('| id | benchmark | digilog-db | floor | ratio | goal |');
   console.log('|---|---|---|---|---|---|');
   printStatusRow(await runStatusBenchmark());

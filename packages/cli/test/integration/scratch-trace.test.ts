@@ -1,0 +1,161 @@
+/**
+ * `migrate --dry-run --trace` on a scratch database, against real PostgreSQL: the target's applied
+ * history is replayed on the empty scratch database, the pending migrations run there traced (their
+ * locks, in --json, the JSON log and the human output), the scratch database is emptied again, and
+ * the target is only read (its _prisma_migrations rows and its schema are byte-for-byte the same).
+ * Every bad input is one line, its exit code, and nothing changed anywhere.
+ */
+import { describe, expect, it } from 'vitest';
+import { migrate } from '../../src/deploy/migrate.js';
+import type { StatementTrace } from '../../src/online/trace.js';
+import { runCli, type CliRun } from '../support/cli.js';
+import { testDatabases, type TestDatabase } from '../support/database.js';
+import { addMigration, writeMigrations } from '../support/migrations.js';
+import { testRunner } from '../support/runner.js';
+import { validateJson } from '../support/golden.js';
+import { schemaDump } from '../support/psql.js';
+
+const database = testDatabases();
+const PASSWORD = 'scr4tch-pw-never-printed';
+
+/** The URL with a password (trust authentication ignores it), to prove it is never printed. */
+const withPassword = (url: string) => url.replace('postgresql://postgres@', `postgresql://postgres:${PASSWORD}@`);
+
+const INIT = 'CREATE TABLE "User" ("id" SERIAL PRIMARY KEY, "email" TEXT, "name" TEXT);\nCREATE TABLE "Post" ("id" SERIAL PRIMARY KEY, "authorId" INTEGER, "title" TEXT);\n';
+const CHANGE = 'CREATE INDEX "User_email_idx" ON "User"("email");\nALTER TABLE "Post" ALTER COLUMN "title" SET NOT NULL;\n';
+
+/** A target with its first migration applied and rows in it, one pending migration, and an empty scratch database. */
+async function setUp(): Promise<{ target: TestDatabase; scratch: TestDatabase; dir: string }> {
+  const target = await database('digilog_scratch_target');
+  const scratch = await database('digilog_scratch');
+  const dir = writeMigrations({ '20240101000000_init': INIT });
+  await migrate(testRunner(target.url, dir));
+  await target.query(`INSERT INTO "User" (email, name) SELECT 'u' || g || '@x.io', 'n' || g FROM generate_series(1, 500) g;
+    INSERT INTO "Post" ("authorId", title) SELECT g, 't' || g FROM generate_series(1, 500) g`);
+  addMigration(dir, '20240102000000_change', CHANGE);
+  return { target, scratch, dir };
+}
+
+/** What the dry run must not change: the history rows, every column, and the schema as pg_dump prints it. */
+async function snapshot(db: TestDatabase): Promise<string> {
+  const rows = await db.query('SELECT * FROM _prisma_migrations ORDER BY started_at, id');
+  return `${JSON.stringify(rows)}\n${schemaDump(db.url)}`;
+}
+
+async function userObjects(db: TestDatabase): Promise<string[]> {
+  const rows = await db.query<{ name: string }>(
+    `SELECT n.nspname || '.' || c.relname AS name FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+      WHERE n.nspname NOT IN ('pg_catalog', 'information_schema', 'pg_toast') AND n.nspname NOT LIKE 'pg\\_temp%' AND n.nspname NOT LIKE 'pg\\_toast\\_temp%'`,
+  );
+  return rows.map((r) => r.name);
+}
+
+const dryRun = (dir: string, target: TestDatabase, extra: string[], env: Record<string, string> = {}) =>
+  runCli(['migrate', '--dry-run', '--migrations-dir', dir, ...extra], { DATABASE_URL: withPassword(target.url), ...env });
+
+const errorLines = (run: CliRun) => run.stderr.split('\n').filter((l) => l.startsWith('Error:'));
+
+describe('migrate --dry-run --trace on a scratch database', () => {
+  it('replays the applied history there, traces the pending statements (CREATE INDEX takes SHARE), empties it again and leaves the target as it was', async () => {
+    const { target, scratch, dir } = await setUp();
+    const before = await snapshot(target);
+    const run = await dryRun(dir, target, ['--trace', '--json', '--scratch-url', withPassword(scratch.url)]);
+    expect(run.code, run.stderr).toBe(3);
+    const document = JSON.parse(run.stdout);
+    expect(validateJson('migrate', document)).toEqual([]);
+    expect(document.trace).toMatchObject({ database: `127.0.0.1:5432/${scratch.name}`, replayed: 1, leftover: [] });
+    const [change] = document.trace.applied as Array<{ name: string; trace: StatementTrace[] }>;
+    expect(change!.name).toBe('20240102000000_change');
+    expect(change!.trace.map((t) => t.statement)).toEqual([1, 2]);
+    expect(change!.trace[0]!.locks).toContainEqual(expect.objectContaining({ relation: '"User"', mode: 'ShareLock' }));
+    expect(change!.trace[1]!.locks).toContainEqual(expect.objectContaining({ relation: '"Post"', mode: 'AccessExclusiveLock' }));
+    expect(await snapshot(target)).toBe(before);
+    expect(await userObjects(scratch)).toEqual([]);
+    expect(run.stdout + run.stderr).not.toContain(PASSWORD);
+  });
+
+  it('with --online the build runs CONCURRENTLY there (SHARE UPDATE EXCLUSIVE, never SHARE), in the human output and the JSON log too', async () => {
+    const { target, scratch, dir } = await setUp();
+    const before = await snapshot(target);
+    const human = await dryRun(dir, target, ['--trace', '--online'], { DIGILOG_SCRATCH_URL: withPassword(scratch.url) });
+    expect(human.code, human.stderr).toBe(3);
+    const line = human.stdout.split('\n').find((l) => l.includes('trace 20240102000000_change #1'));
+    expect(line).toMatch(/CREATE INDEX CONCURRENTLY "User_email_idx" .* \d+ ms: .*SHARE UPDATE EXCLUSIVE on "User"/);
+    expect(line).not.toMatch(/\bSHARE on "User"/);
+    expect(human.stdout).toMatch(/Traced on the scratch database 127\.0\.0\.1:5432\/\S+ \(the target's 1 applied migration replayed first\), which is empty again\./);
+
+    const logged = await dryRun(dir, target, ['--trace', '--online', '--scratch-url', withPassword(scratch.url)], { LOG_FORMAT: 'json' });
+    expect(logged.code, logged.stderr).toBe(3);
+    const traces = logged.stderr.split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l)).filter((l) => l.event === 'migration.trace');
+    const build = traces.find((t) => String(t.sql).includes('CONCURRENTLY'));
+    expect(build).toMatchObject({ migration: '20240102000000_change', observedBy: 'sampling', locks: expect.arrayContaining([expect.objectContaining({ relation: '"User"', mode: 'ShareUpdateExclusiveLock' })]) });
+    expect(build.locks.map((l: { mode: string }) => l.mode)).not.toContain('ShareLock');
+    expect(await snapshot(target)).toBe(before);
+    expect(await userObjects(scratch)).toEqual([]);
+    expect(human.stdout + human.stderr + logged.stderr).not.toContain(PASSWORD);
+  });
+
+  it('a pending migration that fails on the scratch database: exit 6, saying so, the scratch database emptied, the target unchanged', async () => {
+    const { target, scratch, dir } = await setUp();
+    addMigration(dir, '20240103000000_broken', 'ALTER TABLE "Nope" ADD COLUMN "x" INTEGER;\n');
+    const before = await snapshot(target);
+    const run = await dryRun(dir, target, ['--trace', '--scratch-url', withPassword(scratch.url)]);
+    expect(run.code).toBe(6);
+    expect(errorLines(run)).toEqual([expect.stringMatching(/^Error: Running the pending migrations on the scratch database 127\.0\.0\.1:5432\/\S+ failed: Migration 20240103000000_broken failed/)]);
+    expect(run.stderr).toContain('Nothing was changed on the target database; the scratch database is empty again.');
+    expect(await snapshot(target)).toBe(before);
+    expect(await userObjects(scratch)).toEqual([]);
+  });
+
+  it('empties the scratch database of everything the migrations made: schemas, extensions, enums, domains, functions, views, sequences', async () => {
+    const { target, scratch, dir } = await setUp();
+    addMigration(dir, '20240103000000_objects', `CREATE EXTENSION IF NOT EXISTS "citext";
+CREATE SCHEMA "audit";
+CREATE TABLE "audit"."Event" ("id" SERIAL PRIMARY KEY, "at" TIMESTAMPTZ);
+CREATE TYPE "Role" AS ENUM ('USER', 'ADMIN');
+CREATE DOMAIN "positive" AS INTEGER CHECK (VALUE > 0);
+CREATE SEQUENCE "ticket_seq";
+ALTER TABLE "User" ADD COLUMN "role" "Role", ADD COLUMN "nick" citext;
+CREATE VIEW "Admins" AS SELECT "id" FROM "User" WHERE "role" = 'ADMIN';
+CREATE FUNCTION "touch"() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RETURN NEW; END $$;
+CREATE TRIGGER "User_touch" BEFORE UPDATE ON "User" FOR EACH ROW EXECUTE FUNCTION "touch"();
+`);
+    const extensionsBefore = await scratch.query('SELECT extname FROM pg_extension ORDER BY 1');
+    const run = await dryRun(dir, target, ['--trace', '--json', '--scratch-url', withPassword(scratch.url)]);
+    expect(run.code, run.stderr).toBe(3);
+    expect(JSON.parse(run.stdout).trace.leftover).toEqual([]);
+    expect(await userObjects(scratch)).toEqual([]);
+    expect(await scratch.query('SELECT extname FROM pg_extension ORDER BY 1')).toEqual(extensionsBefore);
+    expect(await scratch.query(`SELECT nspname FROM pg_namespace WHERE nspname = 'audit'`)).toEqual([]);
+    expect(await scratch.query(`SELECT typname FROM pg_type t JOIN pg_namespace n ON n.oid = t.typnamespace WHERE n.nspname = 'public'`)).toEqual([]);
+    expect(await scratch.query(`SELECT proname FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace WHERE n.nspname = 'public'`)).toEqual([]);
+  });
+
+  it('bad inputs: one line each, their exit code, nothing changed and no password printed', async () => {
+    const { target, scratch, dir } = await setUp();
+    await scratch.query('CREATE TABLE "keep" (id int); INSERT INTO "keep" VALUES (1)');
+    const before = await snapshot(target);
+    const sameHostOtherSpelling = withPassword(target.url).replace('127.0.0.1', 'localhost');
+    const cases: Array<{ args: string[]; env?: Record<string, string>; code: number; line: RegExp }> = [
+      { args: ['--trace', '--scratch-url', sameHostOtherSpelling], code: 2, line: /^Error: --scratch-url names the database being migrated \(127\.0\.0\.1:5432\/\S+\): the scratch database must be another, empty one/ },
+      { args: ['--trace'], env: { DIGILOG_SCRATCH_URL: withPassword(target.url) }, code: 2, line: /^Error: DIGILOG_SCRATCH_URL names the database being migrated/ },
+      { args: ['--trace', '--scratch-url', withPassword(scratch.url)], code: 2, line: /^Error: The scratch database 127\.0\.0\.1:5432\/\S+ is not empty \(1 object: table "public"\."keep"\): it must be an empty database/ },
+      { args: ['--trace', '--scratch-url', `postgresql://postgres:${PASSWORD}@127.0.0.1:1/nowhere`], code: 8, line: /^Error: Scratch database: Can't reach database server at 127\.0\.0\.1:1/ },
+      { args: ['--trace', '--scratch-url', 'nonsense'], code: 2, line: /^Error: --scratch-url is not a valid PostgreSQL connection string/ },
+      { args: ['--trace'], code: 2, line: /^Error: --dry-run --trace needs a scratch database to run the pending migrations on/ },
+      { args: ['--scratch-url', withPassword(scratch.url)], code: 2, line: /^Error: --scratch-url needs --dry-run --trace/ },
+    ];
+    for (const c of cases) {
+      const run = await dryRun(dir, target, c.args, { DIGILOG_CONNECT_RETRIES: '0', ...c.env });
+      expect(run.code, `${c.args.join(' ')}: ${run.stderr}`).toBe(c.code);
+      expect(errorLines(run), c.args.join(' ')).toEqual([expect.stringMatching(c.line)]);
+      expect(run.stdout + run.stderr).not.toContain(PASSWORD);
+    }
+    const notDry = await runCli(['migrate', '--trace', '--migrations-dir', dir, '--scratch-url', withPassword(scratch.url)], { DATABASE_URL: target.url });
+    expect(notDry.code).toBe(2);
+    expect(errorLines(notDry)).toEqual([expect.stringMatching(/^Error: --scratch-url needs --dry-run --trace/)]);
+    expect(await snapshot(target)).toBe(before);
+    expect(await scratch.query('SELECT id FROM "keep"')).toEqual([{ id: 1 }]);
+    expect(await userObjects(scratch)).toEqual(['public.keep']);
+  });
+});

@@ -35,6 +35,18 @@ export interface StatementTrace {
   rewritten: string[];
   /** How the locks were observed. */
   observedBy: 'backend' | 'sampling';
+  /**
+   * A batched UPDATE (`--online`): its batches, traced as this one statement. Each lock is one a batch
+   * held, `heldMs` the longest any batch held it (a batch's locks last until its COMMIT).
+   */
+  batches?: { count: number; rows: number; longestMs: number };
+}
+
+/** One batch of a batched UPDATE, as the runner saw it: its duration to COMMIT, rows, and the locks its backend held. */
+export interface TracedBatch {
+  ms: number;
+  rows: number;
+  locks: Array<{ relation: string; mode: LockMode }>;
 }
 
 const LOCKS = `SELECT l.relation::regclass::text AS relation, l.mode FROM pg_locks l JOIN pg_class c ON c.oid = l.relation
@@ -105,6 +117,33 @@ export class Tracer {
       trace.locks = taken.map((l) => ({ ...l, heldMs: Math.round(committed - at) }));
       this.record(trace);
     }
+  }
+
+  /** The table locks this session holds now (inside a batch's transaction: the batch's own). */
+  async heldBy(client: pg.Client): Promise<Array<{ relation: string; mode: LockMode }>> {
+    this.pid ??= (await client.query<{ pid: number }>('SELECT pg_backend_pid() AS pid')).rows[0]!.pid;
+    return this.locks(client);
+  }
+
+  /** Records a batched UPDATE's batches as one statement: how many, rows, the longest, and every lock any batch held. */
+  recordBatches(where: { migration: string; statement: number | undefined }, sql: string, durationMs: number, batches: TracedBatch[]): void {
+    const locks = new Map<string, TracedLock>();
+    for (const batch of batches) {
+      for (const l of batch.locks) {
+        const known = locks.get(key(l));
+        if (!known || known.heldMs < batch.ms) locks.set(key(l), { relation: l.relation, mode: l.mode, heldMs: Math.round(batch.ms) });
+      }
+    }
+    this.record({
+      migration: where.migration,
+      statement: where.statement,
+      sql: brief(sql),
+      durationMs,
+      locks: [...locks.values()],
+      rewritten: [],
+      observedBy: 'backend',
+      batches: { count: batches.length, rows: batches.reduce((sum, b) => sum + b.rows, 0), longestMs: Math.round(Math.max(0, ...batches.map((b) => b.ms))) },
+    });
   }
 
   private record(trace: StatementTrace): void {

@@ -19,7 +19,6 @@ import { applyOnline, type OnlineUnitEvent } from './apply-online.js';
 import { lockRetryFor, type LockEvent } from './lock-retry.js';
 import { interruptedOnline, type InterruptedOnline } from './progress.js';
 import { rewriteOnline, type OnlinePlan, type RewriteRule } from './rewrite.js';
-import { parsedStatementsOf } from './step.js';
 import type { Tracer } from './trace.js';
 import { DigilogError } from '../errors.js';
 
@@ -36,11 +35,14 @@ export interface OnlineSettings {
 /** The online form of each pending migration, by name (only with --online). */
 export type OnlineForms = Map<string, OnlinePlan>;
 
-/** Rewrites each planned migration (parsed again; an unparsable file stays as written). */
+/** The step's statements as the plan parsed them, or null when PostgreSQL's parser rejected the file (the server reports the error when it runs). */
+const parsedStatementsOf = (step: Step): ParsedStatement[] | null => (step.parseError === undefined ? step.statements : null);
+
+/** Rewrites each planned migration from the plan's parse (an unparsable file stays as written). */
 export async function planOnline(plan: Plan): Promise<OnlineForms> {
   const forms: OnlineForms = new Map();
   for (const step of plan.steps) {
-    const statements = step.parseError === undefined ? await parsedStatementsOf(step.migration.sql) : null;
+    const statements = parsedStatementsOf(step);
     if (statements) forms.set(step.migration.name, await rewriteOnline(statements, step.mode));
   }
   return forms;
@@ -111,7 +113,7 @@ export interface StepOptions extends OnlineSettings {
 export async function runStep(current: StartedStep, next: Step | undefined, options: StepOptions): Promise<{ result: AppliedResult; next: StartedStep | undefined }> {
   const { session } = options;
   const { step } = current;
-  const statements: ParsedStatement[] | null = step.parseError === undefined ? await parsedStatementsOf(step.migration.sql) : null;
+  const statements = parsedStatementsOf(step);
   const policy = { attemptTimeoutMs: step.limits.lockTimeoutMs, budgetMs: options.lockRetryBudgetMs };
   const form = options.online && statements ? await rewriteOnline(statements, step.mode) : undefined;
   if (options.resume && (!form?.rewritten || form.units.length !== options.resume.progress.units)) {

@@ -17,13 +17,8 @@ import type { Migration } from '../read/migrations-folder.js';
 import { readIndexTables, readTableFacts } from '../db/table-stats.js';
 import { DigilogError } from '../errors.js';
 
-/** A statement as the runner sends it: its text and where it starts in the file (the parse tree is not kept). */
-export interface PlannedStatement {
-  nodeType: string;
-  text: string;
-  /** Byte offset in the UTF-8 file (see ParsedStatement). */
-  offset: number;
-}
+/** A statement as the runner sends it: its text, where it starts in the file, and its parse tree (the online stages rewrite from it). */
+export type PlannedStatement = ParsedStatement;
 
 /** The session limits one migration runs under: its own `-- digilog:` values, else the configured ones (ms, 0 = none). */
 export interface StepLimits {
@@ -190,7 +185,7 @@ export async function planSteps(migrations: Migration[], options: PlanOptions): 
         if (!mentions(before, name) && !earlier.some((text) => mentions(text, name))) absentCandidates.push(f);
       }
       const mode = await executionModeOf(migration.sql, statements, migration.directives);
-      parsed.push({ migration, statements: statements.map(({ nodeType, text, offset }) => ({ nodeType, text, offset })), findings, mode });
+      parsed.push({ migration, statements, findings, mode });
     } catch (error) {
       if (error instanceof DigilogError) throw error;
       parsed.push({ migration, statements: [], findings: [], mode: await executionModeOf(migration.sql, null, migration.directives), parseError: (error as Error).message });

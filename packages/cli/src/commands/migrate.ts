@@ -39,7 +39,7 @@ export function register(program: Command, run: Run): void {
     .option('--allow-dangerous', 'in production, apply Dangerous changes that the migration files do not acknowledge')
     .option('--backup [dir]', 'pg_dump the database into dir before applying (default dir: DIGILOG_BACKUP_DIR or .digilog/backups; on by default in production when pg_dump exists)')
     .option('--no-backup', 'do not back up, even in production')
-    .option('--lock-timeout <duration>', 'lock_timeout of one attempt to take a lock, e.g. 5s (default: DIGILOG_LOCK_TIMEOUT or 1s; 0 = none)', durationFlag('--lock-timeout'))
+    .option('--lock-timeout <duration>', 'how long one attempt to take a lock may hold queries up, e.g. 5s; PostgreSQL\'s lock_timeout is set a margin below (default: DIGILOG_LOCK_TIMEOUT or 1s; 0 = none)', durationFlag('--lock-timeout'))
     .option('--lock-retry-budget <duration>', 'after a lock timeout, retry with backoff for up to this long, e.g. 5min (default: DIGILOG_LOCK_RETRY_BUDGET or 60s; 0 = no retry)', durationFlag('--lock-retry-budget'))
     .option('--statement-timeout <duration>', 'statement_timeout for the migration session, e.g. 30min (default: DIGILOG_STATEMENT_TIMEOUT or 1h; 0 = none)', durationFlag('--statement-timeout'))
     .option('--lock-wait <ms>', 'how long to wait for another runner holding the migration lock (default: DIGILOG_LOCK_WAIT_MS or 60000)', wholeNumberFlag('--lock-wait'))

@@ -104,7 +104,9 @@ Examples:
         const { dryRun } = await import('../deploy/dry-run.js');
         const scratch = flags.trace ? await scratchOf(flags, config.scratchUrl, options.target) : undefined;
         const events = scratch && terminal.log ? (await import('../log/migration-events.js')).migrationEventLog(terminal.log) : undefined;
-        const result = await dryRun({ ...options, ...(scratch ? { scratch } : {}), ...(events ? { onTrace: (trace) => events.onEvent({ type: 'trace', trace }) } : {}) });
+        // Ctrl-C or SIGTERM on the scratch database: the current migration finishes, then everything is dropped again (exit 11).
+        const signal = scratch ? run.stopSignal() : undefined;
+        const result = await dryRun({ ...options, ...(scratch ? { scratch } : {}), ...(signal ? { signal } : {}), ...(events ? { onTrace: (trace) => events.onEvent({ type: 'trace', trace }) } : {}) });
         return {
           exitCode: result.blocked ? EXIT_CODES['dangerous-blocked'] : result.plan.steps.length > 0 ? EXIT_CODES.pending : EXIT_CODES.ok,
           json: dryRunJson(result),

@@ -110,7 +110,7 @@ export async function traceOnScratch(
 function onScratch(error: unknown, scratch: DatabaseTarget, doing: string, leftover: string[]): unknown {
   if (!isDigilogError(error) || error.kind === 'unreachable') return error;
   const left = leftover.length === 0 ? 'the scratch database is empty again' : `left on the scratch database: ${leftover.join(', ')}`;
-  return new DigilogError(error.kind, `${doing} on the scratch database ${scratch.label} failed: ${error.message}`, {
+  return new DigilogError(error.kind, `${doing} on the scratch database ${scratch.label} ${error.kind === 'interrupted' ? 'stopped' : 'failed'}: ${error.message}`, {
     prismaCode: error.prismaCode,
     hint: `Nothing was changed on the target database; ${left}.`,
     details: { ...error.details, scratch: scratch.label, leftover },

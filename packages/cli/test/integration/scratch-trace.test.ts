@@ -8,7 +8,7 @@
 import { describe, expect, it } from 'vitest';
 import { migrate } from '../../src/deploy/migrate.js';
 import type { StatementTrace } from '../../src/online/trace.js';
-import { runCli, type CliRun } from '../support/cli.js';
+import { runCli, startCli, type CliRun } from '../support/cli.js';
 import { testDatabases, type TestDatabase } from '../support/database.js';
 import { addMigration, writeMigrations } from '../support/migrations.js';
 import { testRunner } from '../support/runner.js';
@@ -103,6 +103,27 @@ describe('migrate --dry-run --trace on a scratch database', () => {
     expect(run.code).toBe(6);
     expect(errorLines(run)).toEqual([expect.stringMatching(/^Error: Running the pending migrations on the scratch database 127\.0\.0\.1:5432\/\S+ failed: Migration 20240103000000_broken failed/)]);
     expect(run.stderr).toContain('Nothing was changed on the target database; the scratch database is empty again.');
+    expect(await snapshot(target)).toBe(before);
+    expect(await userObjects(scratch)).toEqual([]);
+  });
+
+  it('SIGTERM while a migration runs on the scratch database: it finishes, no later one starts, the scratch database is emptied, exit 11', async () => {
+    const { target, scratch, dir } = await setUp();
+    addMigration(dir, '20240103000000_slow', 'CREATE TABLE "Slow" ("id" INTEGER);\nSELECT pg_sleep(1.5);\n');
+    addMigration(dir, '20240104000000_later', 'CREATE TABLE "Later" ("id" INTEGER);\n');
+    const before = await snapshot(target);
+    const started = startCli(['migrate', '--dry-run', '--trace', '--migrations-dir', dir, '--scratch-url', withPassword(scratch.url)], { DATABASE_URL: withPassword(target.url) });
+    // Sent once the slow migration is running on the scratch database, seen from PostgreSQL itself.
+    for (let i = 0; i < 200; i++) {
+      const sleeping = await scratch.query(`SELECT 1 FROM pg_stat_activity WHERE datname = current_database() AND query LIKE '%pg_sleep(1.5)%' AND pid <> pg_backend_pid()`);
+      if (sleeping.length > 0) break;
+      await new Promise((r) => setTimeout(r, 25));
+    }
+    started.child.kill('SIGTERM');
+    const run = await started.done;
+    expect(run.code, run.stderr).toBe(11);
+    expect(errorLines(run)).toEqual([expect.stringMatching(/^Error: Running the pending migrations on the scratch database \S+ stopped: Stopped by a signal after 2 of 3 pending migrations; 20240104000000_later and later were not started/)]);
+    expect(run.stderr).toContain('the scratch database is empty again');
     expect(await snapshot(target)).toBe(before);
     expect(await userObjects(scratch)).toEqual([]);
   });

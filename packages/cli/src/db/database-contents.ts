@@ -53,6 +53,18 @@ export async function readUserObjects(client: pg.Client): Promise<UserObject[]> 
   ];
 }
 
+/**
+ * Which database of which running server a session is on: the database's oid and name and the
+ * server's start time. Two URLs that reach one database by different routes (a socket and TCP, a
+ * host name and its address) give the same identity; two servers practically never do.
+ */
+export async function databaseIdentity(client: pg.Client): Promise<string> {
+  const { rows } = await client.query<{ id: string }>(
+    `SELECT d.oid::text || '/' || d.datname || '@' || pg_postmaster_start_time()::text AS id FROM pg_database d WHERE d.datname = current_database()`,
+  );
+  return rows[0]!.id;
+}
+
 /** The user schemas and extensions there are now. */
 export async function readBaseline(client: pg.Client): Promise<DatabaseBaseline> {
   const schemas = await client.query<{ name: string }>(`SELECT n.nspname AS name FROM pg_namespace n WHERE ${USER_SCHEMA}`);

@@ -10,6 +10,7 @@ import { readMigrations } from '../read/migrations-folder.js';
 import { prepareDeploy, type MigrateOptions } from './migrate.js';
 import { isBlocked, type Plan } from '../plan/plan.js';
 import { withSession } from '../db/session.js';
+import { databaseIdentity } from '../db/database-contents.js';
 import { judgeOnline } from '../online/stage.js';
 import type { OnlinePlan } from '../online/rewrite.js';
 import type { DatabaseTarget } from '../config/target.js';
@@ -48,6 +49,7 @@ export async function dryRun(options: DryRunOptions): Promise<DryRunResult> {
     return {
       report,
       planned,
+      identity: options.scratch ? await databaseIdentity(session.client) : undefined,
       state: report.state,
       plan,
       ...(online ? { online: [...online].map(([migration, form]) => ({ migration, ...form })) } : {}),
@@ -57,9 +59,9 @@ export async function dryRun(options: DryRunOptions): Promise<DryRunResult> {
       database: session.target.label,
     };
   });
-  const { report, planned, ...dry } = result;
+  const { report, planned, identity, ...dry } = result;
   // The target's session is closed first: the scratch run never holds anything open on the target.
   if (!options.scratch || planned.steps.length === 0) return dry;
-  const trace = await (await import('./scratch-trace.js')).traceOnScratch(options, options.scratch, { report, local, plan: planned, ...(options.onTrace ? { onTrace: options.onTrace } : {}) });
+  const trace = await (await import('./scratch-trace.js')).traceOnScratch(options, options.scratch, { report, local, plan: planned, targetIdentity: identity!, ...(options.onTrace ? { onTrace: options.onTrace } : {}) });
   return { ...dry, trace };
 }

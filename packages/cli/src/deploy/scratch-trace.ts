@@ -11,7 +11,7 @@ import type { DatabaseTarget } from '../config/target.js';
 import type { Plan } from '../plan/plan.js';
 import type { AppliedResult } from './apply.js';
 import { withSession } from '../db/session.js';
-import { dropCreatedSince, readBaseline, readUserObjects } from '../db/database-contents.js';
+import { databaseIdentity, dropCreatedSince, readBaseline, readUserObjects } from '../db/database-contents.js';
 import { DigilogError, isDigilogError } from '../errors.js';
 import { deployLocked, withMigrationLock, type MigrateEvent, type MigrateOptions } from './migrate.js';
 import type { StatementTrace } from '../online/trace.js';
@@ -39,7 +39,13 @@ const NAMED = 3;
 export async function traceOnScratch(
   options: MigrateOptions,
   scratch: DatabaseTarget,
-  { report, local, plan, onTrace }: { report: Pick<StatusReport, 'applied' | 'missingFromDisk'>; local: Migration[]; plan: Plan; onTrace?: (trace: StatementTrace) => void },
+  {
+    report,
+    local,
+    plan,
+    targetIdentity,
+    onTrace,
+  }: { report: Pick<StatusReport, 'applied' | 'missingFromDisk'>; local: Migration[]; plan: Plan; targetIdentity: string; onTrace?: (trace: StatementTrace) => void },
 ): Promise<ScratchTrace> {
   if (report.missingFromDisk.length > 0) {
     throw new DigilogError('history-mismatch', `Cannot replay the target's history on the scratch database: applied migrations are missing from the migrations folder: ${report.missingFromDisk.join(', ')}`, {
@@ -74,6 +80,13 @@ export async function traceOnScratch(
           cause: error,
         }) : error;
   return withSession(base, async (session) => {
+    // The URLs differ (checked before connecting), but may still reach the same database by another route.
+    if ((await databaseIdentity(session.client)) === targetIdentity) {
+      throw new DigilogError('usage', `The scratch database ${scratch.label} is the database being migrated, reached by another address: the scratch database must be another, empty one`, {
+        hint: 'Create one on any server of the same PostgreSQL version, e.g. `createdb digilog_scratch`, and pass its URL.',
+        details: { database: scratch.label },
+      });
+    }
     const contents = await readUserObjects(session.client);
     if (contents.length > 0) {
       const named = contents.slice(0, NAMED).map((o) => o.describe).join(', ');

@@ -12,8 +12,10 @@ import { runCli, startCli, type CliRun } from '../support/cli.js';
 import { testDatabases, type TestDatabase } from '../support/database.js';
 import { addMigration, writeMigrations } from '../support/migrations.js';
 import { testRunner } from '../support/runner.js';
+import { parseTarget } from '../../src/config/target.js';
 import { validateJson } from '../support/golden.js';
 import { schemaDump } from '../support/psql.js';
+import { startTcpProxy } from '../support/tcp-proxy.js';
 
 const database = testDatabases();
 const PASSWORD = 'scr4tch-pw-never-printed';
@@ -63,7 +65,7 @@ describe('migrate --dry-run --trace on a scratch database', () => {
     expect(run.code, run.stderr).toBe(3);
     const document = JSON.parse(run.stdout);
     expect(validateJson('migrate', document)).toEqual([]);
-    expect(document.trace).toMatchObject({ database: `127.0.0.1:5432/${scratch.name}`, replayed: 1, leftover: [] });
+    expect(document.trace).toMatchObject({ database: parseTarget(scratch.url).label, replayed: 1, leftover: [] });
     const [change] = document.trace.applied as Array<{ name: string; trace: StatementTrace[] }>;
     expect(change!.name).toBe('20240102000000_change');
     expect(change!.trace.map((t) => t.statement)).toEqual([1, 2]);
@@ -82,7 +84,7 @@ describe('migrate --dry-run --trace on a scratch database', () => {
     const line = human.stdout.split('\n').find((l) => l.includes('trace 20240102000000_change #1'));
     expect(line).toMatch(/CREATE INDEX CONCURRENTLY "User_email_idx" .* \d+ ms: .*SHARE UPDATE EXCLUSIVE on "User"/);
     expect(line).not.toMatch(/\bSHARE on "User"/);
-    expect(human.stdout).toMatch(/Traced on the scratch database 127\.0\.0\.1:5432\/\S+ \(the target's 1 applied migration replayed first\), which is empty again\./);
+    expect(human.stdout).toMatch(/Traced on the scratch database \S+ \(the target's 1 applied migration replayed first\), which is empty again\./);
 
     const logged = await dryRun(dir, target, ['--trace', '--online', '--scratch-url', withPassword(scratch.url)], { LOG_FORMAT: 'json' });
     expect(logged.code, logged.stderr).toBe(3);
@@ -101,7 +103,7 @@ describe('migrate --dry-run --trace on a scratch database', () => {
     const before = await snapshot(target);
     const run = await dryRun(dir, target, ['--trace', '--scratch-url', withPassword(scratch.url)]);
     expect(run.code).toBe(6);
-    expect(errorLines(run)).toEqual([expect.stringMatching(/^Error: Running the pending migrations on the scratch database 127\.0\.0\.1:5432\/\S+ failed: Migration 20240103000000_broken failed/)]);
+    expect(errorLines(run)).toEqual([expect.stringMatching(/^Error: Running the pending migrations on the scratch database \S+ failed: Migration 20240103000000_broken failed/)]);
     expect(run.stderr).toContain('Nothing was changed on the target database; the scratch database is empty again.');
     expect(await snapshot(target)).toBe(before);
     expect(await userObjects(scratch)).toEqual([]);
@@ -158,9 +160,9 @@ CREATE TRIGGER "User_touch" BEFORE UPDATE ON "User" FOR EACH ROW EXECUTE FUNCTIO
     const before = await snapshot(target);
     const sameHostOtherSpelling = withPassword(target.url).replace('127.0.0.1', 'localhost');
     const cases: Array<{ args: string[]; env?: Record<string, string>; code: number; line: RegExp }> = [
-      { args: ['--trace', '--scratch-url', sameHostOtherSpelling], code: 2, line: /^Error: --scratch-url names the database being migrated \(127\.0\.0\.1:5432\/\S+\): the scratch database must be another, empty one/ },
+      { args: ['--trace', '--scratch-url', sameHostOtherSpelling], code: 2, line: /^Error: --scratch-url names the database being migrated \(\S+\): the scratch database must be another, empty one/ },
       { args: ['--trace'], env: { DIGILOG_SCRATCH_URL: withPassword(target.url) }, code: 2, line: /^Error: DIGILOG_SCRATCH_URL names the database being migrated/ },
-      { args: ['--trace', '--scratch-url', withPassword(scratch.url)], code: 2, line: /^Error: The scratch database 127\.0\.0\.1:5432\/\S+ is not empty \(1 object: table "public"\."keep"\): it must be an empty database/ },
+      { args: ['--trace', '--scratch-url', withPassword(scratch.url)], code: 2, line: /^Error: The scratch database \S+ is not empty \(1 object: table "public"\."keep"\): it must be an empty database/ },
       { args: ['--trace', '--scratch-url', `postgresql://postgres:${PASSWORD}@127.0.0.1:1/nowhere`], code: 8, line: /^Error: Scratch database: Can't reach database server at 127\.0\.0\.1:1/ },
       { args: ['--trace', '--scratch-url', 'nonsense'], code: 2, line: /^Error: --scratch-url is not a valid PostgreSQL connection string/ },
       { args: ['--trace'], code: 2, line: /^Error: --dry-run --trace needs a scratch database to run the pending migrations on/ },
@@ -171,6 +173,18 @@ CREATE TRIGGER "User_touch" BEFORE UPDATE ON "User" FOR EACH ROW EXECUTE FUNCTIO
       expect(run.code, `${c.args.join(' ')}: ${run.stderr}`).toBe(c.code);
       expect(errorLines(run), c.args.join(' ')).toEqual([expect.stringMatching(c.line)]);
       expect(run.stdout + run.stderr).not.toContain(PASSWORD);
+    }
+    // The same database by another route (a proxy on another port): the URLs differ, PostgreSQL says it is the one.
+    const upstream = new URL(target.url);
+    const proxy = await startTcpProxy(Number(upstream.port || 5432), upstream.hostname);
+    try {
+      const viaProxy = withPassword(target.url).replace(`@${upstream.host}/`, `@127.0.0.1:${proxy.port}/`);
+      const run = await dryRun(dir, target, ['--trace', '--scratch-url', viaProxy]);
+      expect(run.code, run.stderr).toBe(2);
+      expect(errorLines(run)).toEqual([expect.stringMatching(new RegExp(`^Error: The scratch database 127\\.0\\.0\\.1:${proxy.port}/\\S+ is the database being migrated, reached by another address`))]);
+      expect(run.stdout + run.stderr).not.toContain(PASSWORD);
+    } finally {
+      await proxy.close();
     }
     const notDry = await runCli(['migrate', '--trace', '--migrations-dir', dir, '--scratch-url', withPassword(scratch.url)], { DATABASE_URL: target.url });
     expect(notDry.code).toBe(2);

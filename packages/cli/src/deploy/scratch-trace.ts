@@ -33,8 +33,10 @@ const NAMED = 3;
 
 /**
  * Replays the target's applied history on `scratch`, runs `plan`'s migrations there traced, and
- * empties it again. Throws `usage` when the scratch database is not empty (nothing is changed then),
- * `unreachable` when it cannot be reached, `migration-sql` when a migration fails there.
+ * empties it again. Throws, with nothing changed: `usage` when the scratch database is the target or
+ * not empty, `unreachable` when it cannot be reached, `history-mismatch` when an applied migration
+ * cannot be replayed (missing from the folder). After emptying it again: `migration-sql` when a
+ * migration fails there, `interrupted` on a stop signal (the running migration finishes first).
  */
 export async function traceOnScratch(
   options: MigrateOptions,
@@ -72,13 +74,6 @@ export async function traceOnScratch(
     onEvent: undefined,
   };
   delete base.to;
-  const unreachable = (error: unknown) =>
-    isDigilogError(error) && error.kind === 'unreachable' ? new DigilogError('unreachable', `Scratch database: ${error.message}`, {
-          prismaCode: error.prismaCode,
-          hint: 'Check the scratch URL (--scratch-url or DIGILOG_SCRATCH_URL): it must name an existing, reachable, empty database (e.g. `createdb digilog_scratch`). Nothing was changed.',
-          details: error.details,
-          cause: error,
-        }) : error;
   return withSession(base, async (session) => {
     // The URLs differ (checked before connecting), but may still reach the same database by another route.
     if ((await databaseIdentity(session.client)) === targetIdentity) {
@@ -87,35 +82,47 @@ export async function traceOnScratch(
         details: { database: scratch.label },
       });
     }
-    const contents = await readUserObjects(session.client);
-    if (contents.length > 0) {
-      const named = contents.slice(0, NAMED).map((o) => o.describe).join(', ');
-      throw new DigilogError('usage', `The scratch database ${scratch.label} is not empty (${contents.length} object${contents.length === 1 ? '' : 's'}: ${named}${contents.length > NAMED ? ', …' : ''}): it must be an empty database`, {
-        hint: 'Give an empty database (e.g. `createdb digilog_scratch`); the dry run fills it and empties it again.',
-        details: { database: scratch.label, objects: contents.length },
-      });
-    }
-    const baseline = await readBaseline(session.client);
     const emit = (event: MigrateEvent) => {
       if (event.type === 'trace') onTrace?.(event.trace);
     };
-    let doing = "Replaying the target's applied history";
-    let applied: AppliedResult[] | undefined;
-    let failure: unknown;
-    try {
-      await withMigrationLock(session, base, async () => {
+    // Checked, filled and emptied under the scratch database's migration lock: a second dry run on it waits, then finds it empty.
+    return withMigrationLock(session, base, async () => {
+      const contents = await readUserObjects(session.client);
+      if (contents.length > 0) {
+        const named = contents.slice(0, NAMED).map((o) => o.describe).join(', ');
+        throw new DigilogError('usage', `The scratch database ${scratch.label} is not empty (${contents.length} object${contents.length === 1 ? '' : 's'}: ${named}${contents.length > NAMED ? ', …' : ''}): it must be an empty database`, {
+          hint: 'Give an empty database (e.g. `createdb digilog_scratch`); the dry run fills it and empties it again.',
+          details: { database: scratch.label, objects: contents.length },
+        });
+      }
+      const baseline = await readBaseline(session.client);
+      let doing = "Replaying the target's applied history";
+      let applied: AppliedResult[] | undefined;
+      let failure: unknown;
+      try {
         if (history.length > 0) await deployLocked(session, { ...base, online: false }, { local: history });
         doing = 'Running the pending migrations';
         applied = (await deployLocked(session, { ...base, trace: true, onEvent: emit }, { local: [...history, ...pending] })).applied;
-      });
-    } catch (error) {
-      failure = error;
-    }
-    const leftover = (await dropCreatedSince(session.client, baseline)).map((o) => o.describe);
-    if (failure !== undefined) throw onScratch(failure, scratch, doing, leftover);
-    return { database: scratch.label, replayed: history.length, applied: applied ?? [], leftover };
+      } catch (error) {
+        failure = error;
+      }
+      const leftover = (await dropCreatedSince(session.client, baseline)).map((o) => o.describe);
+      if (failure !== undefined) throw onScratch(failure, scratch, doing, leftover);
+      return { database: scratch.label, replayed: history.length, applied: applied ?? [], leftover };
+    });
   }).catch((error: unknown) => {
-    throw unreachable(error);
+    throw unreachableScratch(error);
+  });
+}
+
+/** A scratch database that cannot be reached is named as such: the connection errors speak of DATABASE_URL. */
+function unreachableScratch(error: unknown): unknown {
+  if (!isDigilogError(error) || error.kind !== 'unreachable') return error;
+  return new DigilogError('unreachable', `Scratch database: ${error.message}`, {
+    prismaCode: error.prismaCode,
+    hint: 'Check the scratch URL (--scratch-url or DIGILOG_SCRATCH_URL): it must name an existing, reachable, empty database (e.g. `createdb digilog_scratch`). Nothing was changed.',
+    details: error.details,
+    cause: error,
   });
 }
 

@@ -109,6 +109,18 @@ describe('migrate --dry-run --trace on a scratch database', () => {
     expect(await userObjects(scratch)).toEqual([]);
   });
 
+  it('two dry runs on one scratch database at once: the second waits for the first to empty it, both trace', async () => {
+    const { target, scratch, dir } = await setUp();
+    const runs = await Promise.all([1, 2].map(() => dryRun(dir, target, ['--trace', '--json', '--scratch-url', withPassword(scratch.url)])));
+    for (const run of runs) {
+      expect(run.code, run.stderr).toBe(3);
+      const { trace } = JSON.parse(run.stdout);
+      expect(trace.leftover).toEqual([]);
+      expect(trace.applied[0].trace[0].locks).toContainEqual(expect.objectContaining({ relation: '"User"', mode: 'ShareLock' }));
+    }
+    expect(await userObjects(scratch)).toEqual([]);
+  });
+
   it('SIGTERM while a migration runs on the scratch database: it finishes, no later one starts, the scratch database is emptied, exit 11', async () => {
     const { target, scratch, dir } = await setUp();
     addMigration(dir, '20240103000000_slow', 'CREATE TABLE "Slow" ("id" INTEGER);\nSELECT pg_sleep(1.5);\n');

@@ -3,14 +3,17 @@
  * history is replayed on the empty scratch database, the pending migrations run there traced (their
  * locks, in --json, the JSON log and the human output), the scratch database is emptied again, and
  * the target is only read (its _prisma_migrations rows and its schema are byte-for-byte the same).
- * Every bad input is one line, its exit code, and nothing changed anywhere.
+ * Every bad input is one line, its exit code, and nothing changed anywhere. Then whole histories
+ * (the fixtures and the three real ones): two thirds applied, the rest traced --online on the scratch database.
  */
 import { describe, expect, it } from 'vitest';
 import { migrate } from '../../src/deploy/migrate.js';
 import type { StatementTrace } from '../../src/online/trace.js';
 import { runCli, startCli, type CliRun } from '../support/cli.js';
 import { testDatabases, type TestDatabase } from '../support/database.js';
-import { addMigration, writeMigrations } from '../support/migrations.js';
+import { addMigration, FIXTURE_HISTORIES, HISTORIES_DIR, WORKLOADS, workloadsDir, writeMigrations } from '../support/migrations.js';
+import { readMigrations } from '../../src/read/migrations-folder.js';
+import { join } from 'node:path';
 import { testRunner } from '../support/runner.js';
 import { parseTarget } from '../../src/config/target.js';
 import { validateJson } from '../support/golden.js';
@@ -205,4 +208,30 @@ CREATE TRIGGER "User_touch" BEFORE UPDATE ON "User" FOR EACH ROW EXECUTE FUNCTIO
     expect(await scratch.query('SELECT id FROM "keep"')).toEqual([{ id: 1 }]);
     expect(await userObjects(scratch)).toEqual(['public.keep']);
   });
+
+  /** The first two thirds applied to the target, the rest traced --online on the scratch database: the target as it was, the scratch database empty. */
+  async function traceHistory(dir: string): Promise<void> {
+    const target = await database('digilog_scratch_history');
+    const scratch = await database('digilog_scratch');
+    const names = readMigrations(dir).map((m) => m.name);
+    const applied = Math.max(1, Math.floor((names.length * 2) / 3));
+    await migrate({ ...testRunner(target.url, dir), to: names[applied - 1]! });
+    const before = await snapshot(target);
+    const run = await dryRun(dir, target, ['--trace', '--online', '--json', '--scratch-url', scratch.url]);
+    expect(run.code, run.stderr).toBe(3);
+    const document = JSON.parse(run.stdout);
+    expect(validateJson('migrate', document)).toEqual([]);
+    expect(document.trace).toMatchObject({ replayed: applied, leftover: [] });
+    expect(document.trace.applied.map((a: { name: string }) => a.name)).toEqual(names.slice(applied));
+    expect(await snapshot(target)).toBe(before);
+    expect(await userObjects(scratch)).toEqual([]);
+  }
+
+  it.each(FIXTURE_HISTORIES)('fixture history %s: replayed, traced --online, emptied; the target unchanged', async (history) => {
+    await traceHistory(join(HISTORIES_DIR, history));
+  });
+
+  it.for(WORKLOADS)('real history %s: replayed, traced --online, emptied; the target unchanged', async (workload, context) => {
+    await traceHistory(join(workloadsDir(context), workload, 'migrations'));
+  }, 120_000);
 });

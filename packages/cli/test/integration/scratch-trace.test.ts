@@ -231,7 +231,7 @@ CREATE TRIGGER "User_touch" BEFORE UPDATE ON "User" FOR EACH ROW EXECUTE FUNCTIO
     await traceHistory(join(HISTORIES_DIR, history));
   });
 
-  it.for(WORKLOADS)('real history %s: replayed, traced --online, emptied; the target unchanged', async (workload, context) => {
+  it.for(WORKLOADS)('real history %s: replayed, traced --online, emptied; the target unchanged', { timeout: 120_000 }, async (workload, context) => {
     await traceHistory(join(workloadsDir(context), workload, 'migrations'));
-  }, 120_000);
+  });
 });

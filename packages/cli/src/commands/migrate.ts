@@ -80,6 +80,7 @@ Examples:
       }
       const format = resolveFormat(flags);
       if (!flags.dryRun && isCiFormat(format)) throw new DigilogError('usage', `--format ${format} needs --dry-run (a deploy prints text or --json)`, { hint: `Run \`digilog-db migrate --dry-run --format ${format}\` for the plan.` });
+      if (flags.trace && isCiFormat(format)) throw new DigilogError('usage', `--trace prints in text or --json, not --format ${format}`, { hint: 'Run `digilog-db migrate --dry-run --trace --json` for the traces, and --format without --trace for the annotations.' });
       const { config, paths, terminal } = await commandContext(run, flags);
       const { runnerOptions } = await import('../config/runner-options.js');
       const { chooseBackupDir } = await import('../deploy/backup.js');

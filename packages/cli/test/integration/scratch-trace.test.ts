@@ -182,6 +182,7 @@ CREATE TRIGGER "User_touch" BEFORE UPDATE ON "User" FOR EACH ROW EXECUTE FUNCTIO
       { args: ['--trace', '--scratch-url', 'nonsense'], code: 2, line: /^Error: --scratch-url is not a valid PostgreSQL connection string/ },
       { args: ['--trace'], code: 2, line: /^Error: --dry-run --trace needs a scratch database to run the pending migrations on/ },
       { args: ['--scratch-url', withPassword(scratch.url)], code: 2, line: /^Error: --scratch-url needs --dry-run --trace/ },
+      { args: ['--trace', '--format', 'github', '--scratch-url', withPassword(scratch.url)], code: 2, line: /^Error: --trace prints in text or --json, not --format github/ },
     ];
     for (const c of cases) {
       const run = await dryRun(dir, target, c.args, { DIGILOG_CONNECT_RETRIES: '0', ...c.env });

@@ -1,7 +1,7 @@
 // Types of bench/report.mjs, for its test.
 import type { SquawkRow, Disagreement } from './squawk.d.mts';
 
-export interface ApplyResult { id: string; label: string; goal: number; ours: number; floor: number; ratio: number; nodeFloor: number; nodeFloorRatio: number; migrations?: number; dbmate?: number | null; dbmateRatio?: number | null; engine?: number; engineRatio?: number }
+export interface ApplyResult { id: string; label: string; goal: number | 'report'; ours: number; floor: number; ratio: number; nodeFloor: number; nodeFloorRatio: number; migrations?: number; dbmate?: number | null; dbmateRatio?: number | null; engine?: number; engineRatio?: number }
 export interface StatusResult { id: string; label: string; ours: number; floor: number; ratio: number; goal: number }
 export interface GrowthPoint { n: number; migrate: number; status: number; runs: number }
 /** P6's bound: one boot's CPU seconds × 16 / cores (floor in ms), and the wall time's ratio to it. */

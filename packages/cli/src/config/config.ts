@@ -57,6 +57,7 @@ const EnvSchema = z.object({
   DIRECT_URL: z.optional(requiredPostgresUrl),
   DATABASE_URL_REPLICA: z.optional(postgresUrl),
   SHADOW_DATABASE_URL: z.optional(postgresUrl),
+  DIGILOG_SCRATCH_URL: z.optional(postgresUrl),
   AUTO_MIGRATE: z.pipe(z.optional(booleanFlag), z.transform((v: boolean | undefined) => v ?? false)),
   NODE_ENV: z.pipe(
     z.optional(z.string().check(z.trim(), z.regex(/^[a-z][a-z0-9_-]*$/i, { message: 'must be a plain word such as development, test or production' }))),
@@ -91,6 +92,8 @@ export interface Config {
   applicationUrl?: string | undefined;
   replicaUrl: string | undefined;
   shadowDatabaseUrl: string | undefined;
+  /** `migrate --dry-run --trace` runs the pending migrations on this empty database (DIGILOG_SCRATCH_URL). */
+  scratchUrl?: string | undefined;
   autoMigrate: boolean;
   nodeEnv: string;
   isProduction: boolean;
@@ -125,7 +128,7 @@ export interface Config {
   logFormat: 'pretty' | 'json';
 }
 
-function isPostgresUrl(value: string): boolean {
+export function isPostgresUrl(value: string): boolean {
   try {
     const url = new URL(value);
     const isPostgres = url.protocol === 'postgresql:' || url.protocol === 'postgres:';
@@ -152,7 +155,7 @@ export function registerUrlSecrets(value: string | undefined): void {
 /** Parses and validates the environment. Throws a `config` DigilogError naming the variable at fault. */
 export function loadConfig(env: NodeJS.ProcessEnv | Record<string, string | undefined>): Config {
   // Register secrets before validation so even an error message can never echo them.
-  for (const name of ['DATABASE_URL', 'DIRECT_URL', 'DATABASE_URL_REPLICA', 'SHADOW_DATABASE_URL'] as const) registerUrlSecrets(env[name]);
+  for (const name of ['DATABASE_URL', 'DIRECT_URL', 'DATABASE_URL_REPLICA', 'SHADOW_DATABASE_URL', 'DIGILOG_SCRATCH_URL'] as const) registerUrlSecrets(env[name]);
   if (env.PGPASSWORD) registerSecret(env.PGPASSWORD);
 
   const blankToUndefined = Object.fromEntries(
@@ -175,6 +178,7 @@ export function loadConfig(env: NodeJS.ProcessEnv | Record<string, string | unde
     applicationUrl: e.DIRECT_URL && e.DATABASE_URL && e.DIRECT_URL !== e.DATABASE_URL ? e.DATABASE_URL : undefined,
     replicaUrl: e.DATABASE_URL_REPLICA,
     shadowDatabaseUrl: e.SHADOW_DATABASE_URL,
+    scratchUrl: e.DIGILOG_SCRATCH_URL,
     autoMigrate: e.AUTO_MIGRATE,
     nodeEnv: e.NODE_ENV,
     isProduction: e.NODE_ENV === 'production',

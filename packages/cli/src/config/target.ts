@@ -26,6 +26,9 @@ export interface DatabaseTarget {
   connectionString: string;
   schema: string;
   database: string;
+  /** Host (or Unix socket folder) and port as the URL names them, defaults filled in. */
+  host: string;
+  port: string;
   /** `host:port/database`, safe to print. */
   label: string;
   connectTimeoutMs: number | undefined;
@@ -48,6 +51,8 @@ export function parseTarget(url: string): DatabaseTarget {
     connectionString: parsed.toString(),
     schema,
     database,
+    host,
+    port,
     label: `${host}:${port}/${database}`,
     connectTimeoutMs: connectTimeout && /^\d+$/.test(connectTimeout) ? Number(connectTimeout) * 1000 : undefined,
     tls,
@@ -107,4 +112,13 @@ export const { escapeIdentifier: quoteIdent, escapeLiteral: quoteLiteral } = pg;
 /** A value inside the startup `options` parameter, where the server reads backslash and space as escapes. */
 export function optionValue(value: string): string {
   return value.replace(/\\/g, '\\\\').replace(/ /g, '\\ ');
+}
+
+/** Names by which a host reaches its own loopback interface: one server, whichever is written. */
+const LOOPBACK = new Set(['localhost', '127.0.0.1', '::1', '[::1]']);
+
+/** Whether two targets name the same database of the same server (host, port, database; the schema aside). Pure. */
+export function sameDatabase(a: DatabaseTarget, b: DatabaseTarget): boolean {
+  const host = (t: DatabaseTarget) => (LOOPBACK.has(t.host.toLowerCase()) ? 'localhost' : t.host.toLowerCase());
+  return host(a) === host(b) && a.port === b.port && a.database === b.database;
 }

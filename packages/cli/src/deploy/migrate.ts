@@ -24,6 +24,7 @@ import { formatDuration } from '../read/directives.js';
 import type { RunnerOptions } from '../config/runner-options.js';
 import { withSession, type Session } from '../db/session.js';
 import type { LockEvent } from '../online/lock-retry.js';
+import { serverLockTimeoutMs } from '../online/attempt-timing.js';
 import { judgeOnline, planOnline, resumableOnline, runStep, type OnlineForms } from '../online/stage.js';
 import type { OnlineUnitEvent } from '../online/apply-online.js';
 import type { InterruptedOnline } from '../online/progress.js';
@@ -221,14 +222,14 @@ export async function prepareDeploy(
   return { report, warnings, plan, ...(options.online ? { online: await planOnline(plan) } : {}), ...(resume ? { resume } : {}) };
 }
 
-/** Applies lock_timeout/statement_timeout to the session, only when they change. */
+/** Applies lock_timeout (the server's, a margin below one attempt: see serverLockTimeoutMs) and statement_timeout to the session, only when they change. */
 class SessionTimeouts {
   private current = '';
   constructor(private readonly client: import('pg').Client) {}
   async set({ lockTimeoutMs, statementTimeoutMs }: { lockTimeoutMs: number; statementTimeoutMs: number }): Promise<void> {
     const wanted = `${lockTimeoutMs}/${statementTimeoutMs}`;
     if (wanted === this.current) return;
-    await this.client.query(`SELECT set_config('lock_timeout', $1, false), set_config('statement_timeout', $2, false)`, [String(lockTimeoutMs), String(statementTimeoutMs)]);
+    await this.client.query(`SELECT set_config('lock_timeout', $1, false), set_config('statement_timeout', $2, false)`, [String(serverLockTimeoutMs(lockTimeoutMs)), String(statementTimeoutMs)]);
     this.current = wanted;
   }
 }

@@ -20,7 +20,7 @@ import { sendWithLockRetry, type LockEvent, type LockRetryPolicy } from './lock-
 import { lockNeedsOf, strongestMode, strongestPerRelation, whatItBlocks } from '../plan/locks.js';
 import { finishOnlineSql, progressLogs, progressSql, type OnlineProgress } from './progress.js';
 import type { OnlinePlan, OnlineUnit } from './rewrite.js';
-import type { Tracer } from './trace.js';
+import type { TracedBatch, Tracer } from './trace.js';
 import { quoteLiteral } from '../config/target.js';
 
 /** Emitted as each unit of an online migration commits. */
@@ -44,7 +44,7 @@ export interface OnlineRunOptions {
   emit: (event: LockEvent | OnlineUnitEvent) => void;
   /** Progress of an interrupted earlier run of this same migration (its row is `started.id`). */
   resume?: OnlineProgress;
-  /** `--trace`: each step's statements are sent through it (a batched UPDATE's batches are not traced). */
+  /** `--trace`: each step's statements are sent through it; a batched UPDATE's batches are traced as its one statement. */
   tracer?: Tracer;
   /** Test-only: called before each unit runs (1-based), to stop the runner at an exact point. */
   beforeUnit?: (unit: number) => Promise<void> | void;
@@ -110,6 +110,7 @@ export async function applyOnline(
           // No key to batch over: the statement runs whole, in its own transaction.
           await send(unit, [unit.pieces[0]!.sql, record(after), ...(last ? [tail] : [])].join(';\n'));
         } else {
+          const batches: TracedBatch[] | undefined = options.tracer ? [] : undefined;
           await runBatches(client, backfill, key, progress.batch, {
             schema: options.schema,
             batchSize: options.batchSize,
@@ -117,9 +118,10 @@ export async function applyOnline(
             sendBatch: (sql, params, stateAfter) => sendBatch(client, sql, params, (result) => {
               const state = stateAfter(result);
               return { state, sql: record({ ...progress, batch: state }) };
-            }, (run) => send(unit, run)),
+            }, (run) => send(unit, run), options.tracer && batches ? { tracer: options.tracer, batches } : undefined),
           });
           await client.query([record(after), ...(last ? [tail] : [])].join(';\n'));
+          if (batches) options.tracer!.recordBatches({ migration: migration.name, statement: unit.from[0] }, unit.pieces[0]!.sql, performance.now() - began, batches);
         }
       }
       progress = after;
@@ -144,22 +146,26 @@ export async function applyOnline(
   };
 }
 
-/** One batch and its progress in a transaction of their own. */
+/** One batch and its progress in a transaction of their own; traced, its locks are read before its progress is written (that row is not the statement's). */
 async function sendBatch<T>(
   client: pg.Client,
   sql: string,
   params: string[],
   then: (result: { updated: number; last: string[] | null }) => { state: T; sql: string },
   withRetry: (run: () => Promise<unknown>) => Promise<void>,
+  trace?: { tracer: Tracer; batches: TracedBatch[] },
 ): Promise<T> {
   let outcome: T | undefined;
   await withRetry(async () => {
     await client.query('BEGIN');
+    const began = performance.now();
     try {
       const result = (await client.query<{ updated: number; last: string[] | null }>(sql, params)).rows[0]!;
+      const locks = trace ? await trace.tracer.heldBy(client) : [];
       const { state, sql: progress } = then(result);
       await client.query(progress);
       await client.query('COMMIT');
+      trace?.batches.push({ ms: performance.now() - began, rows: result.updated, locks });
       outcome = state;
     } catch (error) {
       await client.query('ROLLBACK').catch(() => {});

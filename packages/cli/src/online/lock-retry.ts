@@ -18,6 +18,7 @@ import { DigilogError } from '../errors.js';
 import { blockersCommand, definiteBlockers, describeBlocker, findBlockers, LONG_RUNNING_MS, type Blocker } from './blockers.js';
 import type { Tracer } from './trace.js';
 import { strongestMode, strongestPerRelation, whatItBlocks, type LockNeed } from '../plan/locks.js';
+import { backoffMs, serverLockTimeoutMs } from './attempt-timing.js';
 
 /** How long one attempt may wait for its locks, and for how long attempts may be repeated. */
 export interface LockRetryPolicy {
@@ -100,12 +101,6 @@ const sleepFor = (ms: number, signal?: AbortSignal) =>
     signal?.addEventListener('abort', () => (clearTimeout(timer), resolve()), { once: true });
   });
 
-/** Pause before attempt n+1: exponential from 200 ms, at most 5 s, jittered within its upper half. */
-export function backoffMs(attempt: number, random = Math.random): number {
-  const ceiling = Math.min(200 * 2 ** (attempt - 1), 5_000);
-  return Math.round(ceiling * (0.5 + random() / 2));
-}
-
 /**
  * Whether a failed run of this migration (or statement) left nothing behind, so running it again
  * is safe: a transactional script rolled back whole; an as-written file only when it is one
@@ -173,7 +168,7 @@ export async function sendWithLockRetry(client: pg.Client, run: string | (() => 
     const blockers = searched.length > 0 ? await findBlockers(client, searched, search) : [];
     if (attempt === 1 && definiteBlockers(blockers).length > 0) spec.emit({ type: 'lock-blockers', migration: spec.migration, statement: spec.statement, blockers });
     try {
-      const result = longAttempt ? await withLockTimeout(client, policy.budgetMs, policy.attemptTimeoutMs, send) : await send();
+      const result = longAttempt ? await withLockTimeout(client, policy.budgetMs, serverLockTimeoutMs(policy.attemptTimeoutMs), send) : await send();
       return { result, retries: attempt - 1, retryWaitMs: attempt > 1 ? Math.round(performance.now() - first) : 0 };
     } catch (error) {
       if ((error as { code?: string }).code !== '55P03') throw error;

@@ -34,7 +34,9 @@ export function printOnlinePlan(terminal: Terminal, migration: string, form: Onl
 export function formatTrace(trace: StatementTrace): string {
   const locks = trace.locks.map((l) => `${lockName(l.mode)} on ${l.relation} (held ${l.heldMs} ms)`).join(', ') || 'no table lock';
   const rewrote = trace.rewritten.length > 0 ? `; rewrote ${trace.rewritten.join(', ')}` : '';
-  return `${trace.migration} #${trace.statement ?? '-'} ${trace.sql.split('\n')[0]!.slice(0, 80)} ${Math.round(trace.durationMs)} ms: ${locks}${rewrote}`;
+  const b = trace.batches;
+  const batches = b ? ` in ${b.count} batch${b.count === 1 ? '' : 'es'} (${b.rows} rows, longest ${b.longestMs} ms)` : '';
+  return `${trace.migration} #${trace.statement ?? '-'} ${trace.sql.split('\n')[0]!.slice(0, 80)} ${Math.round(trace.durationMs)} ms${batches}: ${locks}${rewrote}`;
 }
 
 /** A lock retry (or the blockers found before a first attempt) for humans, on stderr. */

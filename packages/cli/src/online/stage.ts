@@ -36,7 +36,7 @@ export interface OnlineSettings {
 /** The online form of each pending migration, by name (only with --online). */
 export type OnlineForms = Map<string, OnlinePlan>;
 
-/** Rewrites each planned migration (parsed again; an unparsable file stays as written). */
+/** Rewrites each planned migration (parsed again: the plan keeps no trees; an unparsable file stays as written). */
 export async function planOnline(plan: Plan): Promise<OnlineForms> {
   const forms: OnlineForms = new Map();
   for (const step of plan.steps) {

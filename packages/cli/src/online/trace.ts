@@ -5,11 +5,16 @@
  * time is known exactly); a statement that cannot run in a transaction block
  * (CREATE INDEX CONCURRENTLY) is watched from a second session sampling
  * pg_locks for the migration's pid. A relfilenode that changed means the
- * table or index was rewritten.
+ * table or index was rewritten. A concurrent index build on a small table
+ * (a scratch database's are empty) can end between two samples, so the second
+ * session holds ROW EXCLUSIVE on its table until the build, holding its SHARE
+ * UPDATE EXCLUSIVE, waits for that writer (as it waits for every writer): the
+ * lock is then seen at least once, at the cost of a few ms of build time.
  */
 import pg from 'pg';
 import { cannotRunInTransaction, parseStatements, type ParsedStatement } from '../plan/execution-mode.js';
 import { lockNeedsOf, type LockMode } from '../plan/locks.js';
+import { quoteIdent } from '../config/target.js';
 
 /** One lock a statement took, and how long it was held (ms). */
 export interface TracedLock {
@@ -30,6 +35,18 @@ export interface StatementTrace {
   rewritten: string[];
   /** How the locks were observed. */
   observedBy: 'backend' | 'sampling';
+  /**
+   * A batched UPDATE (`--online`): its batches, traced as this one statement. Each lock is one a batch
+   * held, `heldMs` the longest any batch held it (a batch's locks last until its COMMIT).
+   */
+  batches?: { count: number; rows: number; longestMs: number };
+}
+
+/** One batch of a batched UPDATE, as the runner saw it: its duration to COMMIT, rows, and the locks its backend held. */
+export interface TracedBatch {
+  ms: number;
+  rows: number;
+  locks: Array<{ relation: string; mode: LockMode }>;
 }
 
 const LOCKS = `SELECT l.relation::regclass::text AS relation, l.mode FROM pg_locks l JOIN pg_class c ON c.oid = l.relation
@@ -40,6 +57,11 @@ const FILENODES = `SELECT c.oid::regclass::text AS relation, c.relfilenode::text
 
 /** How often the second session samples pg_locks while a statement runs outside a transaction (ms). */
 const SAMPLE_MS = 5;
+/** Whether the migration's backend waits for a lock (the concurrent build waiting for the tracer's writer). */
+const WAITING = `SELECT EXISTS (SELECT 1 FROM pg_locks WHERE pid = $1 AND NOT granted) AS waiting`;
+/** The tracer's writer waits this long for its own lock, and is held at most this long (ms). */
+const BARRIER_LOCK_MS = 100;
+const BARRIER_MAX_MS = 2_000;
 
 const key = (l: { relation: string; mode: string }) => `${l.relation}\u0000${l.mode}`;
 
@@ -62,7 +84,11 @@ export class Tracer {
     this.pid ??= (await client.query<{ pid: number }>('SELECT pg_backend_pid() AS pid')).rows[0]!.pid;
     const statements = await parseStatements(text).catch(() => null);
     if (!statements || statements.some((s) => s.nodeType === 'TransactionStmt')) return this.sampled(client, text, where, statements?.flatMap(lockNeedsOf) ?? []);
-    if (statements.length === 1 && cannotRunInTransaction(statements[0]!)) return this.sampled(client, text, where, lockNeedsOf(statements[0]!));
+    if (statements.length === 1 && cannotRunInTransaction(statements[0]!)) {
+      const only = statements[0]!;
+      const build = only.nodeType === 'IndexStmt' && only.node.concurrent === true;
+      return this.sampled(client, text, where, lockNeedsOf(only), build ? this.relations(only) : []);
+    }
     await client.query('BEGIN');
     const started: Array<{ trace: StatementTrace; at: number; taken: Array<{ relation: string; mode: LockMode }> }> = [];
     try {
@@ -93,25 +119,76 @@ export class Tracer {
     }
   }
 
+  /** The table locks this session holds now (inside a batch's transaction: the batch's own). */
+  async heldBy(client: pg.Client): Promise<Array<{ relation: string; mode: LockMode }>> {
+    this.pid ??= (await client.query<{ pid: number }>('SELECT pg_backend_pid() AS pid')).rows[0]!.pid;
+    return this.locks(client);
+  }
+
+  /** Records a batched UPDATE's batches as one statement: how many, rows, the longest, and every lock any batch held. */
+  recordBatches(where: { migration: string; statement: number | undefined }, sql: string, durationMs: number, batches: TracedBatch[]): void {
+    const locks = new Map<string, TracedLock>();
+    for (const batch of batches) {
+      for (const l of batch.locks) {
+        const known = locks.get(key(l));
+        if (!known || known.heldMs < batch.ms) locks.set(key(l), { relation: l.relation, mode: l.mode, heldMs: Math.round(batch.ms) });
+      }
+    }
+    this.record({
+      migration: where.migration,
+      statement: where.statement,
+      sql: brief(sql),
+      durationMs,
+      locks: [...locks.values()],
+      rewritten: [],
+      observedBy: 'backend',
+      batches: { count: batches.length, rows: batches.reduce((sum, b) => sum + b.rows, 0), longestMs: Math.round(Math.max(0, ...batches.map((b) => b.ms))) },
+    });
+  }
+
   private record(trace: StatementTrace): void {
     this.traces.push(trace);
     this.emit(trace);
   }
 
   /** A statement outside a transaction block: a second session samples its locks while it runs. */
-  private async sampled(client: pg.Client, text: string, where: { migration: string; statement: number | undefined }, needs: Array<{ schema: string | undefined; name: string }>): Promise<void> {
+  private async sampled(
+    client: pg.Client,
+    text: string,
+    where: { migration: string; statement: number | undefined },
+    needs: Array<{ schema: string | undefined; name: string }>,
+    barrierOn: Array<{ schema: string | undefined; name: string }> = [],
+  ): Promise<void> {
     const monitor = await this.open();
     const seen = new Map<string, { relation: string; mode: LockMode; first: number; last: number }>();
     let running = true;
+    let barrier = barrierOn.length > 0 && (await this.holdWriters(monitor, barrierOn));
+    const release = async () => {
+      if (!barrier) return;
+      barrier = false;
+      await monitor.query('COMMIT').catch(() => {});
+    };
+    // Never held longer than this, whatever happens: the build must not wait on the tracer.
+    const safety = setTimeout(() => void release(), BARRIER_MAX_MS);
     const sampler = (async () => {
-      while (running) {
-        const now = performance.now();
-        for (const l of (await monitor.query<{ relation: string; mode: LockMode }>(LOCKS, [this.pid])).rows) {
-          const known = seen.get(key(l));
-          if (known) known.last = now;
-          else seen.set(key(l), { ...l, first: now, last: now });
+      try {
+        while (running) {
+          const now = performance.now();
+          for (const l of (await monitor.query<{ relation: string; mode: LockMode }>(LOCKS, [this.pid])).rows) {
+            const known = seen.get(key(l));
+            if (known) known.last = now;
+            else seen.set(key(l), { ...l, first: now, last: now });
+          }
+          // The build waits for the writer only once it holds its own lock: that sample above saw it.
+          if (barrier && (await monitor.query<{ waiting: boolean }>(WAITING, [this.pid])).rows[0]!.waiting) {
+            await release();
+            continue;
+          }
+          await new Promise((r) => setTimeout(r, barrier ? 0 : SAMPLE_MS));
         }
-        await new Promise((r) => setTimeout(r, SAMPLE_MS));
+      } finally {
+        clearTimeout(safety);
+        await release();
       }
     })();
     const nodesBefore = await this.filenodes(monitor, needs);
@@ -136,6 +213,18 @@ export class Tracer {
       rewritten,
       observedBy: 'sampling',
     });
+  }
+
+  /** The writer a concurrent build waits for: ROW EXCLUSIVE on its tables, in an open transaction (false: not got at once). */
+  private async holdWriters(monitor: pg.Client, tables: Array<{ schema: string | undefined; name: string }>): Promise<boolean> {
+    try {
+      await monitor.query(`BEGIN; SET LOCAL lock_timeout = '${BARRIER_LOCK_MS}ms'`);
+      for (const t of tables) await monitor.query(`LOCK TABLE ${quoteIdent(t.schema ?? this.schema)}.${quoteIdent(t.name)} IN ROW EXCLUSIVE MODE`);
+      return true;
+    } catch {
+      await monitor.query('ROLLBACK').catch(() => {});
+      return false;
+    }
   }
 
   private relations(statement: ParsedStatement): Array<{ schema: string | undefined; name: string }> {

@@ -55,7 +55,16 @@ export function printDryRun(terminal: Terminal, result: DryRunResult): void {
     const form = result.online?.find((o) => o.migration === step.migration.name);
     if (form) printOnlinePlan(terminal, step.migration.name, form);
     else terminal.out(color.dim(step.migration.sql.trimEnd().replace(/^/gm, '    | ')));
+    const traced = result.trace?.applied.find((a) => a.name === step.migration.name);
+    if (traced) {
+      terminal.out(`  ${color.bold('traced on the scratch database')} ${color.dim(`(${formatMs(traced.durationMs)})`)}`);
+      for (const trace of traced.trace ?? []) terminal.out(`    trace ${formatTrace(trace)}`);
+    }
     terminal.out();
+  }
+  if (result.trace) {
+    const { database, replayed, leftover } = result.trace;
+    terminal.out(`Traced on the scratch database ${database} (the target's ${replayed} applied migration${replayed === 1 ? '' : 's'} replayed first), ${leftover.length === 0 ? 'which is empty again' : color.yellow(`which still holds: ${leftover.join(', ')}`)}.`);
   }
   const { counts } = result.plan;
   terminal.out(`${counts.dangerous} dangerous, ${counts.care} requiring care, ${counts.safe} safe statement(s).`);

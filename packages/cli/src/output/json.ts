@@ -84,6 +84,7 @@ export function dryRunJson(result: DryRunResult) {
     pending: result.plan.steps.map((s) => s.migration.name),
     plan: planJson(result.plan),
     ...(result.online ? { online: result.online } : {}),
+    ...(result.trace ? { trace: { database: result.trace.database, replayed: result.trace.replayed, applied: result.trace.applied, leftover: result.trace.leftover } } : {}),
     blocked: result.blocked,
     warnings: result.warnings,
     backupDir: result.backupDir,

@@ -13,7 +13,8 @@ import { describe, expect, it } from 'vitest';
 import { EXIT_CODES } from '../../src/errors.js';
 import { migrate, type MigrateEvent } from '../../src/deploy/migrate.js';
 import { findBlockers } from '../../src/online/blockers.js';
-import { backoffMs, lockRetryFor, retryScope } from '../../src/online/lock-retry.js';
+import { lockRetryFor, retryScope } from '../../src/online/lock-retry.js';
+import { backoffMs, serverLockTimeoutMs } from '../../src/online/attempt-timing.js';
 import { conflictingModes, lockNeedsOf, whatItBlocks } from '../../src/plan/locks.js';
 import { parseStatements } from '../../src/plan/execution-mode.js';
 import { applyStep, recordStart } from '../../src/deploy/apply.js';
@@ -118,6 +119,17 @@ describe('lock needs (pure)', () => {
     expect(loadConfig({ DIGILOG_LOCK_RETRY_BUDGET: '5min', DIGILOG_LOCK_TIMEOUT: '250ms' })).toMatchObject({ lockTimeoutMs: 250, lockRetryBudgetMs: 300_000 });
     expect(() => loadConfig({ DIGILOG_LOCK_RETRY_BUDGET: 'a while' })).toThrow(/^DIGILOG_LOCK_RETRY_BUDGET must be a duration/);
     expect([backoffMs(1, () => 0), backoffMs(1, () => 1), backoffMs(4, () => 1), backoffMs(20, () => 0)]).toEqual([100, 200, 1600, 2500]);
+    // The server's lock_timeout sits a margin below the attempt, so queued queries stall no longer than the setting.
+    expect([0, 10, 100, 200, 1_000, 5_000, 60_000].map(serverLockTimeoutMs)).toEqual([0, 5, 75, 170, 900, 4_900, 59_900]);
+  });
+
+  it('the session runs with the server lock_timeout a margin below the attempt (a file lock-timeout directive too)', async () => {
+    const { db, dir } = await withAccounts(1);
+    // Each also takes a lock that stops traffic (ACCESS EXCLUSIVE), so it gets short attempts, not one as long as the budget.
+    addMigration(dir, '20240102000000_seen', 'ALTER TABLE accounts ADD COLUMN a int;\nCREATE TABLE seen AS SELECT current_setting(\'lock_timeout\') AS v;\n');
+    addMigration(dir, '20240103000000_own', '-- digilog:lock-timeout 2s\nALTER TABLE accounts ADD COLUMN b int;\nINSERT INTO seen SELECT current_setting(\'lock_timeout\');\n');
+    await migrate(testRunner(db.url, dir, { lockTimeoutMs: 200, lockRetryBudgetMs: 5_000 }));
+    expect(await db.query('SELECT v FROM seen')).toEqual([{ v: '170ms' }, { v: '1900ms' }]);
   });
 });
 

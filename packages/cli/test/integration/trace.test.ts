@@ -93,4 +93,23 @@ describe('migrate --trace', () => {
     expect(share.statement).toBe(1);
     expect(share.heldMs).toBeGreaterThanOrEqual(Math.floor(as.applied[0]!.trace!.reduce((sum, t) => sum + t.durationMs, 0) * 0.9));
   });
+
+  it('with --online a batched UPDATE is traced as its statement: batches, rows, the longest batch, and only ROW EXCLUSIVE (or weaker) on its table', async () => {
+    const { db, dir } = await seeded(5_000);
+    addMigration(dir, '20240103000000_backfill', 'UPDATE "Post" SET "views" = "views" + 1;\n');
+    const run = await runCli(['migrate', '--online', '--trace', '--json', '--migrations-dir', dir], { DATABASE_URL: db.url, DIGILOG_BATCH_SIZE: '1000', DIGILOG_BATCH_PAUSE: '0' });
+    expect(run.code, run.stderr).toBe(0);
+    const document = JSON.parse(run.stdout);
+    expect(validateJson('migrate', document)).toEqual([]);
+    const backfill = (document.applied as Array<{ name: string; trace: StatementTrace[] }>).find((a) => a.name === '20240103000000_backfill')!;
+    expect(backfill.trace).toHaveLength(1);
+    const [update] = backfill.trace;
+    expect(update).toMatchObject({ statement: 1, observedBy: 'backend', sql: expect.stringContaining('UPDATE') });
+    // 5 full batches, then the one that finds no row left.
+    expect(update!.batches).toMatchObject({ rows: 5_000, count: 6 });
+    expect(update!.batches!.longestMs).toBeLessThanOrEqual(update!.durationMs);
+    expect(update!.locks).toContainEqual(expect.objectContaining({ relation: '"Post"', mode: 'RowExclusiveLock' }));
+    for (const lock of update!.locks) expect(stronger(lock.mode as LockMode, 'RowExclusiveLock'), `${lock.mode} on ${lock.relation}`).toBe(false);
+    expect(await db.query('SELECT count(*)::int AS n FROM "Post" WHERE "views" = 1')).toEqual([{ n: 5_000 }]);
+  });
 });

@@ -23,7 +23,7 @@ export { parseLsn } from './health/lsn.js';
 export { withEmbeddedDefault, requireDatabaseUrl } from './config/config.js';
 export { applyDatasource, readDatasource, type Datasource } from './config/datasource.js';
 export { createJsonLogger, createJsonLogOutput, silentLogger, type Logger, type LogLevel, type LogFormat, type JsonLogOutput } from './log/json-logger.js';
-export { migrationEventLog, type MigrationEventLog, type MigrationClassification } from './log/migration-events.js';
+export { migrationEventLog, type MigrationEventLog, type MigrationClassification } from './output/migration-log.js';
 export { migrationMetrics, migrationMetricDefinitions, MIGRATION_METRICS, RECENT_MIGRATIONS, type MetricFamily, type MetricSample } from './metrics/migration-metrics.js';
 export { registerFamilies, renderFamilies } from './metrics/prometheus.js';
 export { API_KEY_SCOPES, parseApiKey, apiKeySecretMatches, createApiKey, listApiKeys, revokeApiKey, type ApiKeyScope, type ApiKeyInfo, type CreatedApiKey } from './admin/api-keys.js';

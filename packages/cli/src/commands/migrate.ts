@@ -104,7 +104,7 @@ Examples:
       if (flags.dryRun) {
         const { dryRun } = await import('../deploy/dry-run.js');
         const scratch = flags.trace ? await scratchOf(flags, config.scratchUrl, options.target) : undefined;
-        const events = scratch && terminal.log ? (await import('../log/migration-events.js')).migrationEventLog(terminal.log) : undefined;
+        const events = scratch && terminal.log ? (await import('../output/migration-log.js')).migrationEventLog(terminal.log) : undefined;
         // Ctrl-C or SIGTERM on the scratch database: the current migration finishes, then everything is dropped again (exit 11).
         const signal = scratch ? run.stopSignal() : undefined;
         const result = await dryRun({ ...options, ...(scratch ? { scratch } : {}), ...(signal ? { signal } : {}), ...(events ? { onTrace: (trace) => events.onEvent({ type: 'trace', trace }) } : {}) });
@@ -123,7 +123,7 @@ Examples:
       const stop = run.stopSignal();
       stop.addEventListener('abort', () => terminal.err(`${String(stop.reason)} received: finishing the current migration, then stopping.`), { once: true });
       // LOG_FORMAT=json: each event is also a log line (the same lines the API writes at boot).
-      const events = terminal.log ? (await import('../log/migration-events.js')).migrationEventLog(terminal.log) : undefined;
+      const events = terminal.log ? (await import('../output/migration-log.js')).migrationEventLog(terminal.log) : undefined;
       try {
         const result = await migrate({
           ...options,

@@ -4,11 +4,18 @@
  */
 import type { StatusReport } from '../status/diagnose.js';
 import { DigilogError } from '../errors.js';
-import type { MigrateOptions } from './migrate.js';
-import { resolveApplied, resolveRolledBack } from './next-steps.js';
+import { resolveApplied, resolveRolledBack } from '../status/next-steps.js';
+
+/** What the history checks depend on (migrate's options carry them). */
+export interface DeployableChecks {
+  production: boolean;
+  allowModifiedHistory?: boolean;
+  allowOutOfOrder?: boolean;
+  allowMissingHistory?: boolean;
+}
 
 /** Throws when deploying would be unsafe; returns warnings for what is only worth saying. Pure. */
-export function checkDeployable(report: StatusReport, options: Pick<MigrateOptions, 'production' | 'allowModifiedHistory' | 'allowOutOfOrder' | 'allowMissingHistory'>): string[] {
+export function checkDeployable(report: StatusReport, options: DeployableChecks): string[] {
   if (report.failed.length > 0) {
     const list = report.failed
       .map((f) => `  ${f.name} (started ${f.startedAt.toISOString()})${f.logs ? `\n${indent(f.logs)}` : ''}`)

@@ -14,7 +14,7 @@ import { databaseIdentity } from '../db/database-contents.js';
 import { judgeOnline } from '../online/stage.js';
 import type { OnlinePlan } from '../online/rewrite.js';
 import type { DatabaseTarget } from '../config/target.js';
-import type { StatementTrace } from '../online/trace.js';
+import type { StatementTrace } from '../apply/statement-trace.js';
 import type { ScratchTrace } from './scratch-trace.js';
 
 export interface DryRunOptions extends MigrateOptions {

@@ -5,8 +5,8 @@
  */
 import type { StatusReport } from '../status/diagnose.js';
 import type { Migration } from '../read/migrations-folder.js';
-import { recordStart, type ApplyHooks, type AppliedResult } from './apply.js';
-import { resolveRolledBack } from './next-steps.js';
+import { recordStart, type ApplyHooks, type AppliedResult } from '../apply/apply-step.js';
+import { resolveRolledBack } from '../status/next-steps.js';
 import pg from 'pg';
 import { clientConfig, type DatabaseTarget } from '../config/target.js';
 import { acquireMigrationLock, releaseMigrationLock, type LockHolder } from '../db/lock.js';
@@ -28,7 +28,8 @@ import { serverLockTimeoutMs } from '../online/attempt-timing.js';
 import { judgeOnline, planOnline, resumableOnline, runStep, type OnlineForms } from '../online/stage.js';
 import type { OnlineUnitEvent } from '../online/apply-online.js';
 import type { InterruptedOnline } from '../online/progress.js';
-import { Tracer, type StatementTrace } from '../online/trace.js';
+import { Tracer } from '../online/trace.js';
+import type { StatementTrace } from '../apply/statement-trace.js';
 
 export type MigrateEvent =
   | { type: 'lock-wait'; holder: LockHolder | null }

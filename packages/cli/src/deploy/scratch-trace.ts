@@ -9,12 +9,12 @@ import type { Migration } from '../read/migrations-folder.js';
 import type { StatusReport } from '../status/diagnose.js';
 import type { DatabaseTarget } from '../config/target.js';
 import type { Plan } from '../plan/plan.js';
-import type { AppliedResult } from './apply.js';
+import type { AppliedResult } from '../apply/apply-step.js';
 import { withSession } from '../db/session.js';
 import { databaseIdentity, dropCreatedSince, readBaseline, readUserObjects } from '../db/database-contents.js';
 import { DigilogError, isDigilogError } from '../errors.js';
 import { deployLocked, withMigrationLock, type MigrateEvent, type MigrateOptions } from './migrate.js';
-import type { StatementTrace } from '../online/trace.js';
+import type { StatementTrace } from '../apply/statement-trace.js';
 
 /** What the pending migrations did on the scratch database. */
 export interface ScratchTrace {

@@ -8,8 +8,8 @@
  */
 import type pg from 'pg';
 import { parseStatements } from '../plan/execution-mode.js';
-import { describeScriptError, type ServerErrorFields } from '../deploy/sql-error.js';
-import type { AppliedResult, StartedStep } from '../deploy/apply.js';
+import { describeScriptError, type ServerErrorFields } from '../apply/sql-error.js';
+import type { AppliedResult, StartedStep } from '../apply/apply-step.js';
 import { isConnectionLoss, lostConnectionDuring } from '../db/connect.js';
 import type { MigrationHistory } from '../db/history.js';
 import { DigilogError } from '../errors.js';
@@ -20,7 +20,8 @@ import { sendWithLockRetry, type LockEvent, type LockRetryPolicy } from './lock-
 import { lockNeedsOf, strongestMode, strongestPerRelation, whatItBlocks } from '../plan/locks.js';
 import { finishOnlineSql, progressLogs, progressSql, type OnlineProgress } from './progress.js';
 import type { OnlinePlan, OnlineUnit } from './rewrite.js';
-import type { TracedBatch, Tracer } from './trace.js';
+import type { Tracer } from './trace.js';
+import type { TracedBatch } from '../apply/statement-trace.js';
 import { quoteLiteral } from '../config/target.js';
 
 /** Emitted as each unit of an online migration commits. */

@@ -9,7 +9,7 @@
  * whole; a statement-by-statement one resumes at the statement that timed out.
  */
 import type pg from 'pg';
-import type { StartedStep } from '../deploy/apply.js';
+import type { ExecuteSql, StartedStep } from '../apply/apply-step.js';
 import type { MigrationHistory } from '../db/history.js';
 import type { ExecutionMode } from '../plan/execution-mode.js';
 import type { PlannedStatement } from '../plan/plan.js';
@@ -60,9 +60,6 @@ export interface LockRetrySummary {
   /** Time spent in attempts that timed out and in the pauses between them (ms). */
   lockRetryWaitMs: number;
 }
-
-/** How a script or statement is sent (db/apply.ts calls it); the default is one simple query. */
-export type ExecuteSql = (client: pg.Client, text: string, at: { statement: number | undefined }) => Promise<unknown>;
 
 /** The retry stage of one migration: the executor to apply it with, and what it did. */
 export interface StepRetry {

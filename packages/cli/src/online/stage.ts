@@ -11,7 +11,7 @@ import type { ParsedStatement } from '../plan/execution-mode.js';
 import type { Level, RuleId } from '../plan/rules.js';
 import type { Migration } from '../read/migrations-folder.js';
 import type { StatusReport } from '../status/diagnose.js';
-import { applyStep, type ApplyHooks, type AppliedResult, type StartedStep } from '../deploy/apply.js';
+import { applyStep, type ApplyHooks, type AppliedResult, type StartedStep } from '../apply/apply-step.js';
 import { tallySteps, type Plan, type Step } from '../plan/plan.js';
 import { worstLevel } from '../plan/classify.js';
 import type { Session } from '../db/session.js';

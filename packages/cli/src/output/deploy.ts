@@ -5,7 +5,7 @@ import type { Plan } from '../plan/plan.js';
 import { printFindings } from './findings.js';
 import { stepJson } from './json.js';
 import { formatMs, type Spinner, type Terminal } from './terminal.js';
-import { formatTrace, printLockEvent, printOnlinePlan } from '../online/print.js';
+import { formatTrace, printLockEvent, printOnlinePlan } from './online.js';
 
 /** What a human sees while migrate runs (stderr and the spinner; each applied migration on stdout). */
 export function printProgress(terminal: Terminal, spinner: Spinner, event: MigrateEvent): void {

@@ -1,5 +1,5 @@
 /** Human rendering of `status`: one line per migration that needs attention, then the summary and the next command. */
-import { resolveApplied, resolveRolledBack } from '../deploy/next-steps.js';
+import { resolveApplied, resolveRolledBack } from '../status/next-steps.js';
 import type { StatusResult } from '../status/check-status.js';
 import type { Terminal } from './terminal.js';
 

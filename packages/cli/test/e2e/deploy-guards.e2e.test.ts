@@ -72,7 +72,7 @@ describe('a migration that opens a transaction and never ends it', () => {
   it('is never recorded as applied when a script sent as written leaves its transaction open', async () => {
     const db = await database('digilog_guard');
     const { MigrationHistory } = await import('../../src/db/history.js');
-    const { applyStep, recordStart } = await import('../../src/deploy/apply.js');
+    const { applyStep, recordStart } = await import('../../src/apply/apply-step.js');
     const client = new pg.Client({ connectionString: db.url });
     await client.connect();
     try {

@@ -17,7 +17,7 @@ import { lockRetryFor, retryScope } from '../../src/online/lock-retry.js';
 import { backoffMs, serverLockTimeoutMs } from '../../src/online/attempt-timing.js';
 import { conflictingModes, lockNeedsOf, whatItBlocks } from '../../src/plan/locks.js';
 import { parseStatements } from '../../src/plan/execution-mode.js';
-import { applyStep, recordStart } from '../../src/deploy/apply.js';
+import { applyStep, recordStart } from '../../src/apply/apply-step.js';
 import { planSteps, plannedStatement } from '../../src/plan/plan.js';
 import { readMigrations } from '../../src/read/migrations-folder.js';
 import { MigrationHistory } from '../../src/db/history.js';

@@ -8,7 +8,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { migrate } from '../../src/deploy/migrate.js';
-import type { StatementTrace } from '../../src/online/trace.js';
+import type { StatementTrace } from '../../src/apply/statement-trace.js';
 import { runCli, startCli, type CliRun } from '../support/cli.js';
 import { testDatabases, type TestDatabase } from '../support/database.js';
 import { addMigration, FIXTURE_HISTORIES, HISTORIES_DIR, WORKLOADS, workloadsDir, writeMigrations } from '../support/migrations.js';

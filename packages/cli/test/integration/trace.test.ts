@@ -8,7 +8,7 @@
 import { describe, expect, it } from 'vitest';
 import { migrate } from '../../src/deploy/migrate.js';
 import { stronger, type LockMode } from '../../src/plan/locks.js';
-import type { StatementTrace } from '../../src/online/trace.js';
+import type { StatementTrace } from '../../src/apply/statement-trace.js';
 import { runCli } from '../support/cli.js';
 import { testDatabases, type TestDatabase } from '../support/database.js';
 import { addMigration, writeMigrations } from '../support/migrations.js';

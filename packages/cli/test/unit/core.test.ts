@@ -4,7 +4,7 @@ import { sha256Hex } from '../../src/read/checksum.js';
 import { diagnose } from '../../src/status/diagnose.js';
 import { compareNames } from '../../src/read/migrations-folder.js';
 import { executionModeOf, parseStatements } from '../../src/plan/execution-mode.js';
-import { describeScriptError } from '../../src/deploy/sql-error.js';
+import { describeScriptError } from '../../src/apply/sql-error.js';
 import type { MigrationRow } from '../../src/db/history.js';
 import { toMigration, type Migration } from '../../src/read/migrations-folder.js';
 import { loadConfig } from '../../src/config/config.js';

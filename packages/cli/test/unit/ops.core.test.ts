@@ -6,7 +6,7 @@
 import { describe, expect, it } from 'vitest';
 import { migrationMetrics, type MetricFamily } from '../../src/metrics/migration-metrics.js';
 import { renderFamilies } from '../../src/metrics/prometheus.js';
-import { migrationEventLog } from '../../src/log/migration-events.js';
+import { migrationEventLog } from '../../src/output/migration-log.js';
 import type { Logger } from '../../src/log/json-logger.js';
 import { DigilogError } from '../../src/errors.js';
 import type { StatusResult } from '../../src/status/check-status.js';

@@ -1,10 +1,10 @@
 /** Human output of the online stages: the online form of a migration (`migrate --dry-run --online`), lock retries, traces. */
-import { formatMs, type Terminal } from '../output/terminal.js';
-import { describeBlocker } from './blockers.js';
-import type { LockEvent } from './lock-retry.js';
+import { formatMs, type Terminal } from './terminal.js';
+import { describeBlocker } from '../online/blockers.js';
+import type { LockEvent } from '../online/lock-retry.js';
 import { lockName, whatItBlocks } from '../plan/locks.js';
-import type { OnlinePlan, Piece } from './rewrite.js';
-import type { StatementTrace } from './trace.js';
+import type { OnlinePlan, Piece } from '../online/rewrite.js';
+import type { StatementTrace } from '../apply/statement-trace.js';
 
 const lockLine = (p: Piece) => `${lockName(p.lock)}${p.table ? ` on "${p.table}"` : ''}, blocks ${whatItBlocks(p.lock)}`;
 

@@ -6,7 +6,7 @@
  */
 import { DigilogError } from '../errors.js';
 import type { MigrateEvent } from '../deploy/migrate.js';
-import type { Logger } from './json-logger.js';
+import type { Logger } from '../log/json-logger.js';
 
 export interface MigrationClassification {
   /** The worst finding: safe, care (requires care) or dangerous; `unparsed` when PostgreSQL's parser rejects the file. */

@@ -9,14 +9,13 @@ import { randomUUID } from 'node:crypto';
 import type pg from 'pg';
 import type { ExecutionMode } from '../plan/execution-mode.js';
 import type { Step } from '../plan/plan.js';
-import { describeScriptError, type ServerErrorFields } from './sql-error.js';
+import { describeScriptError, type ServerErrorFields } from '../apply/sql-error.js';
 import { DigilogError } from '../errors.js';
 import { redact } from '../redact.js';
 import { isConnectionLoss, lostConnectionDuring } from '../db/connect.js';
 import type { MigrationHistory } from '../db/history.js';
-import type { ExecuteSql } from '../online/lock-retry.js';
-import type { StatementTrace } from '../online/trace.js';
-import { resolveApplied, resolveRolledBack } from './next-steps.js';
+import type { StatementTrace } from './statement-trace.js';
+import { resolveApplied, resolveRolledBack } from '../status/next-steps.js';
 
 export interface AppliedResult {
   name: string;
@@ -34,6 +33,9 @@ export interface AppliedResult {
   /** `--trace`: the locks, rewrites and duration of each statement, as PostgreSQL did them. */
   trace?: StatementTrace[];
 }
+
+/** How a script or statement is sent; the default is one simple query (online/lock-retry.ts supplies one that retries lock timeouts). */
+export type ExecuteSql = (client: pg.Client, text: string, at: { statement: number | undefined }) => Promise<unknown>;
 
 /** Test-only fault injection: lets reliability tests stop the runner at an exact point. */
 export interface ApplyHooks {

@@ -4,7 +4,8 @@
  * production (exit 4, with the count) and goes through when acknowledged; bad input is one line,
  * its exit code, and nothing changed (folder, schema.prisma, database). With a ready
  * SHADOW_DATABASE_URL (a role that may not CREATE DATABASE), it gives what temporary shadow
- * databases give.
+ * databases give. A rollback that fails after adding enum values back is recorded failed like any
+ * migration, the values stay, and resolve --rolled-back then migrate complete it once the cause is fixed.
  */
 import { readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
@@ -204,6 +205,42 @@ describe('rollback with a ready SHADOW_DATABASE_URL', () => {
     expect(readFileSync(join(dir, result.migration, 'migration.sql'), 'utf8')).toBe(expected.sql);
     expect(tablesOf(schemaDump(db.url))).toBe(schemaDump(atTarget.url));
     expect(tablesOf(schemaDump(shadow.url))).toBe(schemaDump(atTarget.url));
+    expect((await runCli(['status'], env, root)).code).toBe(0);
+  });
+});
+
+describe('rollback that fails after adding enum values back', () => {
+  it('is recorded failed (exit 6, P3018) with the values it committed first; after the fix, resolve --rolled-back and migrate complete it', async () => {
+    const dir = writeMigrations({
+      '20240101000000_init': 'CREATE TYPE "Status" AS ENUM (\'a\', \'b\', \'c\');\nCREATE TABLE "Item" ("id" INTEGER NOT NULL, "status" "Status" NOT NULL, "code" TEXT NOT NULL, CONSTRAINT "Item_pkey" PRIMARY KEY ("id"));\nCREATE UNIQUE INDEX "Item_code_key" ON "Item"("code");',
+      '20240102000000_remove_b':
+        'BEGIN;\nCREATE TYPE "Status_new" AS ENUM (\'a\', \'c\');\nALTER TABLE "Item" ALTER COLUMN "status" TYPE "Status_new" USING ("status"::text::"Status_new");\nALTER TYPE "Status" RENAME TO "Status_old";\nALTER TYPE "Status_new" RENAME TO "Status";\nDROP TYPE "Status_old";\nCOMMIT;',
+      '20240103000000_drop_code_unique': 'DROP INDEX "Item_code_key";',
+    });
+    const root = dirname(dirname(dir));
+    const [db, atTarget] = [await createDatabase('digilog_rb_enumfail'), await createDatabase('digilog_rb_enumfail_init')];
+    const env = { DATABASE_URL: db.url, DIGILOG_BACKUP: 'false' };
+    expect((await runCli(['migrate', '--to', '20240101000000_init'], { DATABASE_URL: atTarget.url }, root)).code).toBe(0);
+    expect((await runCli(['migrate'], env, root)).code).toBe(0);
+    expect((await runCli(['pull'], env, root)).code).toBe(0);
+    // Rows the target's unique index cannot hold: the rollback's second transaction fails, after the first added 'b' back.
+    await db.query(`INSERT INTO "Item" VALUES (1, 'a', 'x'), (2, 'c', 'x')`);
+    const failed = await runCli(['rollback', '--to', '20240101000000_init', '--yes'], env, root);
+    expect(failed.code).toBe(6);
+    expect(failed.stderr).toMatch(/^Error: Migration \d{14}_rollback_to_20240101000000_init failed to apply: could not create unique index "Item_code_key" \[P3018\]$/m);
+    const name = readdirSync(dir).find((n) => n.includes('_rollback_to_'))!;
+    expect(readFileSync(join(dir, name, 'migration.sql'), 'utf8')).toContain('BEGIN;\nALTER TYPE "public"."Status" ADD VALUE IF NOT EXISTS \'b\' BEFORE \'c\';\nCOMMIT;');
+    expect(await db.query(`SELECT enum_range(NULL::"Status")::text AS labels`)).toEqual([{ labels: '{a,b,c}' }]);
+    expect(await db.query(`SELECT finished_at IS NULL AS failed FROM _prisma_migrations WHERE migration_name = '${name}'`)).toEqual([{ failed: true }]);
+    const status = await runCli(['status'], env, root);
+    expect(status.code).toBe(6);
+    expect(status.stdout).toContain(`digilog-db resolve --rolled-back "${name}"`);
+
+    await db.query(`UPDATE "Item" SET "code" = 'y' WHERE "id" = 2`);
+    expect((await runCli(['resolve', '--rolled-back', name], env, root)).code).toBe(0);
+    const rerun = await runCli(['migrate'], env, root);
+    expect(rerun.code, rerun.stderr).toBe(0);
+    expect(schemaDump(db.url)).toBe(schemaDump(atTarget.url));
     expect((await runCli(['status'], env, root)).code).toBe(0);
   });
 });

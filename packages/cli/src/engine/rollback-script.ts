@@ -81,6 +81,8 @@ export async function computeRollbackScript(options: RollbackScriptOptions): Pro
     // Started before the engine is even loaded: nothing here needs it.
     const atTarget = replayHistory(adapters, options.databaseUrl, historyPrefix(list, options.selection.targetCount));
     atTarget.complete.catch(() => {}); // awaited below; a failure meanwhile is not unhandled
+    // The shadow database the engine replays the applied end in, created beside the one above instead of after it.
+    if (options.segments.some((s) => s.source === 'computed' && s.before === options.selection.targetCount)) adapters.reserveShadow();
     return withSchemaEngine({ ...engineFile, adapters }, async (engine) => {
       const checking = options.schemaPath ? checkSchema(engine, options.schemaPath, engineFile.schemaText) : Promise.resolve();
       const work = [

@@ -87,7 +87,7 @@ export async function computeRollbackScript(options: RollbackScriptOptions): Pro
       const checking = options.schemaPath ? checkSchema(engine, options.schemaPath, engineFile.schemaText) : Promise.resolve();
       const work = [
         checking,
-        computeParts(options, list, (segment) =>
+        computeParts(options, (segment) =>
           segment.before === options.selection.targetCount
             ? diffToReplay(adapters, engineFile, historyPrefix(list, segment.after), atTarget)
             : // One call at a time on one engine instance: after the check.
@@ -107,7 +107,7 @@ export async function computeRollbackScript(options: RollbackScriptOptions): Pro
 async function inOneShadow(options: RollbackScriptOptions, engine: EngineApi, adapters: EngineAdapterFactory, list: MigrationList, engineFile: EngineFile): Promise<RollbackScript> {
   const { targetCount } = options.selection;
   if (options.schemaPath) await checkSchema(engine, options.schemaPath, engineFile.schemaText);
-  const parts = await computeParts(options, list, (segment) => diffHistory(engine, adapters, list, segment.after, segment.before));
+  const parts = await computeParts(options, (segment) => diffHistory(engine, adapters, list, segment.after, segment.before));
   // The engine replays the `to` side of a diff last: when the oldest run is computed, the shadow holds the target already.
   const last = options.segments.at(-1);
   if (last?.source !== 'computed' || last.before !== targetCount) {
@@ -117,7 +117,7 @@ async function inOneShadow(options: RollbackScriptOptions, engine: EngineApi, ad
 }
 
 /** The down SQL of each segment, newest first: committed ones read, computed ones by `compute`, one after the other. */
-async function computeParts(options: RollbackScriptOptions, list: MigrationList, compute: (segment: DownSegment) => Promise<string>): Promise<string[]> {
+async function computeParts(options: RollbackScriptOptions, compute: (segment: DownSegment) => Promise<string>): Promise<string[]> {
   const parts: string[] = [];
   for (const segment of options.segments) parts.push(segment.source === 'committed' ? readDownFile(options.migrationsDir, segment.migrations[0]!)! : await compute(segment));
   return parts;

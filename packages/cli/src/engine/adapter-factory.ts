@@ -14,13 +14,10 @@
  *     session-level advisory lock and the migration it guards share it.
  * Shadow databases are named after their host and pid, registered for
  * clean-up before they exist, and a later run on the same host drops those of
- * processes that died before they could.
+ * processes that died before they could. A shadow database can also be filled
+ * by the caller (prepareShadow) and be a second engine's main database (engineOn).
  */
-import type {
-  ErrorCapturingSqlMigrationAwareDriverAdapterFactory,
-  SqlDriverAdapter,
-  SqlMigrationAwareDriverAdapterFactory,
-} from '@prisma/driver-adapter-utils';
+import type { ErrorCapturingSqlMigrationAwareDriverAdapterFactory, SqlDriverAdapter, SqlMigrationAwareDriverAdapterFactory } from '@prisma/driver-adapter-utils';
 import { executionModeOf, parseStatements } from '../plan/execution-mode.js';
 import { acquireMigrationLock, type LockOptions } from '../db/lock.js';
 import { parseTarget, quoteIdent, withDatabase, type DatabaseTarget } from '../config/target.js';
@@ -57,6 +54,20 @@ export interface EngineAdapterFactory {
    * replayed there: with `keepShadows`, or with a dedicated shadow database (emptied only at its next use).
    */
   lastShadowUrl(): string | undefined;
+  /**
+   * A temporary shadow database the engine did not ask for, kept until close(): `fill` runs on a
+   * session of it (with the engine adapter's executeScript, so scripts run exactly as in the
+   * engine's replays), which is closed after. Returns its Prisma-style URL.
+   */
+  prepareShadow(fill: (executeScript: (script: string) => Promise<void>, url: string) => Promise<void>): Promise<string>;
+  /** Creates now the temporary shadow database the engine's next request gets (CREATE DATABASE takes ~0.1 s), while other work goes on. */
+  reserveShadow(): void;
+  /**
+   * For another engine, whose main database is `url` (a shadow database prepareShadow() is still
+   * filling): what to pass to its SchemaEngine.new. It shares this factory's sessions and shadow
+   * databases, so this factory's close() ends and drops them too; `adapt` wraps its main adapter.
+   */
+  engineOn(url: Promise<string>, adapt: (adapter: SqlDriverAdapter) => SqlDriverAdapter): ErrorCapturingSqlMigrationAwareDriverAdapterFactory;
   /**
    * Takes Prisma's migration lock, waiting like `migrate` does, on the session the engine's
    * next connect() gets, so the engine diagnoses only while no migration runs. The engine's own
@@ -177,6 +188,25 @@ export async function createEngineAdapterFactory(options: EngineAdapterOptions):
       await adapter.executeScript(`DROP SCHEMA IF EXISTS ${schema} CASCADE; CREATE SCHEMA ${schema};`);
       return adapter;
     }
+    const next = reserved ?? createTemporaryShadow();
+    reserved = undefined;
+    const { name, target } = await next;
+    try {
+      // Defect 2: close our own session first, then drop; the stock adapter dropped while still connected.
+      const adapter = await connectTo(target, options.keepShadows ? undefined : () => dropShadow(name));
+      lastShadow = { target, temporary: true };
+      return adapter;
+    } catch (error) {
+      await dropShadow(name).catch(() => {});
+      throw error;
+    }
+  }
+
+  /** The temporary shadow database the engine's next request gets, created ahead (reserveShadow()). */
+  let reserved: Promise<{ name: string; target: DatabaseTarget }> | undefined;
+
+  /** CREATE DATABASE of a new temporary shadow database, registered for clean-up before it exists. */
+  async function createTemporaryShadow(): Promise<{ name: string; target: DatabaseTarget }> {
     assertOpen();
     if (!swept) {
       swept = true;
@@ -205,28 +235,38 @@ export async function createEngineAdapterFactory(options: EngineAdapterOptions):
     } finally {
       creating.delete(creation);
     }
+    return { name, target: withDatabase(main, name) };
+  }
+
+  async function prepareShadow(fill: (executeScript: (script: string) => Promise<void>, url: string) => Promise<void>): Promise<string> {
+    const { name, target } = await createTemporaryShadow();
     try {
-      // Defect 2: close our own session first, then drop; the stock adapter dropped while still connected.
-      const target = withDatabase(main, name);
-      const adapter = await connectTo(target, options.keepShadows ? undefined : () => dropShadow(name));
-      lastShadow = { target, temporary: true };
-      return adapter;
+      const adapter = await connectTo(target);
+      try {
+        await fill((script) => adapter.executeScript(script), prismaUrl(target));
+      } finally {
+        await adapter.dispose();
+      }
+      return prismaUrl(target);
     } catch (error) {
       await dropShadow(name).catch(() => {});
       throw error;
     }
   }
 
-  const factory: SqlMigrationAwareDriverAdapterFactory = {
-    provider: 'postgres',
-    adapterName: '@prisma/adapter-pg',
-    connect: () => connectTo(main),
-    connectToShadowDb,
-  };
+  const bind = (connect: () => Promise<SqlDriverAdapter>) =>
+    bindMigrationAwareSqlAdapterFactory({ provider: 'postgres', adapterName: '@prisma/adapter-pg', connect, connectToShadowDb } satisfies SqlMigrationAwareDriverAdapterFactory);
 
   return {
-    bound: bindMigrationAwareSqlAdapterFactory(factory),
+    bound: bind(() => connectTo(main)),
+    engineOn: (url, adapt) => bind(async () => adapt(await connectTo(parseTarget(await url)))),
     liveShadowDatabases: () => [...shadows],
+    prepareShadow,
+    reserveShadow() {
+      if (options.shadowDatabaseUrl || reserved) return;
+      reserved = createTemporaryShadow();
+      reserved.catch(() => {}); // the engine's request for it gets the error
+    },
     lastShadowUrl: () => (lastShadow && (!lastShadow.temporary || shadows.has(lastShadow.target.database)) ? prismaUrl(lastShadow.target) : undefined),
     async lockMigrations(lock) {
       const session = (locked ??= openSession(main));

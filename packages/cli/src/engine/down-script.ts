@@ -17,7 +17,7 @@ import { isolateEnumAdditions, type EnumOrder } from '../plan/down-steps.js';
 import { parseStatements } from '../plan/execution-mode.js';
 import { clientConfig, parseTarget } from '../config/target.js';
 import type { EngineAdapterFactory } from './adapter-factory.js';
-import type { EngineApi } from './load-schema-engine.js';
+import type { EngineApi, EngineInput } from './load-schema-engine.js';
 import { NO_FILTERS } from './with-engine.js';
 
 export const DOWN_FILE = 'down.sql';
@@ -48,15 +48,29 @@ export async function diffHistory(engine: EngineApi, adapters: EngineAdapterFact
   return downScript(engine, adapters, historyPrefix(list, after), historyPrefix(list, before));
 }
 
+/** One side of an engine diff. */
+export type DiffSide = EngineInput<'diff'>['from'];
+
 /**
- * diffMigrationLists, made runnable: enum values it adds back go in the order of the schema it
- * goes to (read from the shadow database the engine replayed it in: `adapters` keeps its shadow
- * databases) and are committed first (core/down-steps.ts).
+ * The SQL from the schema of one list of migrations to that of another, both replayed by the
+ * engine (runnableDiff); `to` is replayed last, so the enum order is read from the shadow
+ * database the factory kept of it (`adapters` keeps its shadow databases).
  */
 export async function downScript(engine: EngineApi, adapters: EngineAdapterFactory, from: MigrationList, to: MigrationList): Promise<string> {
-  const sql = await diffMigrationLists(engine, from, to);
+  return runnableDiff(engine, { tag: 'migrations', ...from }, { tag: 'migrations', ...to }, () => adapters.lastShadowUrl());
+}
+
+/**
+ * The SQL from one state to another ('' when they are the same), made runnable: enum values it
+ * adds back go in the order of the state it goes to, read from the database that holds it
+ * (`toDatabase()`, asked only when there are some), and are committed first (core/down-steps.ts).
+ */
+export async function runnableDiff(engine: EngineApi, from: DiffSide, to: DiffSide, toDatabase: () => string | undefined | Promise<string>): Promise<string> {
+  const result = await engine.diff({ from, to, script: true, exitCode: true, filters: NO_FILTERS });
+  const raw = (result.stdout ?? '').trim();
+  const sql = result.exitCode === 2 && !EMPTY_SCRIPT.test(raw) ? `${raw}\n` : '';
   if (!/\bADD\s+VALUE\b/i.test(sql)) return sql;
-  const shadow = adapters.lastShadowUrl();
+  const shadow = await toDatabase();
   return isolateEnumAdditions(sql, await parseStatements(sql), shadow ? await readEnumOrder(shadow) : new Map());
 }
 
@@ -76,13 +90,6 @@ async function readEnumOrder(url: string): Promise<EnumOrder> {
   } finally {
     await client.end().catch(() => {});
   }
-}
-
-/** The SQL from the schema of one list of migrations to that of another ('' when they are the same); `to` is replayed last. */
-export async function diffMigrationLists(engine: EngineApi, from: MigrationList, to: MigrationList): Promise<string> {
-  const result = await engine.diff({ from: { tag: 'migrations', ...from }, to: { tag: 'migrations', ...to }, script: true, exitCode: true, filters: NO_FILTERS });
-  const sql = (result.stdout ?? '').trim();
-  return result.exitCode === 2 && !EMPTY_SCRIPT.test(sql) ? `${sql}\n` : '';
 }
 
 /** The header of a generated down.sql: what it undoes and how it was made (comments only; the SQL follows). */

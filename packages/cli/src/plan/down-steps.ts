@@ -50,6 +50,10 @@ const quoteLiteral = (text: string): string => `'${text.replace(/'/g, "''")}'`;
  * The down SQL with its ALTER TYPE … ADD VALUE statements moved first, each BEFORE the label that
  * follows it in `order` (added from the last to the first, so that label exists), in a
  * transaction of their own ahead of the rest. Unchanged without such a statement. Pure.
+ * They are IF NOT EXISTS: committed before the rest, they stay when a later statement fails
+ * (measured on PostgreSQL 15: the migration is recorded failed, the values are there), so the
+ * same file runs again once the cause is fixed (`resolve --rolled-back`, then `migrate`) instead
+ * of failing on "enum label already exists".
  */
 export function isolateEnumAdditions(sql: string, statements: readonly ParsedStatement[], order: EnumOrder): string {
   const additions = statements.filter((s) => s.nodeType === 'AlterEnumStmt' && typeof s.node.newVal === 'string');
@@ -60,7 +64,7 @@ export function isolateEnumAdditions(sql: string, statements: readonly ParsedSta
     const type = names.at(-1)!;
     const entry = byType.get(type) ?? { written: names.map(quoteIdent).join('.'), labels: [], statements: [] };
     entry.labels.push(String(node.newVal));
-    entry.statements.push(`${text.replace(/^(?:\s*--[^\n]*\n)+/, '').trim()};`);
+    entry.statements.push(`${text.replace(/^(?:\s*--[^\n]*\n)+/, '').trim().replace(/\bADD\s+VALUE\s+(?!IF\s+NOT\s+EXISTS\b)/i, 'ADD VALUE IF NOT EXISTS ')};`);
     byType.set(type, entry);
   }
   const added: string[] = [];
@@ -73,7 +77,7 @@ export function isolateEnumAdditions(sql: string, statements: readonly ParsedSta
     const adding = target.filter((label) => entry.labels.includes(label)).reverse();
     for (const label of adding) {
       const next = target[target.indexOf(label) + 1];
-      added.push(`ALTER TYPE ${entry.written} ADD VALUE ${quoteLiteral(label)}${next === undefined ? '' : ` BEFORE ${quoteLiteral(next)}`};`);
+      added.push(`ALTER TYPE ${entry.written} ADD VALUE IF NOT EXISTS ${quoteLiteral(label)}${next === undefined ? '' : ` BEFORE ${quoteLiteral(next)}`};`);
     }
   }
   const rest = withoutStatements(sql, statements, new Set(additions)).trim();

@@ -2,13 +2,16 @@
  * `digilog-db rollback`, `migrate --to` and `status --json`'s rollback targets, run with the built
  * binary against the real PostgreSQL: a rollback that drops a column holding data is refused in
  * production (exit 4, with the count) and goes through when acknowledged; bad input is one line,
- * its exit code, and nothing changed (folder, schema.prisma, database).
+ * its exit code, and nothing changed (folder, schema.prisma, database). With a ready
+ * SHADOW_DATABASE_URL (a role that may not CREATE DATABASE), it gives what temporary shadow
+ * databases give. A rollback that fails after adding enum values back is recorded failed like any
+ * migration, the values stay, and resolve --rolled-back then migrate complete it once the cause is fixed.
  */
-import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { runCli } from '../support/cli.js';
-import { testDatabases, type TestDatabase } from '../support/database.js';
+import { passwordRole, testDatabases, type TestDatabase } from '../support/database.js';
 import { writeMigrations } from '../support/migrations.js';
 import { schemaDump } from '../support/psql.js';
 
@@ -145,5 +148,99 @@ describe('migrate --to and status --json', () => {
       { to: '20240102000000_add_nickname', undoes: ['20240103000000_add_plan'], drops: { tables: ['Plan'], columns: [], indexes: [], types: [] }, downSql: 'computed' },
       { to: '20240101000000_init', undoes: ['20240103000000_add_plan', '20240102000000_add_nickname'], drops: { tables: ['Plan'], columns: ['Account.nickname'], indexes: [], types: [] }, downSql: 'computed' },
     ]);
+  });
+});
+
+/**
+ * A schema dump without the public schema's own entries, which pg_dump lists once the schema is
+ * not initdb's: given to another owner (the role's databases here), or recreated when a shadow
+ * database is emptied (`DROP SCHEMA … CASCADE; CREATE SCHEMA …`, as Prisma's reset does).
+ */
+const tablesOf = (dump: string) => dump.replace(/--\n-- Name: (?:SCHEMA )?public; Type: (?:SCHEMA|COMMENT)[^\n]*\n--\n\n[^\n]*\n\n\n/g, '');
+
+describe('rollback with a ready SHADOW_DATABASE_URL', () => {
+  // No CREATEDB: a temporary shadow database would fail, so everything goes through the given one (as on a managed server).
+  const role = passwordRole('digilog_rb_shadow_owner', 'Sh4dow-Given!pw');
+  const owned: TestDatabase[] = [];
+  afterAll(async () => {
+    for (const db of owned) await db.drop();
+    await role.drop();
+  });
+
+  it('--create-only and applied: the migration and schema.prisma temporary shadows give; the shadow database holds the target, as Prisma leaves one', async () => {
+    const target = '20240101000000_init';
+    const reference = await deployedProject('digilog_rb_tmpshadow');
+    const referenceRun = await runCli(['rollback', '--to', target, '--create-only', '--json'], reference.env, reference.root);
+    expect(referenceRun.code, referenceRun.stderr).toBe(0);
+    const expected = { sql: readFileSync(join(reference.dir, (JSON.parse(referenceRun.stdout) as { migration: string }).migration, 'migration.sql'), 'utf8'), schema: readFileSync(join(reference.root, 'prisma', 'schema.prisma'), 'utf8') };
+    const atTarget = await createDatabase('digilog_rb_attarget');
+    expect((await runCli(['migrate', '--to', target], { DATABASE_URL: atTarget.url }, reference.root)).code).toBe(0);
+
+    await role.create();
+    const dir = writeMigrations(HISTORY);
+    const root = dirname(dirname(dir));
+    const [db, shadow] = [await createDatabase('digilog_rb_given'), await createDatabase('digilog_rb_given_shadow')];
+    owned.push(db, shadow);
+    const env = { DATABASE_URL: await role.own(db), SHADOW_DATABASE_URL: await role.own(shadow) };
+    await shadow.query('CREATE TABLE "Leftover" ("id" INTEGER)');
+    expect((await runCli(['migrate'], env, root)).code).toBe(0);
+    expect((await runCli(['pull'], env, root)).code).toBe(0);
+    const schemaBefore = readFileSync(join(root, 'prisma', 'schema.prisma'), 'utf8');
+
+    const created = await runCli(['rollback', '--to', target, '--create-only', '--json'], env, root);
+    expect(created.code, created.stderr).toBe(0);
+    const name = (JSON.parse(created.stdout) as { migration: string }).migration;
+    expect({ sql: readFileSync(join(dir, name, 'migration.sql'), 'utf8'), schema: readFileSync(join(root, 'prisma', 'schema.prisma'), 'utf8') }).toEqual(expected);
+    // Emptied before use, then the history up to the target replayed last: what Prisma's engine leaves in a shadow database it is given.
+    expect(tablesOf(schemaDump(shadow.url))).toBe(schemaDump(atTarget.url));
+
+    // The same, applied: back to before the file was written, then rollback without --create-only.
+    rmSync(join(dir, name), { recursive: true });
+    writeFileSync(join(root, 'prisma', 'schema.prisma'), schemaBefore);
+    await shadow.query('CREATE TABLE "Leftover" ("id" INTEGER)');
+    const applied = await runCli(['rollback', '--to', target, '--yes', '--json'], { ...env, DIGILOG_BACKUP: 'false' }, root);
+    expect(applied.code, applied.stderr).toBe(0);
+    const result = JSON.parse(applied.stdout) as { action: string; migration: string };
+    expect(result.action).toBe('created-and-applied');
+    expect(readFileSync(join(dir, result.migration, 'migration.sql'), 'utf8')).toBe(expected.sql);
+    expect(tablesOf(schemaDump(db.url))).toBe(schemaDump(atTarget.url));
+    expect(tablesOf(schemaDump(shadow.url))).toBe(schemaDump(atTarget.url));
+    expect((await runCli(['status'], env, root)).code).toBe(0);
+  });
+});
+
+describe('rollback that fails after adding enum values back', () => {
+  it('is recorded failed (exit 6, P3018) with the values it committed first; after the fix, resolve --rolled-back and migrate complete it', async () => {
+    const dir = writeMigrations({
+      '20240101000000_init': 'CREATE TYPE "Status" AS ENUM (\'a\', \'b\', \'c\');\nCREATE TABLE "Item" ("id" INTEGER NOT NULL, "status" "Status" NOT NULL, "code" TEXT NOT NULL, CONSTRAINT "Item_pkey" PRIMARY KEY ("id"));\nCREATE UNIQUE INDEX "Item_code_key" ON "Item"("code");',
+      '20240102000000_remove_b':
+        'BEGIN;\nCREATE TYPE "Status_new" AS ENUM (\'a\', \'c\');\nALTER TABLE "Item" ALTER COLUMN "status" TYPE "Status_new" USING ("status"::text::"Status_new");\nALTER TYPE "Status" RENAME TO "Status_old";\nALTER TYPE "Status_new" RENAME TO "Status";\nDROP TYPE "Status_old";\nCOMMIT;',
+      '20240103000000_drop_code_unique': 'DROP INDEX "Item_code_key";',
+    });
+    const root = dirname(dirname(dir));
+    const [db, atTarget] = [await createDatabase('digilog_rb_enumfail'), await createDatabase('digilog_rb_enumfail_init')];
+    const env = { DATABASE_URL: db.url, DIGILOG_BACKUP: 'false' };
+    expect((await runCli(['migrate', '--to', '20240101000000_init'], { DATABASE_URL: atTarget.url }, root)).code).toBe(0);
+    expect((await runCli(['migrate'], env, root)).code).toBe(0);
+    expect((await runCli(['pull'], env, root)).code).toBe(0);
+    // Rows the target's unique index cannot hold: the rollback's second transaction fails, after the first added 'b' back.
+    await db.query(`INSERT INTO "Item" VALUES (1, 'a', 'x'), (2, 'c', 'x')`);
+    const failed = await runCli(['rollback', '--to', '20240101000000_init', '--yes'], env, root);
+    expect(failed.code).toBe(6);
+    expect(failed.stderr).toMatch(/^Error: Migration \d{14}_rollback_to_20240101000000_init failed to apply: could not create unique index "Item_code_key" \[P3018\]$/m);
+    const name = readdirSync(dir).find((n) => n.includes('_rollback_to_'))!;
+    expect(readFileSync(join(dir, name, 'migration.sql'), 'utf8')).toContain('BEGIN;\nALTER TYPE "public"."Status" ADD VALUE IF NOT EXISTS \'b\' BEFORE \'c\';\nCOMMIT;');
+    expect(await db.query(`SELECT enum_range(NULL::"Status")::text AS labels`)).toEqual([{ labels: '{a,b,c}' }]);
+    expect(await db.query(`SELECT finished_at IS NULL AS failed FROM _prisma_migrations WHERE migration_name = '${name}'`)).toEqual([{ failed: true }]);
+    const status = await runCli(['status'], env, root);
+    expect(status.code).toBe(6);
+    expect(status.stdout).toContain(`digilog-db resolve --rolled-back "${name}"`);
+
+    await db.query(`UPDATE "Item" SET "code" = 'y' WHERE "id" = 2`);
+    expect((await runCli(['resolve', '--rolled-back', name], env, root)).code).toBe(0);
+    const rerun = await runCli(['migrate'], env, root);
+    expect(rerun.code, rerun.stderr).toBe(0);
+    expect(schemaDump(db.url)).toBe(schemaDump(atTarget.url));
+    expect((await runCli(['status'], env, root)).code).toBe(0);
   });
 });

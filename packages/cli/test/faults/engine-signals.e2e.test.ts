@@ -1,12 +1,12 @@
 /**
- * Ctrl-C (SIGINT) and SIGTERM during `dev` and `diff`: whenever the signal comes, no temporary
+ * Ctrl-C (SIGINT) and SIGTERM during `dev`, `diff` and `rollback`: whenever the signal comes, no temporary
  * shadow database of that run survives it and the command ends as interrupted (130/143), never
  * as a failure; and shadow databases left by processes that died outright on this host are
  * dropped by the next run, while those of live processes or other hosts are kept.
  */
 import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { cpSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
@@ -191,5 +191,26 @@ describe('signals during dev and diff', () => {
       await locker.end().catch(() => {});
       cluster.destroyAll();
     }
+  }, 120_000);
+});
+
+describe('signals during rollback', () => {
+  it('SIGINT or SIGTERM while rollback replays two histories at once (its own up to the target, the engine\'s of every migration): 130/143, no shadow database left, nothing written', async () => {
+    const db = await newDatabase('digilog_sigint_rollback');
+    const project = projectCopy();
+    writeFileSync(project.schema, readFileSync(join(REPO_ROOT, 'prisma', 'schema.prisma'), 'utf8'));
+    // The slow migration comes before the target: both replays run it.
+    addMigration(project.migrations, '29990101000000_slow', 'SELECT pg_sleep(3);\n');
+    addMigration(project.migrations, '29990102000000_after', 'CREATE TABLE "AfterSlow" ("id" INTEGER PRIMARY KEY);\n');
+    expect((await runCli(['migrate', '--schema', project.schema], { DATABASE_URL: db.url })).code).toBe(0);
+    expect((await runCli(['pull', '--schema', project.schema], { DATABASE_URL: db.url })).code).toBe(0);
+    const folders = readdirSync(project.migrations);
+    for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+      const run = await interrupt(['rollback', '--last', '1', '--create-only', '--schema', project.schema], db, replayingInShadow, signal);
+      expect(run.code, run.stderr).toBe(signal === 'SIGINT' ? EXIT_CODES.sigint : EXIT_CODES.sigterm);
+      expect(run.stderr).toContain(`Stopped by ${signal}`);
+    }
+    expect(await ourShadows()).toEqual([]);
+    expect(readdirSync(project.migrations)).toEqual(folders);
   }, 120_000);
 });

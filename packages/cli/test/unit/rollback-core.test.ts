@@ -64,11 +64,13 @@ describe('down steps PostgreSQL requires', () => {
   it('adds enum values back first, in the target order, committed before the rest uses them', async () => {
     const sql = '-- AlterEnum\nALTER TYPE "public"."Plan" ADD VALUE \'FREE\';\nALTER TYPE "public"."Plan" ADD VALUE \'BASIC\';\n\n-- AlterTable\nALTER TABLE "public"."Team" ALTER COLUMN "plan" SET DEFAULT \'FREE\';\n';
     const out = isolateEnumAdditions(sql, await parseStatements(sql), new Map([['Plan', ['FREE', 'BASIC', 'PRO', 'ENTERPRISE']]]));
-    expect(out).toContain('BEGIN;\nALTER TYPE "public"."Plan" ADD VALUE \'BASIC\' BEFORE \'PRO\';\nALTER TYPE "public"."Plan" ADD VALUE \'FREE\' BEFORE \'BASIC\';\nCOMMIT;\n\nBEGIN;');
+    // IF NOT EXISTS: committed on their own, they stay when a later statement fails, and the file can run again.
+    expect(out).toContain('BEGIN;\nALTER TYPE "public"."Plan" ADD VALUE IF NOT EXISTS \'BASIC\' BEFORE \'PRO\';\nALTER TYPE "public"."Plan" ADD VALUE IF NOT EXISTS \'FREE\' BEFORE \'BASIC\';\nCOMMIT;\n\nBEGIN;');
     expect(out).toMatch(/ALTER TABLE "public"\."Team" ALTER COLUMN "plan" SET DEFAULT 'FREE';\n\nCOMMIT;\n$/);
-    // Without the target's order the statements stay as the engine wrote them; alone, they need no transaction.
+    // Without the target's order the statements stay as the engine wrote them (IF NOT EXISTS added); alone, they need no transaction.
     const alone = 'ALTER TYPE "Plan" ADD VALUE \'FREE\';';
     expect(isolateEnumAdditions(alone, await parseStatements(alone), new Map())).not.toContain('BEGIN');
+    expect(isolateEnumAdditions(alone, await parseStatements(alone), new Map())).toContain('ALTER TYPE "Plan" ADD VALUE IF NOT EXISTS \'FREE\';');
     expect(isolateEnumAdditions('DROP TABLE "a";', await parseStatements('DROP TABLE "a";'), new Map())).toBe('DROP TABLE "a";');
   });
 

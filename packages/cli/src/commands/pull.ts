@@ -17,7 +17,7 @@ export function register(program: Command, run: Run): void {
     .action(outcomeOf(run, async (flags: PullFlags) => {
       const { config, paths, terminal } = await commandContext(run, flags);
       if (!paths.schemaPath) throw new DigilogError('usage', 'pull needs a schema file to keep its datasource and generator', { hint: 'Pass --schema <path/to/schema.prisma>.' });
-      const { pull } = await import('../develop/pull.js');
+      const { pull } = await import('../engine/introspect.js');
       const { requireDatabaseUrl } = await import('../config/config.js');
       const result = await pull({ signal: run.stopSignal(), databaseUrl: requireDatabaseUrl(config), shadowDatabaseUrl: undefined, schemaPath: paths.schemaPath });
       const written = !flags.print && result.changed;

@@ -27,7 +27,7 @@ import { readConstraintIndexes, readSchemaObjects } from '../db/schema-objects.j
 import { clientConfig, parseTarget } from '../config/target.js';
 import type { DownSegment, RollbackSelection } from '../plan/rollback-plan.js';
 import { DigilogError } from '../errors.js';
-import { pull } from '../develop/pull.js';
+import { pull } from './introspect.js';
 import { diffHistory, engineSchema, historyPrefix, readDownFile, runnableDiff } from './down-script.js';
 import { engineOnReplay, replayHistory, type Replay } from './replay-history.js';
 import { withSchemaEngine, type EngineApi } from './load-schema-engine.js';

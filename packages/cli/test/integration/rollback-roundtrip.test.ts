@@ -21,7 +21,7 @@ import { checkStatus } from '../../src/status/check-status.js';
 import { diff } from '../../src/develop/diff.js';
 import { downSql } from '../../src/develop/down-sql.js';
 import { migrate } from '../../src/deploy/migrate.js';
-import { pull } from '../../src/develop/pull.js';
+import { pull } from '../../src/engine/introspect.js';
 import { rollback, type RollbackResult } from '../../src/develop/rollback.js';
 import { adminQuery, testDatabases, urlFor, type TestDatabase } from '../support/database.js';
 import { FIXTURE_HISTORIES, HISTORIES_DIR, WORKLOADS, addMigration, workloadsDir } from '../support/migrations.js';

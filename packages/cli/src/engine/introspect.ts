@@ -7,7 +7,7 @@
 import { readFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { DigilogError } from '../errors.js';
-import { withEngine, type EngineOptions } from '../engine/with-engine.js';
+import { withEngine, type EngineOptions } from './with-engine.js';
 
 export interface PullResult {
   /** The introspected schema.prisma text. */

@@ -11,6 +11,7 @@ import { mkdtempSync, readdirSync, readFileSync, writeFileSync, mkdirSync } from
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { BIN, ROOT, psqlAdmin, urlFor } from './lib.mjs';
+import { onProductRuntime } from './runtime.mjs';
 
 const ROWS = Number(process.env.BENCH_P7_ROWS ?? 200_000);
 const REFERENCING = Number(process.env.BENCH_P7_REFERENCING_ROWS ?? Math.round(ROWS / 2));
@@ -204,4 +205,7 @@ export function onlineLines({ baseline, p7, p7b, serverLockTimeoutMs, sizes = { 
   ];
 }
 
-if (import.meta.url === `file://${process.argv[1]}`) printOnlineRows(await runOnlineBenchmarks());
+if (import.meta.url === `file://${process.argv[1]}`) {
+  onProductRuntime();
+  printOnlineRows(await runOnlineBenchmarks());
+}

@@ -7,6 +7,7 @@ import { cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, wri
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { BIN, WORKLOADS_DIR, fmt, median, timeCommand, withDatabase } from './lib.mjs';
+import { onProductRuntime } from './runtime.mjs';
 
 const RUNS = Number(process.env.BENCH_RUNS ?? 3);
 const UNDONE = 20;
@@ -64,4 +65,7 @@ export function printRollbackRow(result) {
   else for (const line of rollbackLines(result)) console.log(line);
 }
 
-if (import.meta.url === `file://${process.argv[1]}`) printRollbackRow(await runRollbackBenchmark());
+if (import.meta.url === `file://${process.argv[1]}`) {
+  onProductRuntime();
+  printRollbackRow(await runRollbackBenchmark());
+}
